@@ -1,0 +1,56 @@
+# deck2video — every target installs what it needs first, on a fresh Debian machine too.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+UV_VERSION := 0.13.8
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := libreoffice-impress-nogui poppler-utils ffmpeg espeak-ng sox fonts-dejavu-core \
+	docker.io debootstrap
+DEMO_DIR ?= demo-output
+PYTEST_ARGS ?=
+
+.PHONY: demo test bench lint install apt clean
+
+## install: Debian packages + a virtualenv with the pinned Python packages
+install: apt $(VENV)/.installed
+
+apt:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "apt: installing $$missing"; \
+		$(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@test -x $(UV) || $(PY) -m pip install -q "uv==$(UV_VERSION)"
+	$(UV) pip install --python $(PY) -c requirements.lock -e ".[piper,dev,airflow]"
+	@touch $@
+
+## demo: run the real pipeline on a generated sample deck and voice; prints where the MP4 is
+demo: install
+	$(PY) -m deck2video.samples demo $(DEMO_DIR)
+	$(VENV)/bin/deck2video run --deck $(DEMO_DIR)/demo.pptx --voice $(DEMO_DIR)/voice.wav \
+		--root $(DEMO_DIR)/store --out $(DEMO_DIR)/demo.mp4
+
+## test: lint, then the whole test suite against real LibreOffice, ffmpeg, Piper and S3
+test: install lint
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+## bench: a 30-slide, ~10-minute deck: stage timings, real-time factor, re-run, MoviePy baseline
+bench: install
+	$(PY) -m bench.pipeline_bench
+
+## requirements.lock: re-pin every Python package (run after changing pyproject.toml)
+lock:
+	$(UV) pip compile pyproject.toml --extra piper --extra dev --extra airflow \
+		--python-version 3.11 -o requirements.lock
+
+clean:
+	rm -rf $(DEMO_DIR) .pytest_cache .ruff_cache

@@ -1,0 +1,118 @@
+"""`make bench`: the whole pipeline on a 30-slide deck with about 10 minutes of narration.
+
+Prints time per stage, the real-time factor (run time / video duration), a cold run against a
+re-run with one slide's notes edited, and assembly against a plain MoviePy baseline on the same
+inputs. Every ratio is measured within this one run, since the machine is shared and noisy.
+
+    .venv/bin/python -m bench.pipeline_bench [--slides 30] [--minutes 10] [--no-baseline]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from bench.assembly import moviepy_baseline
+from deck2video import manifest as manifests
+from deck2video import pipeline, samples, storage
+from deck2video.assemble import SlideClip, assemble_video
+from deck2video.captions import Cue
+
+GOALS = {"rtf": 0.15, "assembly_speedup": 10.0, "edit_ratio": 0.15}
+
+
+def timed_run(deck: Path, voice: Path, root: Path, out: Path) -> tuple[pipeline.RunSummary, float]:
+    began = time.perf_counter()
+    summary = pipeline.run(str(deck), str(voice), out_url=str(out), root_url=str(root))
+    return summary, time.perf_counter() - began
+
+
+def job_clips(job_url: str) -> tuple[list[SlideClip], list[float]]:
+    """The cold job's own slides and narration, as assemble_video takes them."""
+    manifest = manifests.load(job_url)
+    folder = Path(storage.parse(job_url).key)
+    clips, lengths = [], []
+    for slide in manifest.slides:
+        clips.append(
+            SlideClip(
+                image=folder / f"slides/{slide.number:04d}.png",
+                audio=folder / f"audio/{slide.number:04d}.wav",
+                title=slide.title,
+                cues=(Cue(0.0, slide.duration or 0.0, slide.title),),
+            )
+        )
+        lengths.append(slide.end - slide.start)
+    return clips, lengths
+
+
+def compare_assembly(job_url: str, work: Path, baseline: bool) -> tuple[float, float | None]:
+    clips, lengths = job_clips(job_url)
+    began = time.perf_counter()
+    assemble_video(clips, work / "ours", padding=0.5, min_slide_seconds=2.0, timeout=1800)
+    ours = time.perf_counter() - began
+    if not baseline:
+        return ours, None
+    began = time.perf_counter()
+    moviepy_baseline(
+        [c.image for c in clips], [c.audio for c in clips], lengths, work / "moviepy.mp4"
+    )
+    return ours, time.perf_counter() - began
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--slides", type=int, default=30)
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--no-baseline", action="store_true", help="skip the slow MoviePy run")
+    args = parser.parse_args()
+    console = Console()
+
+    with tempfile.TemporaryDirectory(prefix="deck2video-bench-") as tmp:
+        work = Path(tmp)
+        slides = samples.bench_slides(args.slides, args.minutes)
+        deck = samples.build_deck(work / "bench.pptx", slides)
+        voice = samples.make_reference_voice(work / "voice.wav")
+        root = work / "root"
+
+        console.print(f"cold run: {args.slides} slides, ~{args.minutes:g} min of narration ...")
+        cold, cold_s = timed_run(deck, voice, root, work / "cold.mp4")
+
+        edited = list(slides)
+        middle = len(edited) // 2
+        edited[middle] = replace(edited[middle], notes=edited[middle].notes + " One more line.")
+        edited_deck = samples.build_deck(work / "edited" / "bench.pptx", edited)
+        console.print("re-run with one slide's notes edited ...")
+        edit, edit_s = timed_run(edited_deck, voice, root, work / "edited.mp4")
+
+        console.print("assembly: deck2video vs MoviePy baseline (24 fps) on the same inputs ...")
+        ours_s, moviepy_s = compare_assembly(cold.job_url, work, not args.no_baseline)
+
+    table = Table(title="deck2video benchmark")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_column("goal", justify="right")
+    for step, seconds in cold.stage_seconds.items():
+        table.add_row(f"cold: {step}", f"{seconds:.2f} s", "")
+    table.add_row("cold: total", f"{cold_s:.2f} s", "")
+    table.add_row("video duration", f"{cold.video_seconds:.1f} s", "")
+    rtf = cold_s / cold.video_seconds
+    table.add_row("real-time factor (total / video)", f"{rtf:.3f}", f"< {GOALS['rtf']}")
+    table.add_row("edited re-run (slides synthesized)", f"{edit_s:.2f} s ({edit.synthesized})", "")
+    table.add_row("edited re-run / cold", f"{edit_s / cold_s:.3f}", f"< {GOALS['edit_ratio']}")
+    table.add_row("assembly: deck2video", f"{ours_s:.2f} s", "")
+    if moviepy_s is not None:
+        table.add_row("assembly: MoviePy baseline", f"{moviepy_s:.2f} s", "")
+        table.add_row(
+            "assembly speed-up", f"{moviepy_s / ours_s:.1f}x", f">= {GOALS['assembly_speedup']}x"
+        )
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()

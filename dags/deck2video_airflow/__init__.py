@@ -1,0 +1,1 @@
+"""Airflow wiring shared by the deck2video DAG files (no DAGs here; see ../.airflowignore)."""

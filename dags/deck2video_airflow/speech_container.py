@@ -1,0 +1,101 @@
+"""The speech step in the speech image: ``deck2video speak --job <job_url> --slide <n>``.
+
+The command holds storage URLs and a slide number only: DockerOperator renders its command and
+environment with Jinja, and speaker notes or titles may contain ``{{``. The storage credentials
+travel in ``private_environment``, which is neither templated, rendered in the UI nor logged.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+from airflow.providers.docker.exceptions import DockerContainerFailedException
+from airflow.providers.docker.operators.docker import DockerOperator
+from airflow.sdk import Connection
+from airflow.sdk.exceptions import AirflowNotFoundException
+
+from deck2video.errors import InputError, ProcessingError
+
+EXIT_BAD_INPUT = 2  # deck2video.cli's exit status for an InputError
+# Without a storage connection the container gets the worker's own storage settings.
+_PASS_THROUGH = (
+    "DECK2VIDEO_S3_ENDPOINT_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+)
+
+
+def speak_command(slide: dict[str, Any]) -> list[str]:
+    return ["deck2video", "speak", "--job", str(slide["job_url"]), "--slide", str(slide["number"])]
+
+
+def storage_environment(conn_id: str) -> dict[str, str]:
+    """S3 endpoint and credentials for the container, from an Airflow connection (aws type)."""
+    try:
+        conn = Connection.get(conn_id)
+    except AirflowNotFoundException:
+        return {name: os.environ[name] for name in _PASS_THROUGH if os.environ.get(name)}
+    extra = conn.extra_dejson or {}
+    endpoint = extra.get("endpoint_url") or (
+        (extra.get("service_config") or {}).get("s3", {}).get("endpoint_url")
+    )
+    found = {
+        "DECK2VIDEO_S3_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": conn.login,
+        "AWS_SECRET_ACCESS_KEY": conn.password,
+        "AWS_SESSION_TOKEN": extra.get("aws_session_token"),
+        "AWS_DEFAULT_REGION": extra.get("region_name"),
+    }
+    return {name: str(value) for name, value in found.items() if value}
+
+
+class SpeakInContainer(DockerOperator):
+    """One slide's narration, synthesized by the speech image (mapped over the job's slides).
+
+    :param slide: ``{"job_url", "number", "title", "label"}`` from the prepare step
+    :param storage_conn_id: connection whose endpoint and credentials the container gets
+    """
+
+    def __init__(self, *, slide: dict[str, Any], storage_conn_id: str, **kwargs: Any) -> None:
+        super().__init__(command=speak_command(slide), do_xcom_push=False, **kwargs)
+        self.slide = slide
+        self.storage_conn_id = storage_conn_id
+
+    def execute(self, context: Any) -> None:
+        # Filled here, on the worker, so that the secrets never reach the DAG's serialization.
+        self._private_environment = {
+            **self._private_environment,
+            **storage_environment(self.storage_conn_id),
+        }
+        try:
+            super().execute(context)
+        except DockerContainerFailedException as failure:
+            raise container_error(failure, self.slide) from failure
+
+
+def container_error(failure: DockerContainerFailedException, slide: dict[str, Any]) -> Exception:
+    """The CLI's own one-line message, as the pipeline's error type (so bad input isn't retried)."""
+    status = re.search(r"'StatusCode': (-?\d+)", str(failure))
+    code = int(status.group(1)) if status else None
+    message = _last_cli_line(failure.logs or []) or f"speech container exited with status {code}"
+    if code == EXIT_BAD_INPUT:
+        return InputError(message)
+    return ProcessingError(f"slide {slide['number']}: {message}")
+
+
+def _last_cli_line(logs: list[str | bytes]) -> str:
+    """The CLI's ``deck2video: error: ...`` line, else the container's last line of output."""
+    lines = [
+        (line.decode(errors="replace") if isinstance(line, bytes) else str(line)).strip()
+        for line in logs
+    ]
+    lines = [line for line in lines if line]
+    for line in reversed(lines):
+        if match := re.match(r"deck2video: (?:error|failed): (.*)", line):
+            return match.group(1)
+    return lines[-1][:300] if lines else ""

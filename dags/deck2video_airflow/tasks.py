@@ -1,0 +1,66 @@
+"""What every deck2video task shares: retries, the bad-input rule, and the failure record."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from airflow.sdk import ExceptionRetryPolicy, RetryAction, RetryRule
+
+log = logging.getLogger(__name__)
+
+# The user's input is wrong: another try gives the same answer, so fail at once. Anything else
+# (storage hiccup, a tool crash, a lost container) may be transient and is retried with backoff.
+BAD_INPUT_FAILS_AT_ONCE = ExceptionRetryPolicy(
+    rules=[
+        RetryRule(
+            exception="deck2video.errors.InputError",
+            action=RetryAction.FAIL,
+            reason="bad input: a retry cannot help",
+        )
+    ]
+)
+
+
+def step_defaults(timeout: timedelta) -> dict[str, Any]:
+    """Operator arguments for one pipeline step (TaskFlow ``@task`` or classic operator)."""
+    return {
+        "retries": 3,
+        "retry_delay": timedelta(seconds=20),
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": timedelta(minutes=10),
+        "retry_policy": BAD_INPUT_FAILS_AT_ONCE,
+        "execution_timeout": timeout,
+        "on_failure_callback": record_failed_stage,
+    }
+
+
+def slide_number(task: Any) -> int | None:
+    """The slide a mapped speech task works on (local: op_kwargs; docker: an attribute)."""
+    slide = getattr(task, "slide", None) or (getattr(task, "op_kwargs", None) or {}).get("slide")
+    return int(slide["number"]) if isinstance(slide, dict) and "number" in slide else None
+
+
+def record_failed_stage(context: Any) -> None:
+    """Mark the job ``failed`` in its manifest, with the failing step and a one-line reason.
+
+    The pipeline steps record their own errors; this covers what they cannot see: a timeout, a
+    killed worker, a container that died. Before ``prepare`` succeeded there is no job folder,
+    and Airflow's task state is the only record.
+    """
+    from deck2video import pipeline
+
+    ti = context["ti"]
+    job_url = ti.xcom_pull(task_ids="prepare", key="job_url")
+    if not job_url:
+        return
+    error = context.get("exception")
+    reason = pipeline.one_line(error) if error is not None else "task failed"
+    number = slide_number(context.get("task"))
+    if number is not None:
+        reason = f"slide {number}: {reason}"
+    try:
+        pipeline.record_failure(job_url, ti.task_id, reason)
+    except Exception:  # the storage may be what failed; the task state still says it
+        log.exception("could not record the failure in the manifest of %s", job_url)

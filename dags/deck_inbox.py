@@ -1,0 +1,140 @@
+"""
+# deck_inbox: a video for every deck dropped into an inbox
+
+Every interval (hourly by default), lists the `*.pptx` files under the inbox prefix whose
+last-modified time falls in the run's data interval and starts one **deck_to_video** run per
+deck. `airflow backfill create --dag-id deck_inbox --from-date ... --to-date ...` therefore
+processes every deck uploaded in that range.
+
+- **Options**: a sidecar JSON next to the deck (`talk.pptx` + `talk.json`) holds that deck's
+  run options, i.e. deck_to_video's params such as `{"voice_url": "anna.m4a", "speed": 1.1}`
+  (relative URLs are next to the deck). Without one the defaults below apply.
+- **Output**: `<outbox>/<path under the inbox>.mp4`, unless the sidecar names `out_url`.
+- **Once only**: a deck whose output already exists is skipped, and the run id is derived
+  from the deck's key, version and options, so running an interval again starts nothing twice.
+- A deck with unusable options is not started; the `check_refused` task fails and lists why.
+
+Defaults (params, else deployment settings): inbox `$DECK2VIDEO_INBOX_URL` or `<root>/inbox`,
+outbox `$DECK2VIDEO_OUTBOX_URL` or `<root>/videos`, voice `$DECK2VIDEO_INBOX_VOICE_URL` or
+`<inbox>/voice.wav`; `<root>` is `$DECK2VIDEO_ROOT`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
+from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException
+from deck2video_airflow.settings import Deployment
+
+from deck2video import params as job_params
+
+DEPLOYMENT = Deployment.from_env()
+TARGET_DAG = "deck_to_video"
+log = logging.getLogger(__name__)
+
+
+def _location_param(title: str, description: str) -> Param:
+    return Param(
+        default="",
+        type="string",
+        pattern=f"^$|{job_params.URL_PATTERN}",
+        title=title,
+        description=f"{description} Empty: the deployment default (see the DAG docs).",
+    )
+
+
+def _defaults(params: dict[str, Any]) -> tuple[str, str, str]:
+    from deck2video import pipeline, storage
+
+    root = pipeline.default_root()
+    inbox = (
+        params.get("inbox_url")
+        or os.environ.get("DECK2VIDEO_INBOX_URL")
+        or storage.join(root, "inbox")
+    )
+    outbox = (
+        params.get("outbox_url")
+        or os.environ.get("DECK2VIDEO_OUTBOX_URL")
+        or storage.join(root, "videos")
+    )
+    voice = (
+        params.get("voice_url")
+        or os.environ.get("DECK2VIDEO_INBOX_VOICE_URL")
+        or storage.join(inbox, "voice.wav")
+    )
+    return inbox, outbox, voice
+
+
+@dag(
+    dag_id="deck_inbox",
+    schedule=CronDataIntervalTimetable(DEPLOYMENT.inbox_schedule, timezone="UTC"),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    tags=["deck2video"],
+    doc_md=__doc__,
+    params={
+        "inbox_url": _location_param("Inbox", "Prefix (folder) where decks are dropped."),
+        "outbox_url": _location_param("Outbox", "Prefix where the videos are published."),
+        "voice_url": _location_param(
+            "Default voice recording", "Voice for decks whose sidecar names none."
+        ),
+    },
+)
+def deck_inbox() -> None:
+    @task(
+        multiple_outputs=False,
+        retries=3,
+        retry_delay=timedelta(seconds=30),
+        retry_exponential_backoff=2.0,
+        max_retry_delay=timedelta(minutes=10),
+        execution_timeout=timedelta(minutes=10),
+    )
+    def find_decks() -> list[dict[str, Any]]:
+        """Decks that arrived in this data interval -> one deck_to_video run each."""
+        from deck2video_airflow.inbox import plan_inbox
+
+        context = get_current_context()
+        inbox, outbox, voice = _defaults(dict(context["params"]))
+        plan = plan_inbox(
+            inbox,
+            outbox,
+            voice,
+            context["data_interval_start"],
+            context["data_interval_end"],
+        )
+        for line in plan.skipped:
+            log.info("skipped %s", line)
+        for line in plan.refused:
+            log.error("refused %s", line)
+        log.info("starting %d run(s) of %s", len(plan.runs), TARGET_DAG)
+        context["ti"].xcom_push(key="refused", value=plan.refused)
+        return plan.runs
+
+    @task(multiple_outputs=False)
+    def check_refused(refused: list[str]) -> None:
+        """Fail (visibly) when a deck could not be started; the others still are."""
+        if refused:
+            raise AirflowFailException(f"{len(refused)} deck(s) not started: " + "; ".join(refused))
+
+    runs = find_decks()
+    TriggerDagRunOperator.partial(
+        task_id="start_video",
+        trigger_dag_id=TARGET_DAG,
+        logical_date=None,  # the video DAG has no schedule: its runs need no logical date
+        skip_when_already_exists=True,
+        wait_for_completion=False,
+        openlineage_inject_parent_info=False,  # the conf must hold params only
+        map_index_template="{{ task.conf['deck_url'] }}",
+        retries=3,
+        retry_delay=timedelta(seconds=30),
+        execution_timeout=timedelta(minutes=5),
+    ).expand_kwargs(runs)
+    check_refused(runs["refused"])
+
+
+deck_inbox()

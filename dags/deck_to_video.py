@@ -1,0 +1,166 @@
+"""
+# deck_to_video: a PowerPoint deck + a voice recording -> a narrated MP4
+
+Each slide's **speaker notes** are read aloud and the slide stays on screen while they are
+spoken; the result is an MP4 with captions (`.vtt` and `.srt` next to it).
+
+**Trigger** this DAG with the form (*Trigger* button) or with conf, e.g.
+`airflow dags trigger deck_to_video --conf '{"deck_url": "s3://decks/talk.pptx",
+"voice_url": "s3://decks/voice.m4a", "out_url": "s3://videos/talk.mp4"}'`.
+Locations are `s3://bucket/key` URLs, `file://` URLs or absolute paths. A run with a missing
+or malformed field is refused before it starts, with a message naming the field.
+
+Notes conventions: an empty slide or `[SILENCE]` shows the slide for the silent-slide length;
+`[PAUSE 1.5]` inserts a pause. Hidden slides are skipped unless asked for.
+
+**Steps**: `prepare` (fetch, check, render the slides) -> `prepare_voice` (clean the
+recording) -> `speak` (one task per slide, labelled `slide N: Title`, on the `gpu` pool/queue)
+-> `assemble` (stills + narration -> MP4 + captions) -> `publish` (copy to the output
+location; updates the `deck2video-videos` asset).
+
+Bad input (not a deck, no slides, a silent recording, ...) fails the step at once without
+retries; other errors are retried with exponential backoff. Every job keeps its files and a
+`manifest.json` (status, failing step and reason) under `<root>/jobs/<job_id>/`; re-running the
+same deck, voice and settings reuses what is already done.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import timedelta
+from typing import Any
+
+from airflow.sdk import Asset, AssetAlias, Param, dag, get_current_context, task
+from deck2video_airflow.settings import Deployment
+from deck2video_airflow.tasks import step_defaults
+
+from deck2video import params as job_params
+
+DEPLOYMENT = Deployment.from_env()
+
+# Every published video: downstream DAGs can be scheduled on it. The alias also records the
+# concrete video (its own URL) as an asset of its own.
+VIDEOS = Asset(name="deck2video-videos", uri="deck2video://videos")
+VIDEO_FILES = AssetAlias(name="deck2video-video-files")
+
+
+def _asset_uri(url: str) -> str:
+    return url if url.startswith(("s3://", "file://")) else f"file://{url}"
+
+
+@dag(
+    dag_id="deck_to_video",
+    schedule=None,
+    catchup=False,
+    max_active_tasks=16,
+    tags=["deck2video"],
+    doc_md=__doc__,
+    params={name: Param(**spec) for name, spec in job_params.PARAMS.items()},
+)
+def deck_to_video() -> None:
+    @task(multiple_outputs=False, **step_defaults(timedelta(minutes=30)))
+    def prepare() -> list[dict[str, Any]]:
+        """Fetch and check the inputs, render the slides; returns the slides to narrate.
+
+        The job's URL and id go to the XComs "job_url" and "job_id" for the later steps.
+        """
+        from deck2video import pipeline
+
+        context = get_current_context()
+        job_params.check_conf(context["dag_run"].conf or {})
+        params = dict(context["params"])
+        plan = pipeline.prepare(
+            params["deck_url"],
+            params["voice_url"],
+            out_url=job_params.out_url_for(params),
+            settings=job_params.settings_from_params(params),
+        )
+        context["ti"].xcom_push(key="job_url", value=plan.job_url)
+        context["ti"].xcom_push(key="job_id", value=plan.job_id)
+        return [
+            {
+                "job_url": plan.job_url,
+                "number": slide.number,
+                "title": slide.title,
+                "label": f"slide {slide.number}: {slide.title}"[:200],
+            }
+            for slide in plan.slides
+        ]
+
+    @task(multiple_outputs=False, **step_defaults(timedelta(minutes=15)))
+    def prepare_voice(job_url: str) -> dict[str, Any]:
+        """Clean the reference recording once for the whole job."""
+        from deck2video import pipeline
+
+        return pipeline.prepare_voice(job_url)
+
+    speech_task = {
+        "task_id": "speak",
+        "pool": DEPLOYMENT.speech_pool,
+        "queue": DEPLOYMENT.speech_queue,
+        **step_defaults(timedelta(minutes=30)),
+    }
+    if DEPLOYMENT.speech_runner == "docker":
+        from deck2video_airflow.speech_container import SpeakInContainer
+        from docker.types import DeviceRequest
+
+        speak = SpeakInContainer.partial(
+            **speech_task,
+            map_index_template="{{ task.slide['label'] }}",
+            image=DEPLOYMENT.speech_image,
+            docker_url=DEPLOYMENT.docker_url,
+            network_mode=DEPLOYMENT.docker_network,
+            mem_limit=DEPLOYMENT.docker_mem_limit,
+            device_requests=(
+                [DeviceRequest(count=-1, capabilities=[["gpu"]])]
+                if DEPLOYMENT.docker_gpus
+                else None
+            ),
+            auto_remove="success",
+            mount_tmp_dir=False,
+            storage_conn_id=DEPLOYMENT.storage_conn_id,
+        )
+    else:
+
+        @task(
+            multiple_outputs=False,
+            map_index_template="{{ task.op_kwargs['slide']['label'] }}",
+            **speech_task,
+        )
+        def speak(slide: dict[str, Any]) -> dict[str, Any]:
+            """Synthesize one slide's narration (in this worker process)."""
+            from deck2video import pipeline
+
+            return asdict(pipeline.speak_slide(slide["job_url"], slide["number"]))
+
+    @task(multiple_outputs=False, **step_defaults(timedelta(minutes=60)))
+    def assemble(job_url: str) -> dict[str, Any]:
+        """Put the slides and their narration together: MP4 + captions."""
+        from deck2video import pipeline
+
+        return pipeline.assemble(job_url)
+
+    @task(
+        multiple_outputs=False,
+        outlets=[VIDEOS, VIDEO_FILES],
+        **step_defaults(timedelta(minutes=15)),
+    )
+    def publish(job_url: str, job_id: str) -> dict[str, Any]:
+        """Copy the video and captions to the output location; the video goes last."""
+        from deck2video import pipeline
+
+        published = asdict(pipeline.publish(job_url))
+        extra = {**published, "job_id": job_id, "job_url": job_url}
+        events = get_current_context()["outlet_events"]
+        events[VIDEOS].extra = extra
+        events[VIDEO_FILES].add(Asset(_asset_uri(published["video_url"])), extra=extra)
+        return published
+
+    plan = prepare()
+    voice = prepare_voice(plan["job_url"])
+    spoken = speak.expand(slide=plan)
+    video = assemble(plan["job_url"])
+    voice >> spoken >> video >> publish(plan["job_url"], plan["job_id"])
+
+
+deck_to_video()

@@ -1,0 +1,391 @@
+"""Slide stills + narration -> one MP4 with soft captions and a chapter per slide.
+
+Speed comes from not encoding a frame stream: slides are still, so the video holds one frame per
+slide, shown for as long as that slide lasts (variable frame rate via ffmpeg's concat demuxer).
+The video of a 10-minute, 30-slide deck then encodes in a few CPU seconds instead of minutes,
+and runs in parallel with the audio (built in numpy, measured, AAC-encoded: ~5 s per 10
+minutes, the longest step). A last stream-copy mux adds captions and chapters. Every frame is a
+keyframe, so seeking lands exactly on a slide.
+
+Timing is kept in whole milliseconds (24 samples at 24 kHz), so the video, the audio, the
+chapters and the captions agree exactly on every slide boundary.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tempfile
+import wave
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from deck2video.captions import Cue, to_srt, to_vtt
+from deck2video.errors import InputError, ProcessingError
+from deck2video.procs import run_tool
+
+# The narration format every speech backend writes (speech.SAMPLE_RATE; kept here so this stage
+# does not depend on the speech package).
+SAMPLE_RATE = 24_000
+SAMPLES_PER_MS = SAMPLE_RATE // 1000
+# Below this a slide could not be seen, and the concat list needs a little room at the end.
+MIN_SLIDE_MS = 100
+# Sample-peak ceiling after loudness gain: speech at -16 LUFS often peaks above full scale.
+PEAK_CEILING_DBFS = -1.0
+# The limiter's gain steps (10 ms): short enough to touch only the peaks of a word.
+LIMITER_FRAME = SAMPLE_RATE // 100
+# Measured loudness at or below this is silence: there is nothing to normalise.
+SILENCE_LUFS = -70.0
+# Make-up gain for what the limiter takes away: bounded, so a target far above what the peaks
+# allow ends slightly quiet instead of flattened.
+MAX_MAKEUP_DB = 3.0
+MAX_LOUDNESS_ROUNDS = 6
+AUDIO_BITRATE = "96k"  # mono speech
+
+
+@dataclass(frozen=True)
+class SlideClip:
+    image: Path  # PNG already at the output size
+    audio: Path  # 24 kHz mono WAV of the narration
+    title: str
+    cues: tuple[Cue, ...]  # relative to the start of `audio`
+
+
+@dataclass(frozen=True)
+class Video:
+    path: Path
+    vtt: Path
+    srt: Path
+    duration: float
+    intervals: tuple[tuple[float, float], ...]  # each slide's [start, end) in the video
+
+
+def assemble_video(
+    clips: Sequence[SlideClip],
+    out_dir: Path,
+    *,
+    padding: float,
+    min_slide_seconds: float,
+    timeout: float,
+    loudness_lufs: float = -16.0,
+) -> Video:
+    """Write out_dir/video.mp4, captions.vtt and captions.srt; nothing is left half-written.
+
+    ``timeout`` bounds each ffmpeg run. Raises ProcessingError when an input file or ffmpeg
+    fails; out_dir then holds no new files.
+    """
+    if not clips:
+        raise InputError(f"assemble {out_dir}: no slides to put in the video")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    check_images([clip.image for clip in clips])
+    narrations = [read_narration(clip.audio) for clip in clips]
+    pad = round(padding * SAMPLE_RATE)
+    lengths_ms = slide_lengths_ms([len(n) for n in narrations], pad, min_slide_seconds)
+    starts_ms = [sum(lengths_ms[:i]) for i in range(len(lengths_ms))]
+    intervals_ms = [(s, s + n) for s, n in zip(starts_ms, lengths_ms, strict=True)]
+    intervals = tuple((s / 1000, e / 1000) for s, e in intervals_ms)
+    cues = video_cues(clips, intervals, padding=pad / SAMPLE_RATE)
+    what = f"assemble {out_dir / 'video.mp4'}"
+
+    # Exiting the pool waits for the video encode, so the work folder outlives it even on errors.
+    with (
+        tempfile.TemporaryDirectory(dir=out_dir, prefix=".assemble-") as tmp,
+        ThreadPoolExecutor(max_workers=1) as pool,
+    ):
+        work = Path(tmp)
+        (work / "slides.ffconcat").write_text(concat_list(clips, lengths_ms), encoding="utf-8")
+        video_job = pool.submit(
+            run_tool,
+            video_command(work / "slides.ffconcat", work / "stills.mp4"),
+            timeout=timeout,
+            what=f"{what}: video",
+        )
+        track = soundtrack(narrations, starts_ms, pad, total_ms=intervals_ms[-1][1])
+        write_wav(work / "measure.wav", track)
+        loudness = measure_loudness(work / "measure.wav", timeout=timeout, what=f"{what}: audio")
+        write_wav(work / "audio.wav", normalise(track, loudness, loudness_lufs))
+        audio_args = audio_command(work / "audio.wav", work / "audio.m4a")
+        run_tool(audio_args, timeout=timeout, what=f"{what}: audio")
+        (work / "chapters.txt").write_text(chapters_metadata(clips, intervals_ms), "utf-8")
+        (work / "captions.srt").write_text(to_srt(cues), encoding="utf-8")
+        (work / "captions.vtt").write_text(to_vtt(cues), encoding="utf-8")
+        video_job.result()
+        mux_args = mux_command(work, work / "video.mp4", has_captions=bool(cues))
+        run_tool(mux_args, timeout=timeout, what=what)
+        # Captions first: once video.mp4 exists, the whole output does.
+        for name in ("captions.vtt", "captions.srt", "video.mp4"):
+            os.replace(work / name, out_dir / name)
+
+    return Video(
+        path=out_dir / "video.mp4",
+        vtt=out_dir / "captions.vtt",
+        srt=out_dir / "captions.srt",
+        duration=intervals_ms[-1][1] / 1000,
+        intervals=intervals,
+    )
+
+
+def slide_lengths_ms(
+    narration_samples: Sequence[int], pad_samples: int, min_slide_seconds: float
+) -> list[int]:
+    """Each slide: padding + narration + padding, at least the minimum, rounded up to 1 ms."""
+    lengths = []
+    for samples in narration_samples:
+        wanted = max(2 * pad_samples + samples, math.ceil(min_slide_seconds * SAMPLE_RATE))
+        lengths.append(max(MIN_SLIDE_MS, math.ceil(wanted / SAMPLES_PER_MS)))
+    return lengths
+
+
+def check_images(images: Sequence[Path]) -> tuple[int, int]:
+    """All slides must be readable PNGs of one even size (H.264 4:2:0 needs even sides)."""
+    sizes = set()
+    for image in images:
+        try:
+            with Image.open(image) as img:
+                sizes.add(img.size)
+                img.verify()  # checks every chunk's CRC without decoding pixels
+        except (OSError, SyntaxError) as exc:
+            raise ProcessingError(f"slide image {image}: unreadable ({exc})") from None
+    if len(sizes) != 1:
+        listed = ", ".join(f"{w}x{h}" for w, h in sorted(sizes))
+        raise ProcessingError(f"slide images in {images[0].parent}: mixed sizes {listed}")
+    width, height = sizes.pop()
+    if width % 2 or height % 2:
+        raise ProcessingError(f"slide images in {images[0].parent}: size {width}x{height} is odd")
+    return width, height
+
+
+def read_narration(path: Path) -> np.ndarray:
+    """A narration WAV's int16 samples; anything but 24 kHz mono 16-bit is a pipeline bug."""
+    try:
+        with wave.open(str(path), "rb") as wav:
+            shape = (wav.getframerate(), wav.getnchannels(), wav.getsampwidth())
+            frames = wav.readframes(wav.getnframes())
+    except (OSError, EOFError, wave.Error) as exc:
+        raise ProcessingError(f"narration {path}: unreadable WAV ({exc})") from None
+    if shape != (SAMPLE_RATE, 1, 2):
+        rate, channels, width = shape
+        raise ProcessingError(
+            f"narration {path}: {rate} Hz, {channels} channel(s), {8 * width}-bit;"
+            f" expected {SAMPLE_RATE} Hz mono 16-bit"
+        )
+    return np.frombuffer(frames, dtype="<i2")
+
+
+def soundtrack(
+    narrations: Sequence[np.ndarray], starts_ms: Sequence[int], pad: int, total_ms: int
+) -> np.ndarray:
+    """One float track: each narration after its slide's start padding, silence elsewhere."""
+    track = np.zeros(total_ms * SAMPLES_PER_MS, dtype=np.float32)
+    for samples, start_ms in zip(narrations, starts_ms, strict=True):
+        at = start_ms * SAMPLES_PER_MS + pad
+        track[at : at + len(samples)] = samples / np.float32(32768)
+    return track
+
+
+def write_wav(path: Path, samples: np.ndarray) -> None:
+    pcm = np.clip(np.round(samples * 32767), -32768, 32767).astype("<i2")
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(SAMPLE_RATE)
+        wav.writeframes(pcm.tobytes())
+
+
+def video_cues(
+    clips: Sequence[SlideClip], intervals: Sequence[tuple[float, float]], *, padding: float
+) -> list[Cue]:
+    """Every slide's cues moved to video time and kept inside that slide's interval."""
+    cues = []
+    for clip, (start, end) in zip(clips, intervals, strict=True):
+        for cue in clip.cues:
+            moved = cue.shifted(start + padding)
+            moved = Cue(max(moved.start, start), min(moved.end, end), moved.text)
+            if moved.end > moved.start:
+                cues.append(moved)
+    return cues
+
+
+def measure_loudness(audio: Path, *, timeout: float, what: str) -> float | None:
+    """Integrated loudness (LUFS, EBU R128) of a track, or None when it is silent.
+
+    ffmpeg's ebur128 meter rather than a loudnorm first pass: loudnorm works at 192 kHz and costs
+    ~20 s of CPU per 10 minutes of audio, ebur128 1-2 s.
+    """
+    result = run_tool(
+        ["ffmpeg", "-hide_banner", "-nostdin", "-nostats", "-i", audio,
+         "-af", "ebur128=framelog=verbose", "-f", "null", "-"],
+        timeout=timeout,
+        what=f"{what} loudness",
+    )  # fmt: skip
+    summary = result.stderr.decode(errors="replace").rpartition("Summary:")[2]
+    found = re.search(r"\bI:\s*(-?[\d.]+|-?inf)\s*LUFS", summary)
+    if not found:
+        raise ProcessingError(f"{what} loudness: ffmpeg printed no integrated loudness")
+    lufs = float(found.group(1))
+    return lufs if math.isfinite(lufs) and lufs > SILENCE_LUFS else None
+
+
+def normalise(track: np.ndarray, measured_lufs: float | None, target_lufs: float) -> np.ndarray:
+    """Linear gain to the target loudness, with a peak limiter so the gain cannot clip.
+
+    Limiting loud speech takes some loudness away again (about 1 LU for plain TTS at -16 LUFS),
+    so the gain is raised until the limited track reaches the target.
+    Works on 10 ms frames and touches only the frames around peaks (10 minutes: well under 1 s).
+    """
+    if measured_lufs is None:
+        return track
+    frames = np.zeros((-(-len(track) // LIMITER_FRAME), LIMITER_FRAME), dtype=np.float32)
+    frames.ravel()[: len(track)] = track
+    peaks = np.abs(frames).max(axis=1)
+    energy = np.square(frames, dtype=np.float64).sum(axis=1)
+    speech = speech_frames(energy)
+    speech_energy = energy[speech].sum() or 1.0
+    ceiling = 10 ** (PEAK_CEILING_DBFS / 20)
+    extra_db = 0.0
+    for _ in range(MAX_LOUDNESS_ROUNDS):
+        gain = 10 ** ((target_lufs - measured_lufs + extra_db) / 20)
+        rows, envelope = limiter_envelope(peaks * gain, ceiling)
+        kept = np.square(frames[rows] * envelope, dtype=np.float64).sum(axis=1)
+        removed = (energy[rows] - kept)[speech[rows]].sum()
+        loss_db = -10 * math.log10(max(1e-6, 1 - removed / speech_energy))
+        # The loss is relative to the unlimited gained track, so the make-up that restores the
+        # target is the loss itself; it grows a little with the gain, hence a few rounds.
+        wanted = min(loss_db, MAX_MAKEUP_DB)
+        if abs(wanted - extra_db) < 0.05:
+            break
+        extra_db = wanted
+    frames *= np.float32(gain)
+    frames[rows] *= envelope
+    return frames.ravel()[: len(track)]
+
+
+def speech_frames(energy: np.ndarray) -> np.ndarray:
+    """Frames in 100 ms steps that count for loudness, gated like EBU R128 (-70 LUFS, -10 dB)."""
+    per_step = 10
+    steps = len(energy) // per_step
+    power = energy[: steps * per_step].reshape(steps, per_step).sum(axis=1)
+    power /= per_step * LIMITER_FRAME
+    loud = power > 10 ** (SILENCE_LUFS / 10)
+    if loud.any():
+        loud &= power > power[loud].mean() / 10
+    return np.r_[np.repeat(loud, per_step), np.zeros(len(energy) - steps * per_step, bool)]
+
+
+def limiter_envelope(peaks: np.ndarray, ceiling: float) -> tuple[np.ndarray, np.ndarray]:
+    """Gain ramps that keep every frame's peak under the ceiling: (frame rows, their gains).
+
+    A frame's gain is the lowest safe gain of itself and its neighbours, interpolated between
+    frame centres; at any sample the result is at most its own frame's safe gain, so the ceiling
+    holds, and the gain moves in ramps rather than steps (no clicks).
+    """
+    safe = np.minimum(1.0, ceiling / np.maximum(peaks, 1e-12)).astype(np.float32)
+    gains = safe.copy()
+    gains[1:] = np.minimum(gains[1:], safe[:-1])
+    gains[:-1] = np.minimum(gains[:-1], safe[1:])
+    before = np.r_[gains[:1], gains[:-1]]
+    after = np.r_[gains[1:], gains[-1:]]
+    rows = np.flatnonzero(np.minimum(np.minimum(before, after), gains) < 1.0)
+    half = LIMITER_FRAME // 2
+    ramp = (np.arange(LIMITER_FRAME, dtype=np.float32) + half) % LIMITER_FRAME / LIMITER_FRAME
+    first_half = np.arange(LIMITER_FRAME) < half
+    here = gains[rows, None]
+    neighbour = np.where(first_half, before[rows, None], after[rows, None])
+    envelope = np.where(
+        first_half, neighbour + (here - neighbour) * ramp, here + (neighbour - here) * ramp
+    )
+    return rows, envelope.astype(np.float32)
+
+
+def concat_list(clips: Sequence[SlideClip], lengths_ms: Sequence[int]) -> str:
+    """An ffconcat script: each image once, for its slide's length, in millisecond time.
+
+    The demuxer gives the last entry only one frame's duration, so the last image is listed again
+    as a final 1 ms frame that ends the video stream exactly where the audio ends.
+    """
+    lines = ["ffconcat version 1.0"]
+    entries = [(clip.image, ms) for clip, ms in zip(clips, lengths_ms, strict=True)]
+    entries[-1] = (entries[-1][0], entries[-1][1] - 1)
+    entries.append((clips[-1].image, None))
+    for image, ms in entries:
+        lines.append(f"file {_concat_quote(image.resolve())}")
+        # Reading each still at 1000 fps puts timestamps on a 1 ms grid (the default is 1/25 s).
+        lines.append("option framerate 1000")
+        if ms is not None:
+            lines.append(f"duration {ms / 1000:.3f}")
+    return "\n".join(lines) + "\n"
+
+
+def chapters_metadata(clips: Sequence[SlideClip], intervals_ms: Sequence[tuple[int, int]]) -> str:
+    """An FFMETADATA file with one chapter per slide, titled with the slide's title."""
+    lines = [";FFMETADATA1"]
+    for clip, (start, end) in zip(clips, intervals_ms, strict=True):
+        lines += ["[CHAPTER]", "TIMEBASE=1/1000", f"START={start}", f"END={end}"]
+        lines.append(f"title={_metadata_escape(clip.title)}")
+    return "\n".join(lines) + "\n"
+
+
+def video_command(concat: Path, out: Path) -> list[str | Path]:
+    """Encode the stills, one H.264 keyframe per slide, on a 1 ms time grid."""
+    return [
+        "ffmpeg", "-hide_banner", "-nostdin", "-nostats", "-y",
+        "-xerror",  # a slide that fails to decode must fail the job, not vanish from the video
+        "-f", "concat", "-safe", "0", "-i", concat, "-map", "0:v",
+        # Mark the colours as BT.709 (HD) and convert with that matrix, so players show the
+        # slide's colours rather than a slightly shifted BT.601 guess.
+        "-vf", "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p",
+        "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
+        "-color_range", "tv",
+        # For one intra frame per slide, veryfast stays within 1 dB of medium (both ~50 dB PSNR
+        # on text slides) at about half the CPU.
+        "-fps_mode", "vfr", "-c:v", "libx264", "-preset", "veryfast", "-crf", "18",
+        "-tune", "stillimage", "-g", "1",
+        # x264 derives the H.264 level from the frame rate; the 1 ms time grid would read as
+        # 1000 fps (level 6.1, which many hardware decoders refuse). Real stills are far slower.
+        "-x264-params", "fps=1",
+        "-video_track_timescale", "1000", "-f", "mp4", out,
+    ]  # fmt: skip
+
+
+def audio_command(wav: Path, out: Path) -> list[str | Path]:
+    # The "fast" AAC coder is ~3x cheaper than the default and transparent enough for speech.
+    return [
+        "ffmpeg", "-hide_banner", "-nostdin", "-nostats", "-y", "-i", wav,
+        "-c:a", "aac", "-aac_coder", "fast", "-b:a", AUDIO_BITRATE, "-f", "mp4", out,
+    ]  # fmt: skip
+
+
+def mux_command(work: Path, out: Path, *, has_captions: bool) -> list[str | Path]:
+    """Copy video and audio into the final MP4 with captions, chapters and the index up front."""
+    inputs: list[str | Path] = [
+        "-i", work / "stills.mp4", "-i", work / "audio.m4a",
+        "-f", "ffmetadata", "-i", work / "chapters.txt",
+    ]  # fmt: skip
+    maps: list[str | Path] = ["-map", "0:v", "-map", "1:a", "-map_chapters", "2"]
+    subtitles: list[str | Path] = []
+    if has_captions:
+        inputs += ["-i", work / "captions.srt"]
+        maps += ["-map", "3:s"]
+        subtitles = ["-c:s", "mov_text", "-metadata:s:s:0", "language=eng"]
+    return [
+        "ffmpeg", "-hide_banner", "-nostdin", "-nostats", "-y",
+        *inputs, *maps, "-c:v", "copy", "-c:a", "copy",
+        "-metadata:s:a:0", "language=eng", *subtitles,
+        "-video_track_timescale", "1000",
+        "-movflags", "+faststart", "-f", "mp4", out,
+    ]  # fmt: skip
+
+
+def _concat_quote(path: Path) -> str:
+    return "'" + str(path).replace("'", "'\\''") + "'"
+
+
+def _metadata_escape(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return re.sub(r"([=;#\\\n])", r"\\\1", text)

@@ -1,0 +1,210 @@
+"""``deck2video``: run a whole deck, or one job step (what the Airflow tasks and images call).
+
+Step subcommands take storage URLs and a slide number only, never note text, so that they are
+safe to put in a templated container command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from typing import Any
+
+from deck2video import __version__, pipeline
+from deck2video.config import JobSettings
+from deck2video.errors import Deck2VideoError, InputError
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
+
+# CLI flag -> JobSettings field, for the flags that map one to one.
+_SETTING_FLAGS = {
+    "padding": float,
+    "min_slide_seconds": float,
+    "silence_seconds": float,
+    "speed": float,
+    "backend": str,
+    "language": str,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deck2video", description="Turn a .pptx with speaker notes into a narrated MP4."
+    )
+    parser.add_argument("--version", action="version", version=f"deck2video {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run every step for one deck in this process")
+    _add_job_inputs(run)
+    run.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    prepare = commands.add_parser("prepare", help="fetch, validate and render; prints the plan")
+    _add_job_inputs(prepare)
+
+    for name, help_text in (
+        ("prepare-voice", "clean the reference recording"),
+        ("assemble", "build output/video.mp4 and captions"),
+        ("publish", "copy the video and captions to the output URL"),
+        ("status", "print the job manifest"),
+    ):
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("--job", required=True, help="job URL (<root>/jobs/<job_id>)")
+
+    speak = commands.add_parser("speak", help="synthesize one slide's narration")
+    speak.add_argument("--job", required=True, help="job URL (<root>/jobs/<job_id>)")
+    speak.add_argument("--slide", required=True, type=int, help="slide number (1-based)")
+    return parser
+
+
+def _add_job_inputs(parser: argparse.ArgumentParser) -> None:
+    defaults = JobSettings()
+    parser.add_argument("--deck", required=True, help="the .pptx: path, file:// or s3:// URL")
+    parser.add_argument("--voice", required=True, help="reference recording URL")
+    parser.add_argument("--out", required=True, help="where to publish the .mp4 (URL)")
+    parser.add_argument("--root", help="storage root for jobs and cache (default $DECK2VIDEO_ROOT)")
+    parser.add_argument(
+        "--resolution",
+        default=f"{defaults.width}x{defaults.height}",
+        help="output WIDTHxHEIGHT (default %(default)s)",
+    )
+    parser.add_argument(
+        "--include-hidden", action="store_true", help="narrate and show hidden slides too"
+    )
+    for name, kind in _SETTING_FLAGS.items():
+        parser.add_argument(
+            f"--{name.replace('_', '-')}",
+            type=kind,
+            default=getattr(defaults, name),
+            help="(default %(default)s)",
+        )
+
+
+def settings_from_args(args: argparse.Namespace) -> JobSettings:
+    try:
+        width, height = (int(v) for v in args.resolution.lower().split("x"))
+    except ValueError:
+        raise InputError(f"setting resolution: {args.resolution!r} is not WIDTHxHEIGHT") from None
+    values: dict[str, Any] = {name: getattr(args, name) for name in _SETTING_FLAGS}
+    return JobSettings(width=width, height=height, include_hidden=args.include_hidden, **values)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except InputError as error:
+        print(f"deck2video: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except Deck2VideoError as error:
+        print(f"deck2video: failed: {error}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "run":
+        return _run(args)
+    if args.command == "prepare":
+        plan = pipeline.prepare(
+            args.deck,
+            args.voice,
+            out_url=args.out,
+            root_url=args.root,
+            settings=settings_from_args(args),
+        )
+        _print_json(asdict(plan))
+    elif args.command == "prepare-voice":
+        _print_json(pipeline.prepare_voice(args.job))
+    elif args.command == "speak":
+        _print_json(asdict(pipeline.speak_slide(args.job, args.slide)))
+    elif args.command == "assemble":
+        _print_json(pipeline.assemble(args.job))
+    elif args.command == "publish":
+        _print_json(asdict(pipeline.publish(args.job)))
+    elif args.command == "status":
+        from deck2video import manifest
+
+        print(manifest.load(args.job).to_json())
+    return 0
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+def _run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    with _progress(console) as progress:
+        summary = pipeline.run(
+            args.deck,
+            args.voice,
+            out_url=args.out,
+            root_url=args.root,
+            settings=settings_from_args(args),
+            progress=progress,
+        )
+    if args.json:
+        _print_json(asdict(summary))
+    else:
+        _print_summary(summary)
+    return 0
+
+
+class _progress:
+    """A rich progress bar per step on a terminal; silent otherwise (logs, CI)."""
+
+    def __init__(self, console) -> None:
+        self.console = console
+        self.bar = None
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self):
+        if not self.console.is_terminal:
+            return None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        self.bar = Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self.console,
+        )
+        self.bar.__enter__()
+        return self.update
+
+    def update(self, step: str, done: int, total: int) -> None:
+        if step not in self.tasks:
+            self.tasks[step] = self.bar.add_task(step, total=total)
+        self.bar.update(self.tasks[step], completed=done, total=total)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
+def _print_summary(summary: pipeline.RunSummary) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"deck2video job {summary.job_id}", show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    table.add_row("slides", str(summary.slides))
+    table.add_row("narration", f"{summary.narration_seconds:.1f} s")
+    table.add_row("video", f"{summary.video_seconds:.1f} s")
+    table.add_row("synthesized / cached", f"{summary.synthesized} / {summary.cached}")
+    for step, seconds in summary.stage_seconds.items():
+        table.add_row(f"time: {step}", f"{seconds:.2f} s")
+    table.add_row("total time", f"{sum(summary.stage_seconds.values()):.2f} s")
+    table.add_row("job folder", summary.job_url)
+    Console().print(table)
+    print(f"video: {summary.video_url}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""Content hashes that decide what can be reused between jobs."""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from pathlib import Path
+
+# Parts that never change how slides look: editing speaker notes must not force a re-render.
+_NON_VISUAL_PREFIXES = ("ppt/notesSlides/", "ppt/notesMasters/", "docProps/", "customXml/")
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def visual_fingerprint(deck: Path) -> str:
+    """Hash of every part of a .pptx that can affect the rendered slides.
+
+    Notes-slide relationships are dropped from slide .rels files too, since they point at the
+    (non-visual) notes parts by name.
+    """
+    digest = hashlib.sha256()
+    with zipfile.ZipFile(deck) as archive:
+        for info in sorted(archive.infolist(), key=lambda i: i.filename):
+            name = info.filename
+            if name.startswith(_NON_VISUAL_PREFIXES):
+                continue
+            data = archive.read(info)
+            if name.startswith("ppt/slides/_rels/"):
+                data = b"\n".join(
+                    line for line in data.split(b"<Relationship ") if b"notesSlide" not in line
+                )
+            digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    return digest.hexdigest()

@@ -1,0 +1,267 @@
+"""Render a deck's shown slides to PNG stills: LibreOffice -> PDF -> pdftoppm -> boxed PNGs.
+
+Every still is exactly the video size: the page is scaled to fit inside it with its own aspect
+ratio and centred on black (letter- or pillar-boxed), never stretched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+import tempfile
+import time
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from deck2video.errors import InputError, ProcessingError
+from deck2video.procs import last_line, run_tool
+
+# LibreOffice leaves hidden slides out of a PDF unless this export option is set; 7.4+ accepts
+# the filter options as JSON after the filter name.
+_PDF_SHOWN_ONLY = "pdf:impress_pdf_Export"
+_PDF_WITH_HIDDEN = 'pdf:impress_pdf_Export:{"ExportHiddenSlides":{"type":"boolean","value":"true"}}'
+
+# Pages go through pdftoppm in chunks so that at most a few uncompressed pages sit on disk at a
+# time (a 1080p PPM is 6 MB) and two chunks can render at once on a multi-core machine.
+_CHUNK_PAGES = 6
+_RASTER_WORKERS = min(2, os.cpu_count() or 1)
+
+_STILL_NAME = re.compile(r"^(\d{4})\.png$")
+
+
+@dataclass(frozen=True)
+class PdfInfo:
+    pages: int
+    page_width: float  # points
+    page_height: float
+
+
+def render_slides(
+    deck: Path,
+    out_dir: Path,
+    *,
+    expected: int,
+    include_hidden: bool,
+    width: int,
+    height: int,
+    timeout: float,
+) -> list[Path]:
+    """Write ``out_dir/0001.png ...``, one ``width`` x ``height`` RGB still per exported slide.
+
+    ``expected`` is the number of slides the deck parser says are shown; a different page count
+    means LibreOffice saw the deck differently, so the stills would not match the narration.
+    ``timeout`` bounds the whole call (LibreOffice and poppler together).
+    """
+    deck = Path(deck).resolve()
+    out_dir = Path(out_dir)
+    deadline = time.monotonic() + timeout
+    label = f"deck {deck.name}"
+    with tempfile.TemporaryDirectory(prefix="deck2video-render-") as tmp:
+        work = Path(tmp)
+        pdf = convert_to_pdf(
+            deck, work, include_hidden=include_hidden, timeout=_time_left(deadline, label)
+        )
+        info = read_pdf_info(pdf, label=label, timeout=_time_left(deadline, label))
+        if info.pages != expected:
+            raise InputError(
+                f"{label}: rendered {info.pages} pages but expected {expected} shown slides"
+            )
+        out_dir.mkdir(parents=True, exist_ok=True)
+        stills = rasterize(
+            pdf, info, work, out_dir, size=(width, height), deadline=deadline, label=label
+        )
+    remove_stale_stills(out_dir, keep=len(stills))
+    return stills
+
+
+def convert_to_pdf(deck: Path, work: Path, *, include_hidden: bool, timeout: float) -> Path:
+    """Export ``deck`` to a PDF inside ``work`` with a throwaway LibreOffice profile.
+
+    A private profile per call is what lets conversions run side by side: two soffice processes
+    sharing one profile hand the job to each other and one of them silently writes nothing.
+    HOME and TMPDIR point into ``work`` too, so nothing is left outside it.
+    """
+    outdir, home, scratch = work / "pdf", work / "home", work / "tmp"
+    for folder in (outdir, home, scratch):
+        folder.mkdir()
+    env = dict(os.environ, HOME=str(home), TMPDIR=str(scratch))
+    profile_url = (work / "profile").as_uri()
+    try:
+        result = _run_soffice(deck, outdir, profile_url, include_hidden, timeout, env)
+    finally:
+        remove_ipc_pipe(profile_url)
+    # soffice exits 0 even when it cannot load the file; the missing PDF is the only sign.
+    pdfs = sorted(outdir.glob("*.pdf"))
+    if len(pdfs) != 1 or pdfs[0].stat().st_size == 0:
+        raise ProcessingError(
+            f"deck {deck.name}: LibreOffice produced no PDF ({last_line(result.stderr)})"
+        )
+    return pdfs[0]
+
+
+def _run_soffice(
+    deck: Path,
+    outdir: Path,
+    profile_url: str,
+    include_hidden: bool,
+    timeout: float,
+    env: dict[str, str],
+) -> subprocess.CompletedProcess[bytes]:
+    return run_tool(
+        [
+            "soffice",
+            f"-env:UserInstallation={profile_url}",
+            "--headless",
+            "--invisible",
+            "--nologo",
+            "--nodefault",
+            "--norestore",
+            "--nolockcheck",
+            "--convert-to",
+            _PDF_WITH_HIDDEN if include_hidden else _PDF_SHOWN_ONLY,
+            "--outdir",
+            outdir,
+            deck,
+        ],
+        timeout=timeout,
+        what=f"deck {deck.name}",
+        env=env,
+    )
+
+
+def remove_ipc_pipe(profile_url: str) -> None:
+    """Delete the socket a killed soffice leaves in /tmp (it ignores TMPDIR for it); a soffice
+    that exits normally removes it itself."""
+    for folder in ("/tmp", "/var/tmp"):
+        Path(folder, ipc_pipe_name(profile_url)).unlink(missing_ok=True)
+
+
+def ipc_pipe_name(profile_url: str) -> str:
+    """soffice names its socket after the MD5 of the profile URL in UTF-16LE, in unpadded hex."""
+    digest = hashlib.md5(profile_url.encode("utf-16-le"), usedforsecurity=False).digest()
+    return f"OSL_PIPE_{os.getuid()}_SingleOfficeIPC_{''.join(f'{b:x}' for b in digest)}"
+
+
+def read_pdf_info(pdf: Path, *, label: str, timeout: float) -> PdfInfo:
+    """Page count and the first page's size; a deck's slides all share one size."""
+    result = run_tool(["pdfinfo", pdf], timeout=timeout, what=label)
+    text = result.stdout.decode(errors="replace")
+    pages = re.search(r"^Pages:\s+(\d+)", text, re.MULTILINE)
+    size = re.search(r"^Page size:\s+([\d.]+) x ([\d.]+) pts", text, re.MULTILINE)
+    if not pages or not size:
+        raise ProcessingError(f"{label}: pdfinfo did not report pages and page size")
+    return PdfInfo(int(pages[1]), float(size[1]), float(size[2]))
+
+
+def fit_inside(page_width: float, page_height: float, width: int, height: int) -> tuple[int, int]:
+    """The largest size with the page's aspect ratio that fits in ``width`` x ``height``."""
+    if page_width * height >= page_height * width:  # page is wider than the frame
+        return width, min(height, max(1, round(width * page_height / page_width)))
+    return min(width, max(1, round(height * page_width / page_height))), height
+
+
+def rasterize(
+    pdf: Path,
+    info: PdfInfo,
+    work: Path,
+    out_dir: Path,
+    *,
+    size: tuple[int, int],
+    deadline: float,
+    label: str,
+) -> list[Path]:
+    """Render every page of ``pdf`` to ``out_dir/NNNN.png`` at exactly ``size``."""
+    scaled = fit_inside(info.page_width, info.page_height, *size)
+    chunks = [
+        (first, min(first + _CHUNK_PAGES - 1, info.pages))
+        for first in range(1, info.pages + 1, _CHUNK_PAGES)
+    ]
+    with ThreadPoolExecutor(max_workers=_RASTER_WORKERS) as pool:
+        futures: list[Future[None]] = [
+            pool.submit(
+                _render_chunk, pdf, first, last, work, out_dir, scaled, size, deadline, label
+            )
+            for first, last in chunks
+        ]
+        done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+        for future in pending:
+            future.cancel()
+        for future in done:
+            future.result()  # re-raises the first failure
+    return [out_dir / f"{page:04d}.png" for page in range(1, info.pages + 1)]
+
+
+def _render_chunk(
+    pdf: Path,
+    first: int,
+    last: int,
+    work: Path,
+    out_dir: Path,
+    scaled: tuple[int, int],
+    size: tuple[int, int],
+    deadline: float,
+    label: str,
+) -> None:
+    # PPM, not PNG: each page is compressed once, after boxing, instead of twice.
+    chunk_dir = work / f"pages-{first:04d}"
+    chunk_dir.mkdir()
+    run_tool(
+        [
+            "pdftoppm",
+            "-scale-to-x",
+            str(scaled[0]),
+            "-scale-to-y",
+            str(scaled[1]),
+            "-f",
+            str(first),
+            "-l",
+            str(last),
+            pdf,
+            chunk_dir / "page",
+        ],
+        timeout=_time_left(deadline, label),
+        what=label,
+    )
+    # pdftoppm pads page numbers to the width of the document's last page number.
+    rendered = {int(p.stem.rpartition("-")[2]): p for p in chunk_dir.glob("page-*.ppm")}
+    for page in range(first, last + 1):
+        if page not in rendered:
+            raise ProcessingError(f"{label}: pdftoppm produced no image for page {page}")
+        box_page(rendered[page], out_dir / f"{page:04d}.png", size)
+        rendered[page].unlink()
+    chunk_dir.rmdir()
+
+
+def box_page(src: Path, dst: Path, size: tuple[int, int]) -> None:
+    """Centre the page image on a black ``size`` canvas and write it as an RGB PNG."""
+    with Image.open(src) as page:
+        image = page.convert("RGB")
+    if image.size != size:
+        canvas = Image.new("RGB", size)  # black
+        canvas.paste(image, ((size[0] - image.width) // 2, (size[1] - image.height) // 2))
+        image = canvas
+    # Write beside the target and rename, so a killed run never leaves a half-written still.
+    partial = dst.with_name(f".{dst.name}.partial")
+    image.save(partial, format="PNG")
+    os.replace(partial, dst)
+
+
+def remove_stale_stills(out_dir: Path, *, keep: int) -> None:
+    """Delete numbered stills beyond ``keep`` left by an earlier run of a longer deck."""
+    for path in out_dir.iterdir():
+        match = _STILL_NAME.match(path.name)
+        if match and int(match[1]) > keep:
+            path.unlink()
+
+
+def _time_left(deadline: float, label: str) -> float:
+    """Seconds left for the next tool; rounded so that timeout messages read cleanly."""
+    left = round(deadline - time.monotonic(), 1)
+    if left <= 0:
+        raise ProcessingError(f"{label}: rendering ran out of time")
+    return left

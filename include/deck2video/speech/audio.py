@@ -1,0 +1,85 @@
+"""Audio plumbing for the speech stage: 16-bit WAV I/O, resampling, silence and edge trimming.
+
+Everything in the pipeline's audio path is 24 kHz mono; samples are float32 in [-1, 1].
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import wave
+from pathlib import Path
+
+import numpy as np
+import soxr
+
+from deck2video.errors import InputError
+
+SAMPLE_RATE = 24_000
+_PCM_SCALE = 32767.0
+
+
+def seconds_to_samples(seconds: float) -> int:
+    return max(0, round(seconds * SAMPLE_RATE))
+
+
+def silence(seconds: float) -> np.ndarray:
+    return np.zeros(seconds_to_samples(seconds), dtype=np.float32)
+
+
+def resample(samples: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.ndarray:
+    """Band-limited resampling (soxr's high quality), float32 mono in and out."""
+    samples = np.asarray(samples, dtype=np.float32)
+    if rate == target or samples.size == 0:
+        return samples
+    return soxr.resample(samples, rate, target, quality="HQ").astype(np.float32, copy=False)
+
+
+def trim_edges(samples: np.ndarray, *, keep_seconds: float, threshold: float = 1e-3) -> np.ndarray:
+    """Drop near-silence at both ends, keeping at most ``keep_seconds`` of it on each side.
+
+    TTS output is clean (no room noise), so a fixed amplitude threshold is enough here.
+    """
+    loud = np.flatnonzero(np.abs(samples) > threshold)
+    if loud.size == 0:
+        return samples[:0]
+    keep = seconds_to_samples(keep_seconds)
+    start = max(0, int(loud[0]) - keep)
+    end = min(samples.size, int(loud[-1]) + 1 + keep)
+    return samples[start:end]
+
+
+def write_wav(path: Path, samples: np.ndarray) -> None:
+    """Write 24 kHz mono 16-bit PCM; atomically, so a reader never sees half a file."""
+    path = Path(path)
+    pcm = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0)
+    data = np.round(pcm * _PCM_SCALE).astype("<i2").tobytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as raw, wave.open(raw, "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(SAMPLE_RATE)
+            out.writeframes(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_wav(path: Path) -> np.ndarray:
+    """Read a WAV written by :func:`write_wav`; any other format is refused, not converted."""
+    path = Path(path)
+    try:
+        with wave.open(str(path), "rb") as src:
+            channels, width, rate = src.getnchannels(), src.getsampwidth(), src.getframerate()
+            data = src.readframes(src.getnframes())
+    except (wave.Error, EOFError) as exc:
+        raise InputError(f"audio {path.name}: not a PCM WAV file ({exc})") from None
+    if (channels, width, rate) != (1, 2, SAMPLE_RATE):
+        raise InputError(
+            f"audio {path.name}: {rate} Hz, {channels} channel(s), {8 * width}-bit; "
+            f"expected {SAMPLE_RATE} Hz mono 16-bit"
+        )
+    return np.frombuffer(data, dtype="<i2").astype(np.float32) / _PCM_SCALE

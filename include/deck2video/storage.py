@@ -1,0 +1,258 @@
+"""Read and write by URL: a local path or ``file://`` URL, or ``s3://bucket/key``.
+
+S3 works against any S3-compatible endpoint (MinIO, AWS). The endpoint comes from
+``DECK2VIDEO_S3_ENDPOINT_URL`` (else boto3's own ``AWS_ENDPOINT_URL``), credentials from the usual
+AWS variables. botocore's "standard" retry mode retries throttling and connection errors with
+exponential backoff, so callers do not wrap calls in retry loops of their own.
+
+Writes are whole-or-nothing: locally a temporary file is renamed into place; on S3 an object only
+becomes visible once its (multipart) upload completes.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlparse
+
+from deck2video.errors import InputError, ProcessingError
+
+
+@dataclass(frozen=True)
+class Location:
+    """A parsed URL: ``bucket`` is None for local paths."""
+
+    bucket: str | None
+    key: str  # S3 key, or an absolute local path
+
+    @property
+    def is_s3(self) -> bool:
+        return self.bucket is not None
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    url: str
+    size: int
+    modified: datetime
+
+
+def parse(url: str) -> Location:
+    """Parse and sanity-check a storage URL; path tricks (``..``) are refused."""
+    if not url or not isinstance(url, str):
+        raise InputError(f"storage URL {url!r}: empty")
+    parsed = urlparse(url)
+    if parsed.scheme == "s3":
+        key = parsed.path.lstrip("/")
+        if not parsed.netloc:
+            raise InputError(f"storage URL {url!r}: no bucket")
+        _refuse_traversal(url, key)
+        return Location(parsed.netloc, key)
+    if parsed.scheme == "file":
+        path = unquote(parsed.path)
+    elif parsed.scheme in ("", "local") or len(parsed.scheme) == 1:  # "C:" never, but be lenient
+        path = url
+    else:
+        raise InputError(f"storage URL {url!r}: scheme {parsed.scheme!r} is not file:// or s3://")
+    _refuse_traversal(url, path)
+    return Location(None, str(Path(path).absolute()))
+
+
+def join(base: str, *parts: str) -> str:
+    """Join key parts onto a base URL (parts are validated, never absolute)."""
+    for part in parts:
+        _refuse_traversal(part, part)
+        if part.startswith("/"):
+            raise InputError(f"storage key part {part!r}: must be relative")
+    return "/".join([base.rstrip("/"), *(p.strip("/") for p in parts if p)])
+
+
+def _refuse_traversal(url: str, key: str) -> None:
+    if ".." in PurePosixPath(key).parts or "\x00" in key:
+        raise InputError(f"storage URL {url!r}: '..' and NUL are not allowed in keys")
+
+
+@functools.cache
+def _s3_client(endpoint: str | None):
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        retries={"max_attempts": 6, "mode": "standard"},
+        connect_timeout=10,
+        read_timeout=120,
+        s3={"addressing_style": "path"},
+    )
+    return boto3.client("s3", endpoint_url=endpoint or None, config=config)
+
+
+def s3_client():
+    return _s3_client(os.environ.get("DECK2VIDEO_S3_ENDPOINT_URL"))
+
+
+def _s3_error(url: str, error: Exception) -> Exception:
+    from botocore.exceptions import ClientError
+
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in ("404", "NoSuchKey", "NotFound"):
+            return InputError(f"{url}: no such object")
+        if code in ("NoSuchBucket",):
+            return InputError(f"{url}: no such bucket")
+        if code in ("403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+            return InputError(f"{url}: access denied ({code})")
+    return ProcessingError(f"{url}: storage error: {error}")
+
+
+def exists(url: str) -> bool:
+    loc = parse(url)
+    if not loc.is_s3:
+        return Path(loc.key).is_file()
+    from botocore.exceptions import ClientError
+
+    try:
+        s3_client().head_object(Bucket=loc.bucket, Key=loc.key)
+        return True
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise _s3_error(url, error) from error
+
+
+def size(url: str) -> int:
+    loc = parse(url)
+    if not loc.is_s3:
+        try:
+            return Path(loc.key).stat().st_size
+        except FileNotFoundError:
+            raise InputError(f"{url}: no such file") from None
+    try:
+        return s3_client().head_object(Bucket=loc.bucket, Key=loc.key)["ContentLength"]
+    except Exception as error:
+        raise _s3_error(url, error) from error
+
+
+def download(url: str, dest: Path) -> Path:
+    """Copy the object at ``url`` to the local file ``dest``."""
+    loc = parse(url)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if not loc.is_s3:
+        if not Path(loc.key).is_file():
+            raise InputError(f"{url}: no such file")
+        shutil.copyfile(loc.key, dest)
+        return dest
+    try:
+        s3_client().download_file(loc.bucket, loc.key, str(dest))
+    except Exception as error:
+        dest.unlink(missing_ok=True)
+        raise _s3_error(url, error) from error
+    return dest
+
+
+def upload(src: Path, url: str) -> str:
+    """Store the local file ``src`` at ``url``, whole or not at all."""
+    loc = parse(url)
+    if not loc.is_s3:
+        target = Path(loc.key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+        os.close(fd)
+        try:
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, target)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+        return url
+    try:
+        s3_client().upload_file(str(src), loc.bucket, loc.key)
+    except Exception as error:
+        raise _s3_error(url, error) from error
+    return url
+
+
+def read_bytes(url: str) -> bytes:
+    loc = parse(url)
+    if not loc.is_s3:
+        try:
+            return Path(loc.key).read_bytes()
+        except FileNotFoundError:
+            raise InputError(f"{url}: no such file") from None
+    try:
+        return s3_client().get_object(Bucket=loc.bucket, Key=loc.key)["Body"].read()
+    except Exception as error:
+        raise _s3_error(url, error) from error
+
+
+def write_bytes(url: str, data: bytes) -> str:
+    loc = parse(url)
+    if not loc.is_s3:
+        with tempfile.NamedTemporaryFile(delete=False) as tmp:
+            tmp.write(data)
+        try:
+            return upload(Path(tmp.name), url)
+        finally:
+            Path(tmp.name).unlink(missing_ok=True)
+    try:
+        s3_client().put_object(Bucket=loc.bucket, Key=loc.key, Body=data)
+    except Exception as error:
+        raise _s3_error(url, error) from error
+    return url
+
+
+def copy(src_url: str, dst_url: str) -> str:
+    """Copy an object; server-side when both ends are on S3."""
+    src, dst = parse(src_url), parse(dst_url)
+    if src.is_s3 and dst.is_s3:
+        try:
+            s3_client().copy({"Bucket": src.bucket, "Key": src.key}, dst.bucket, dst.key)
+        except Exception as error:
+            raise _s3_error(src_url, error) from error
+        return dst_url
+    with tempfile.TemporaryDirectory(prefix="deck2video-copy-") as tmp:
+        return upload(download(src_url, Path(tmp) / "object"), dst_url)
+
+
+def list_objects(prefix_url: str) -> list[ObjectInfo]:
+    """Every object under a prefix (recursively), with size and last-modified time (UTC)."""
+    loc = parse(prefix_url)
+    if not loc.is_s3:
+        root = Path(loc.key)
+        if not root.is_dir():
+            return []
+        return [
+            ObjectInfo(
+                str(p),
+                p.stat().st_size,
+                datetime.fromtimestamp(p.stat().st_mtime, tz=UTC),
+            )
+            for p in sorted(root.rglob("*"))
+            if p.is_file() and not p.name.endswith(".part")
+        ]
+    prefix = loc.key.rstrip("/") + "/" if loc.key else ""
+    found: list[ObjectInfo] = []
+    try:
+        for page in (
+            s3_client().get_paginator("list_objects_v2").paginate(Bucket=loc.bucket, Prefix=prefix)
+        ):
+            for obj in page.get("Contents", []):
+                url = f"s3://{loc.bucket}/{obj['Key']}"
+                found.append(ObjectInfo(url, obj["Size"], obj["LastModified"]))
+    except Exception as error:
+        raise _s3_error(prefix_url, error) from error
+    return found
+
+
+def delete(url: str) -> None:
+    loc = parse(url)
+    if not loc.is_s3:
+        Path(loc.key).unlink(missing_ok=True)
+        return
+    try:
+        s3_client().delete_object(Bucket=loc.bucket, Key=loc.key)
+    except Exception as error:
+        raise _s3_error(url, error) from error

@@ -1,0 +1,153 @@
+"""The reference recording: any common audio file -> a clean 24 kHz mono 16-bit WAV clip.
+
+Cleaning means: decode and resample with ffmpeg, cut the silence before the first and after the
+last word (keeping a short margin), refuse a clip with too little speech to learn a voice from,
+and normalise its level. Loudness target: the RMS of the speech frames (the frames the speech
+detector keeps, so pauses do not dilute it) is set to -20 dBFS, which for speech is close to
+-20 LUFS, unless that would push a sample peak above -1 dBFS, in which case the peak wins.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from deck2video.errors import InputError, ProcessingError
+from deck2video.procs import run_tool
+from deck2video.speech import SAMPLE_RATE, write_wav
+
+TARGET_SPEECH_RMS_DBFS = -20.0
+PEAK_CEILING_DBFS = -1.0
+# Frames quieter than this are never speech, whatever the clip's own levels are.
+ABSOLUTE_FLOOR_DBFS = -60.0
+FRAME_SECONDS = 0.02
+MARGIN_SECONDS = 0.15  # kept before the first and after the last speech frame
+# Only the start of a long recording is used: a minute or two of speech is plenty for a voice.
+MAX_DECODE_SECONDS = 600.0
+
+
+@dataclass(frozen=True)
+class ReferenceVoice:
+    path: Path
+    duration: float  # seconds, after trimming
+    speech_seconds: float  # frames judged to be speech
+    sha256: str  # of the source file's bytes
+
+
+def prepare_reference(
+    src: Path, dst: Path, *, timeout: float = 120.0, min_speech_seconds: float = 3.0
+) -> ReferenceVoice:
+    """Decode ``src`` (wav/mp3/m4a/flac/ogg/...), clean it and write ``dst``."""
+    src, dst = Path(src), Path(dst)
+    if not src.is_file():
+        raise InputError(f"voice recording {src}: file not found")
+    digest = _sha256(src)
+    samples = _decode(src, timeout)
+
+    levels = _frame_levels_db(samples)
+    speech = _speech_frames(levels)
+    if not speech.any():
+        raise InputError(f"voice recording {src} is silent")
+    speech_seconds = float(speech.sum()) * FRAME_SECONDS
+    if speech_seconds < min_speech_seconds:
+        raise InputError(
+            f"voice recording {src} has only {speech_seconds:.1f} s of speech; "
+            f"at least {min_speech_seconds:g} s needed"
+        )
+
+    clip = _normalise(_trim(samples, speech), _speech_rms(samples, speech))
+    write_wav(dst, clip)
+    return ReferenceVoice(
+        path=dst,
+        duration=clip.size / SAMPLE_RATE,
+        speech_seconds=speech_seconds,
+        sha256=digest,
+    )
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as src:
+        return hashlib.file_digest(src, "sha256").hexdigest()
+
+
+def _decode(src: Path, timeout: float) -> np.ndarray:
+    """First audio stream -> float32 mono at SAMPLE_RATE, whatever the container and codec."""
+    args = ["ffmpeg", "-nostdin", "-v", "error", "-i", src, "-map", "0:a:0?", "-vn", "-sn", "-dn"]
+    args += ["-ac", "1", "-ar", str(SAMPLE_RATE), "-t", f"{MAX_DECODE_SECONDS:g}"]
+    args += ["-c:a", "pcm_f32le", "-f", "f32le", "pipe:1"]
+    try:
+        done = run_tool(args, timeout=timeout, what=f"decode voice recording {src}")
+    except ProcessingError as error:
+        reason = _undecodable_reason(str(error), src)
+        if reason is None:
+            raise
+        raise InputError(f"voice recording {src}: not an audio file ({reason})") from None
+    return np.frombuffer(done.stdout, dtype="<f4").astype(np.float32)
+
+
+def _undecodable_reason(message: str, src: Path) -> str | None:
+    """ffmpeg refusing the input is the input's fault; a timeout or missing ffmpeg is not.
+
+    run_tool reports a failed exit as "...: ffmpeg exited with N: <last stderr line>".
+    """
+    marker = " exited with "
+    if marker not in message:
+        return None
+    detail = message.split(marker, 1)[1].split(": ", 1)[-1].removeprefix(f"{src}: ")
+    # "0:a:0?" maps nothing (rather than failing) when there is no audio; ffmpeg then says so.
+    if "does not contain any stream" in detail or "matches no streams" in detail:
+        return "no audio stream"
+    return detail
+
+
+def _frame_levels_db(samples: np.ndarray) -> np.ndarray:
+    """RMS level of each 20 ms frame in dBFS (the last frame zero-padded)."""
+    size = round(FRAME_SECONDS * SAMPLE_RATE)
+    frames = -(-samples.size // size)
+    padded = np.zeros(frames * size, dtype=np.float64)
+    padded[: samples.size] = samples
+    power = np.mean(padded.reshape(frames, size) ** 2, axis=1)
+    return 10.0 * np.log10(np.maximum(power, 1e-12))
+
+
+def _speech_frames(levels: np.ndarray) -> np.ndarray:
+    """Frames loud enough to be speech, judged against the clip's own peak and noise floor.
+
+    The threshold sits 35 dB under the loudest frame, raised to 12 dB over the noise floor (the
+    10th-percentile frame) for noisy recordings, though never closer than 15 dB to the peak. A clip
+    with under 10 dB between floor and peak is steady noise or hum, not speech.
+    """
+    if levels.size == 0:
+        return np.zeros(0, dtype=bool)
+    peak = float(levels.max())
+    floor = float(np.percentile(levels, 10))
+    if peak < ABSOLUTE_FLOOR_DBFS or peak - floor < 10.0:
+        return np.zeros(levels.size, dtype=bool)
+    threshold = max(peak - 35.0, min(floor + 12.0, peak - 15.0), ABSOLUTE_FLOOR_DBFS)
+    return levels > threshold
+
+
+def _trim(samples: np.ndarray, speech: np.ndarray) -> np.ndarray:
+    size = round(FRAME_SECONDS * SAMPLE_RATE)
+    margin = round(MARGIN_SECONDS * SAMPLE_RATE)
+    indices = np.flatnonzero(speech)
+    start = max(0, int(indices[0]) * size - margin)
+    end = min(samples.size, (int(indices[-1]) + 1) * size + margin)
+    return samples[start:end]
+
+
+def _speech_rms(samples: np.ndarray, speech: np.ndarray) -> float:
+    size = round(FRAME_SECONDS * SAMPLE_RATE)
+    frames = [samples[i * size : (i + 1) * size] for i in np.flatnonzero(speech)]
+    voiced = np.concatenate(frames).astype(np.float64)
+    return float(np.sqrt(np.mean(voiced**2)))
+
+
+def _normalise(clip: np.ndarray, speech_rms: float) -> np.ndarray:
+    gain_db = TARGET_SPEECH_RMS_DBFS - 20.0 * np.log10(speech_rms)
+    peak = float(np.max(np.abs(clip)))
+    gain_db = min(gain_db, PEAK_CEILING_DBFS - 20.0 * np.log10(peak))
+    return (clip * 10.0 ** (gain_db / 20.0)).astype(np.float32)

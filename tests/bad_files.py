@@ -1,0 +1,53 @@
+"""Builders for hostile or broken inputs, shared by the stage tests and the end-to-end tests."""
+
+from __future__ import annotations
+
+import wave
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
+
+
+def not_a_zip(path: Path) -> Path:
+    path.write_text("this is a plain text file, not a presentation\n")
+    return path
+
+
+def zip_without_presentation(path: Path) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("word/document.xml", "<document/>")
+    return path
+
+
+def encrypted_deck(path: Path) -> Path:
+    """What PowerPoint writes for a password-protected deck: an OLE compound file."""
+    path.write_bytes(OLE_MAGIC + bytes(4096))
+    return path
+
+
+def zip_bomb(path: Path, megabytes: int = 64) -> Path:
+    """A small zip that inflates to ``megabytes`` of zeros, beside a presentation part."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("ppt/presentation.xml", "<p:presentation/>")
+        archive.writestr("ppt/media/zeros.bin", bytes(megabytes * 1024 * 1024))
+    return path
+
+
+def silent_wav(path: Path, seconds: float = 5.0, rate: int = 24000) -> Path:
+    return tone_wav(path, seconds, rate=rate, amplitude=0.0)
+
+
+def tone_wav(
+    path: Path, seconds: float, *, rate: int = 24000, amplitude: float = 0.3, hz: float = 220.0
+) -> Path:
+    t = np.arange(int(seconds * rate)) / rate
+    samples = (amplitude * np.sin(2 * np.pi * hz * t) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples.tobytes())
+    return path

@@ -1,0 +1,122 @@
+"""Shared fixtures: sample decks, a reference voice, and a real S3 server on loopback."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from deck2video import samples
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def private_tempdir(path: Path) -> Iterator[Path]:
+    """Point Python's and child processes' temporary files at ``path`` for a while."""
+    saved_env, saved_dir = os.environ.get("TMPDIR"), tempfile.tempdir
+    os.environ["TMPDIR"], tempfile.tempdir = str(path), str(path)
+    try:
+        yield path
+    finally:
+        tempfile.tempdir = saved_dir
+        if saved_env is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = saved_env
+
+
+def leftovers(scratch: Path) -> list[Path]:
+    """What a run left in its temp dir, less the ``.ses`` marker onnxruntime writes on import."""
+    return [p for p in scratch.iterdir() if p.name != ".ses"]
+
+
+@pytest.fixture
+def scratch_dir(tmp_path: Path) -> Iterator[Path]:
+    """A private temp dir for the test: ``leftovers(scratch_dir)`` must end up empty."""
+    with private_tempdir(tmp_path / "scratch") as path:
+        path.mkdir()
+        yield path
+
+
+@pytest.fixture(scope="session")
+def assets(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A session-wide folder for inputs that are slow to make and never modified."""
+    return tmp_path_factory.mktemp("assets")
+
+
+@pytest.fixture(scope="session")
+def demo_deck(assets: Path) -> Path:
+    return samples.build_demo_deck(assets / "demo.pptx")
+
+
+@pytest.fixture(scope="session")
+def reference_voice(assets: Path) -> Path:
+    return samples.make_reference_voice(assets / "voice.wav")
+
+
+@pytest.fixture
+def make_deck(tmp_path: Path):
+    """Build a deck from SampleSlide specs: ``make_deck([SampleSlide(...), ...])``."""
+
+    def build(slides: list[samples.SampleSlide], name: str = "deck.pptx", **kwargs) -> Path:
+        return samples.build_deck(tmp_path / name, slides, **kwargs)
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """moto's S3 server over HTTP on 127.0.0.1; the package reads the endpoint from the env."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    saved = {k: os.environ.get(k) for k in _S3_ENV}
+    os.environ.update(
+        DECK2VIDEO_S3_ENDPOINT_URL=endpoint,
+        AWS_ACCESS_KEY_ID="deck2video-test",
+        AWS_SECRET_ACCESS_KEY="deck2video-test-secret",
+        AWS_DEFAULT_REGION="us-east-1",
+    )
+    try:
+        yield endpoint
+    finally:
+        server.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+_S3_ENV = (
+    "DECK2VIDEO_S3_ENDPOINT_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_DEFAULT_REGION",
+)
+
+
+@pytest.fixture
+def s3_bucket(s3_server: str) -> str:
+    """A fresh, empty bucket on the loopback S3 server; returns its name."""
+    from deck2video.storage import s3_client
+
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    s3_client().create_bucket(Bucket=name)
+    return name

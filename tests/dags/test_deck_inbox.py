@@ -1,0 +1,225 @@
+"""The deck_inbox batch DAG: one deck_to_video run per deck that arrived in the data interval,
+never the same one twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from deck2video import storage
+from deck2video.samples import SampleSlide, build_deck
+
+DAG_ID = "deck_inbox"
+TARGET = "deck_to_video"
+INTERVAL_END = datetime(2026, 3, 1, 11, 0, tzinfo=UTC)  # the run's interval: [10:00, 11:00)
+
+
+def test_runs_hourly_on_data_intervals_and_starts_video_runs(dag_bag):
+    from airflow.sdk import CronDataIntervalTimetable
+    from airflow.sdk.definitions.mappedoperator import MappedOperator
+
+    dag = dag_bag.get_dag(DAG_ID)
+    assert isinstance(dag.timetable, CronDataIntervalTimetable)
+    assert dag.timetable.expression == "0 * * * *"
+    assert dag.catchup is False
+    start = dag.get_task("start_video")
+    assert isinstance(start, MappedOperator)
+    assert start.partial_kwargs["trigger_dag_id"] == TARGET
+    assert start.partial_kwargs["skip_when_already_exists"] is True
+    assert start.partial_kwargs["logical_date"] is None
+
+
+def test_a_backfill_covers_every_hour_of_the_range(synced_dags):
+    """`airflow backfill create` (dry run): one run per hourly interval in the range."""
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    shown = subprocess.run(
+        [airflow, "backfill", "create", "--dag-id", DAG_ID, "--dry-run",
+         "--from-date", "2026-03-01T08:00:00+00:00", "--to-date", "2026-03-01T10:30:00+00:00"],
+        capture_output=True, text=True, timeout=300, check=True,
+    ).stdout  # fmt: skip
+    runs = shown.split("Runs to be attempted:")[1]
+    # Logical date = the start of each hour's data interval.
+    assert re.findall(r"2026-03-01 (\d\d:\d\d)", runs) == ["08:00", "09:00", "10:00"], shown
+
+
+def put(path: Path, data: bytes | str, modified: datetime) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data.encode() if isinstance(data, str) else data)
+    os.utime(path, (modified.timestamp(), modified.timestamp()))
+    return path
+
+
+def at(hour: int, minute: int) -> datetime:
+    return datetime(2026, 3, 1, hour, minute, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def inbox(tmp_path_factory) -> tuple[Path, Path]:
+    """Local storage with last-modified times set by hand: three decks around the interval, one
+    whose video exists already, one that arrives exactly at the interval's (open) end."""
+    base = tmp_path_factory.mktemp("storage")
+    inbox, outbox = base / "inbox", base / "videos"
+    deck = build_deck(base / "template.pptx", [SampleSlide("One", "Hello.")]).read_bytes()
+    put(inbox / "voice.wav", b"RIFF", at(8, 0))
+    put(inbox / "early.pptx", deck, at(9, 10))
+    put(inbox / "talk.pptx", deck, at(10, 20))
+    put(inbox / "talk.json", json.dumps({"voice_url": "anna.wav", "speed": 1.25}), at(10, 20))
+    put(inbox / "done.pptx", deck, at(10, 30))
+    put(outbox / "done.mp4", b"mp4", at(10, 35))
+    put(inbox / "team" / "intro.pptx", deck, at(10, 40))
+    put(inbox / "late.pptx", deck, at(11, 0))
+    return inbox, outbox
+
+
+def video_runs() -> dict[str, dict]:
+    from airflow.models.dagrun import DagRun
+
+    return {run.run_id: run.conf for run in DagRun.find(dag_id=TARGET)}
+
+
+def start_video_tis(run_id: str) -> list:
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        tis = (
+            session.query(TaskInstance)
+            .filter_by(dag_id=DAG_ID, run_id=run_id, task_id="start_video")
+            .order_by(TaskInstance.map_index)
+            .all()
+        )
+        session.expunge_all()
+    return tis
+
+
+def test_an_interval_starts_exactly_the_decks_that_arrived_in_it_once(dag_bag, inbox):
+    inbox_dir, outbox_dir = inbox
+    dag = dag_bag.get_dag(DAG_ID)
+    conf = {"inbox_url": str(inbox_dir), "outbox_url": str(outbox_dir)}
+    before = video_runs()
+
+    first = dag.test(logical_date=INTERVAL_END, run_conf=conf)
+
+    assert first.state == "success"
+    assert (first.data_interval_start, first.data_interval_end) == (
+        INTERVAL_END - timedelta(hours=1),
+        INTERVAL_END,
+    )
+    started = {k: v for k, v in video_runs().items() if k not in before}
+    by_deck = {conf["deck_url"]: (run_id, conf) for run_id, conf in started.items()}
+    talk, intro = str(inbox_dir / "talk.pptx"), str(inbox_dir / "team" / "intro.pptx")
+    assert sorted(by_deck) == sorted([talk, intro])  # not early, late, nor done (video exists)
+    assert by_deck[talk][1] == {
+        "deck_url": talk,
+        "voice_url": str(inbox_dir / "anna.wav"),  # the sidecar's, next to the deck
+        "out_url": str(outbox_dir / "talk.mp4"),
+        "speed": 1.25,
+    }
+    assert by_deck[intro][1] == {
+        "deck_url": intro,
+        "voice_url": str(inbox_dir / "voice.wav"),  # the default
+        "out_url": str(outbox_dir / "team" / "intro.mp4"),
+    }
+    for run_id, _ in by_deck.values():
+        assert run_id.startswith("inbox__")
+    tis = start_video_tis(first.run_id)
+    assert [(ti.state, ti.rendered_map_index) for ti in tis] == [
+        ("success", talk),
+        ("success", intro),
+    ]
+
+    again = dag.test(logical_date=INTERVAL_END, run_conf=conf)
+
+    assert again.state == "success"
+    assert {k: v for k, v in video_runs().items() if k not in before} == started
+    assert [ti.state for ti in start_video_tis(again.run_id)] == ["skipped", "skipped"]
+
+
+# --- planning against S3, with the objects' real upload times --------------------------------
+
+
+def modified_times(prefix: str) -> dict[str, datetime]:
+    return {obj.url: obj.modified for obj in storage.list_objects(prefix)}
+
+
+@pytest.fixture
+def s3_inbox(s3_bucket) -> str:
+    """Three decks uploaded a second apart (S3 keeps last-modified to the second)."""
+    prefix = f"s3://{s3_bucket}/inbox"
+    storage.write_bytes(f"{prefix}/a.pptx", b"deck a")
+    time.sleep(1.1)
+    storage.write_bytes(f"{prefix}/b.pptx", b"deck b")
+    storage.write_bytes(f"{prefix}/b.json", json.dumps({"resolution": "1280x720"}).encode())
+    time.sleep(1.1)
+    storage.write_bytes(f"{prefix}/c.pptx", b"deck c")
+    return prefix
+
+
+def test_planning_on_s3_uses_last_modified_and_sidecars(s3_inbox):
+    from deck2video_airflow.inbox import plan_inbox
+
+    times = modified_times(s3_inbox)
+    a, b, c = (f"{s3_inbox}/{name}.pptx" for name in "abc")
+    assert times[a] < times[b] < times[c]
+    outbox, voice = s3_inbox.replace("/inbox", "/videos"), f"{s3_inbox}/voice.wav"
+
+    middle = plan_inbox(s3_inbox, outbox, voice, times[b], times[c])
+    assert [run["conf"] for run in middle.runs] == [
+        {"deck_url": b, "voice_url": voice, "out_url": f"{outbox}/b.mp4", "resolution": "1280x720"}
+    ]
+    everything = plan_inbox(s3_inbox, outbox, voice, times[a], times[c] + timedelta(seconds=1))
+    assert [run["conf"]["deck_url"] for run in everything.runs] == [a, b, c]
+    # Deterministic: the same deck version gets the same run id in every plan.
+    assert middle.runs[0]["trigger_run_id"] == everything.runs[1]["trigger_run_id"]
+
+    storage.write_bytes(f"{outbox}/c.mp4", b"video")
+    after_c = plan_inbox(s3_inbox, outbox, voice, times[a], times[c] + timedelta(seconds=1))
+    assert [run["conf"]["deck_url"] for run in after_c.runs] == [a, b]
+    assert after_c.skipped == [f"{c}: {outbox}/c.mp4 already exists"]
+
+
+@pytest.mark.parametrize(
+    ("sidecar", "says"),
+    [
+        ({"speed": 9}, "param speed: 9 is greater than the maximum of 2.0"),
+        ({"voice_url": "../other/voice.wav"}, "'..' and NUL are not allowed"),
+        ({"deck_url": "s3://elsewhere/x.pptx"}, "may not name another deck"),
+        ({"colour": "blue"}, "unknown key(s) colour"),
+        ([1, 2], "must be a JSON object"),
+        ("{not json", "not JSON"),
+    ],
+)
+def test_a_deck_with_unusable_options_is_refused_by_name(s3_bucket, sidecar, says):
+    from deck2video_airflow.inbox import plan_inbox
+
+    prefix = f"s3://{s3_bucket}/inbox"
+    storage.write_bytes(f"{prefix}/good.pptx", b"deck")
+    storage.write_bytes(f"{prefix}/bad.pptx", b"deck")
+    text = sidecar if isinstance(sidecar, str) else json.dumps(sidecar)
+    storage.write_bytes(f"{prefix}/bad.json", text.encode())
+    now = datetime.now(tz=UTC)
+
+    plan = plan_inbox(
+        prefix, f"s3://{s3_bucket}/videos", f"{prefix}/v.wav", now - timedelta(1), now
+    )
+
+    assert [run["conf"]["deck_url"] for run in plan.runs] == [f"{prefix}/good.pptx"]
+    [refused] = plan.refused
+    assert refused.startswith(f"{prefix}/bad.pptx: ") and says in refused, refused
+
+
+def test_a_refused_deck_fails_the_check_task_naming_it(dag_bag):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    check = dag_bag.get_dag(DAG_ID).get_task("check_refused")
+    check.python_callable([])  # nothing refused: nothing to say
+    with pytest.raises(AirflowFailException, match="1 deck.*bad.pptx: param speed"):
+        check.python_callable(["s3://b/inbox/bad.pptx: param speed: 9 is too big"])

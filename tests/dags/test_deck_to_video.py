@@ -1,0 +1,407 @@
+"""The deck_to_video DAG: it parses cleanly, refuses bad conf before any work, and runs the real
+pipeline end to end under ``dag.test()`` against the loopback S3 server."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from deck2video import manifest as manifests
+from deck2video import storage
+from deck2video.errors import InputError
+from deck2video.params import (
+    DECK_PATTERN,
+    PARAMS,
+    URL_PATTERN,
+    check_conf,
+    out_url_for,
+    settings_from_params,
+)
+from deck2video.samples import SampleSlide, build_deck
+from tests import bad_files
+
+DAG_ID = "deck_to_video"
+STEPS = ["prepare", "prepare_voice", "speak", "assemble", "publish"]
+SLIDES = [
+    SampleSlide("Welcome", "Hello and welcome. This video was made by Airflow."),
+    SampleSlide("Braces {{ ds }} stay text", "Curly braces like {{ ds }} are read as they are."),
+    SampleSlide("Backstage", "This hidden slide is never read.", hidden=True),
+    SampleSlide("Pricing", ""),
+]
+LABELS = ["slide 1: Welcome", "slide 2: Braces {{ ds }} stay text", "slide 3: Pricing"]
+
+
+# --- parsing ---------------------------------------------------------------------------------
+
+
+def test_dag_folder_imports_without_errors_or_warnings(dag_bag):
+    assert dag_bag.import_errors == {}
+    assert dag_bag.captured_warnings == {}
+    assert sorted(dag_bag.dag_ids) == ["deck_inbox", "deck_to_video"]
+
+
+def test_steps_run_in_order_and_speak_is_mapped_on_the_gpu_pool(dag_bag):
+    from airflow.sdk.definitions.mappedoperator import MappedOperator
+
+    dag = dag_bag.get_dag(DAG_ID)
+    assert dag.schedule is None
+    assert [t.task_id for t in dag.topological_sort()] == STEPS
+    for upstream, downstream in zip(STEPS, STEPS[1:], strict=False):
+        assert upstream in dag.get_task(downstream).upstream_task_ids
+    speak = dag.get_task("speak")
+    assert isinstance(speak, MappedOperator)
+    assert (speak.pool, speak.queue) == ("gpu", "gpu")
+    assert "label" in speak.map_index_template
+
+
+def test_every_step_has_a_timeout_retries_and_fails_fast_on_bad_input(dag_bag):
+    from deck2video_airflow.tasks import BAD_INPUT_FAILS_AT_ONCE, record_failed_stage
+
+    for task in dag_bag.get_dag(DAG_ID).tasks:
+        assert task.execution_timeout is not None, task.task_id
+        assert task.retries >= 1 and task.retry_exponential_backoff > 0, task.task_id
+        assert task.max_retry_delay is not None, task.task_id
+        assert task.retry_policy is BAD_INPUT_FAILS_AT_ONCE, task.task_id
+        callbacks = task.on_failure_callback
+        assert record_failed_stage in (callbacks if isinstance(callbacks, list) else [callbacks])
+
+
+def test_publish_declares_the_video_asset(dag_bag):
+    outlets = dag_bag.get_dag(DAG_ID).get_task("publish").outlets
+    assert {o.name for o in outlets} == {"deck2video-videos", "deck2video-video-files"}
+
+
+def test_every_param_is_documented_for_the_trigger_form(dag_bag):
+    params = dag_bag.get_dag(DAG_ID).params
+    assert set(params.keys()) == set(PARAMS)
+    for name in params:
+        param = params.get_param(name)
+        assert param.schema.get("title") and param.description, name
+
+
+# --- refusing bad conf -----------------------------------------------------------------------
+
+GOOD_CONF = {"deck_url": "s3://decks/talk.pptx", "voice_url": "s3://decks/voice.m4a"}
+
+
+@pytest.mark.parametrize(
+    ("conf", "field", "says"),
+    [
+        pytest.param({"voice_url": "/data/voice.wav"}, "deck_url", "No value passed", id="no-deck"),
+        pytest.param(
+            {**GOOD_CONF, "resolution": "800x600"},
+            "resolution",
+            "is not one of",
+            id="unknown-resolution",
+        ),
+        pytest.param(
+            {**GOOD_CONF, "language": "xx"}, "language", "is not one of", id="unknown-language"
+        ),
+        pytest.param({**GOOD_CONF, "speed": 3}, "speed", "greater than the maximum", id="too-fast"),
+        pytest.param(
+            {**GOOD_CONF, "padding": -1}, "padding", "less than the minimum", id="negative-padding"
+        ),
+        pytest.param(
+            {**GOOD_CONF, "silence_seconds": "long"},
+            "silence_seconds",
+            "is not of type 'number'",
+            id="not-a-number",
+        ),
+        pytest.param(
+            {**GOOD_CONF, "deck_url": "s3://decks/a/../../etc/talk.pptx"},
+            "deck_url",
+            "does not match",
+            id="dotdot-key",
+        ),
+        pytest.param(
+            {**GOOD_CONF, "voice_url": "file:///srv/%2e%2e/etc/passwd"},
+            "voice_url",
+            "does not match",
+            id="encoded-dotdot",
+        ),
+        pytest.param(
+            {**GOOD_CONF, "out_url": "/videos/../talk.mp4"},
+            "out_url",
+            "does not match",
+            id="dotdot-out",
+        ),
+        pytest.param(
+            {**GOOD_CONF, "deck_url": "http://example.com/talk.pptx"},
+            "deck_url",
+            "does not match",
+            id="http-deck",
+        ),
+        pytest.param(
+            {**GOOD_CONF, "deck_url": "relative/talk.pptx"},
+            "deck_url",
+            "does not match",
+            id="relative-deck",
+        ),
+        pytest.param(
+            {**GOOD_CONF, "out_url": "s3://videos/talk.mov"},
+            "out_url",
+            "does not match",
+            id="not-mp4",
+        ),
+    ],
+)
+def test_trigger_refuses_bad_conf_naming_the_field(synced_dags, conf, field, says):
+    """What `airflow dags trigger --conf` and the REST API call: no run is created."""
+    from airflow.api.common.trigger_dag import trigger_dag
+    from airflow.models.dagrun import DagRun
+    from airflow.sdk.exceptions import ParamValidationError
+    from airflow.utils.types import DagRunTriggeredByType
+
+    before = len(DagRun.find(dag_id=DAG_ID))
+    with pytest.raises(ParamValidationError) as refused:
+        trigger_dag(DAG_ID, conf=conf, triggered_by=DagRunTriggeredByType.CLI)
+    assert str(refused.value).startswith(f"Invalid input for param {field}: "), refused.value
+    assert says in str(refused.value)
+    assert len(DagRun.find(dag_id=DAG_ID)) == before
+
+
+def test_trigger_accepts_good_conf(synced_dags):
+    from airflow.api.common.trigger_dag import trigger_dag
+    from airflow.utils.types import DagRunTriggeredByType
+
+    run = trigger_dag(
+        DAG_ID,
+        conf={**GOOD_CONF, "speed": 1, "resolution": "1280x720", "include_hidden": True},
+        triggered_by=DagRunTriggeredByType.CLI,
+    )
+    assert run.state == "queued"
+
+
+def test_dag_test_refuses_bad_conf_before_any_task(dag_bag):
+    from airflow.sdk.exceptions import ParamValidationError
+
+    with pytest.raises(ParamValidationError, match="^Invalid input for param deck_url: "):
+        dag_bag.get_dag(DAG_ID).test(run_conf={"voice_url": "/data/voice.wav"})
+
+
+@pytest.mark.parametrize(
+    ("conf", "says"),
+    [
+        ({**GOOD_CONF, "resoluton": "1280x720"}, "unknown key(s) resoluton"),
+        ({**GOOD_CONF, "out_url": "s3:///talk.mp4"}, "param out_url: "),
+    ],
+)
+def test_check_conf_names_what_a_schema_cannot(conf, says):
+    with pytest.raises(InputError, match=r"^[^\n]*$") as refused:
+        check_conf(conf)
+    assert says in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "s3://my-bucket/Team Decks/Q3 review.pptx",
+        "s3://media.example/decks/Café Zürich.PPTX",
+        "file:///srv/decks/talk..v2.pptx",
+        "/home/anna/talk.pptx",
+    ],
+)
+def test_ordinary_deck_locations_pass_the_schema(url):
+    assert re.search(DECK_PATTERN, url)
+    assert re.search(URL_PATTERN, url)
+    check_conf({"deck_url": url})
+
+
+def test_params_translate_to_job_settings():
+    settings = settings_from_params(
+        {**GOOD_CONF, "resolution": "1280x720", "speed": 1, "include_hidden": True}
+    )
+    assert (settings.width, settings.height, settings.speed, settings.include_hidden) == (
+        1280,
+        720,
+        1.0,
+        True,
+    )
+    assert out_url_for(GOOD_CONF) == "s3://decks/talk.mp4"
+    assert out_url_for({**GOOD_CONF, "out_url": "/v/x.mp4"}) == "/v/x.mp4"
+
+
+# --- end to end under dag.test() -------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    dag_run: object
+    tis: dict[tuple[str, int], object]  # (task_id, map_index) -> task instance
+    root: str
+    out_url: str
+    bucket: str
+
+
+@pytest.fixture(scope="module")
+def bucket(s3_server: str) -> str:
+    name = "dag-e2e"
+    storage.s3_client().create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture(scope="module")
+def e2e_deck(bucket: str, tmp_path_factory) -> str:
+    path = build_deck(tmp_path_factory.mktemp("deck") / "talk.pptx", SLIDES)
+    return storage.upload(path, f"s3://{bucket}/in/talk.pptx")
+
+
+def run_dag(dag, conf: dict, root: str) -> tuple[object, dict]:
+    """``dag.test()`` with the pipeline's storage root; returns the run and its task instances."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("DECK2VIDEO_ROOT", root)
+        dag_run = dag.test(run_conf=conf)
+    with create_session() as session:
+        tis = session.query(TaskInstance).filter_by(dag_id=dag.dag_id, run_id=dag_run.run_id)
+        found = {(ti.task_id, ti.map_index): ti for ti in tis}
+        session.expunge_all()
+    return dag_run, found
+
+
+@pytest.fixture(scope="module")
+def good_run(dag_bag, bucket, e2e_deck, reference_voice) -> Iterator[Run]:
+    voice = storage.upload(reference_voice, f"s3://{bucket}/in/voice.wav")
+    out = f"s3://{bucket}/out/talk.mp4"
+    root = f"s3://{bucket}/d2v"
+    conf = {"deck_url": e2e_deck, "voice_url": voice, "out_url": out, "resolution": "1280x720"}
+    dag_run, tis = run_dag(dag_bag.get_dag(DAG_ID), conf, root)
+    yield Run(dag_run, tis, root, out, bucket)
+
+
+def job_manifests(root: str) -> dict[str, manifests.Manifest]:
+    found = {}
+    for obj in storage.list_objects(storage.join(root, "jobs")):
+        if obj.url.endswith("/manifest.json"):
+            job_url = obj.url.rsplit("/", 1)[0]
+            found[job_url] = manifests.load(job_url)
+    return found
+
+
+def test_run_succeeds_with_one_labelled_speak_per_shown_slide(good_run):
+    assert good_run.dag_run.state == "success"
+    speak = sorted(
+        (ti for (task_id, _), ti in good_run.tis.items() if task_id == "speak"),
+        key=lambda ti: ti.map_index,
+    )
+    assert [ti.map_index for ti in speak] == [0, 1, 2]
+    assert [ti.state for ti in speak] == ["success"] * 3
+    # The title's braces come through as text: XCom values are never rendered as templates.
+    assert [ti.rendered_map_index for ti in speak] == LABELS
+    for step in ("prepare", "prepare_voice", "assemble", "publish"):
+        ti = good_run.tis[(step, -1)]
+        assert (ti.state, ti.try_number) == ("success", 1), step
+
+
+def test_video_and_captions_are_published(good_run, tmp_path):
+    from tests import media
+
+    assert storage.exists(good_run.out_url)
+    video = storage.download(good_run.out_url, tmp_path / "talk.mp4")
+    info = media.ffprobe(video)
+    stream = next(s for s in info["streams"] if s["codec_type"] == "video")
+    assert (stream["width"], stream["height"]) == (1280, 720)
+    vtt = storage.read_bytes(good_run.out_url[: -len(".mp4")] + ".vtt").decode()
+    srt = storage.read_bytes(good_run.out_url[: -len(".mp4")] + ".srt").decode()
+    assert vtt.startswith("WEBVTT") and "welcome" in vtt.lower()
+    assert "like {{ ds }} are" in " ".join(srt.split())  # captioned as written, not rendered
+    assert "hidden" not in vtt.lower()
+
+
+def test_manifest_says_completed(good_run):
+    [(job_url, manifest)] = job_manifests(good_run.root).items()
+    assert (manifest.status, manifest.stage, manifest.reason) == ("completed", "publish", None)
+    assert [s.title for s in manifest.slides] == [SLIDES[0].title, SLIDES[1].title, "Pricing"]
+    assert manifest.outputs["video"] == good_run.out_url
+    assert job_url.startswith(f"{good_run.root}/jobs/talk-")
+
+
+def test_publish_records_an_asset_event_naming_the_video(good_run):
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        events = (
+            session.query(AssetEvent, AssetModel)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .filter(AssetEvent.source_run_id == good_run.dag_run.run_id)
+            .all()
+        )
+        by_name = {asset.name: event.extra for event, asset in events}
+    # One event on the catalogue asset, one on the video's own asset (through the alias).
+    assert set(by_name) == {"deck2video-videos", good_run.out_url}
+    for extra in by_name.values():
+        assert extra["video_url"] == good_run.out_url
+        assert extra["vtt_url"] == good_run.out_url[: -len(".mp4")] + ".vtt"
+
+
+def test_bad_voice_fails_the_run_at_once_and_the_manifest_says_why(
+    good_run, dag_bag, e2e_deck, tmp_path
+):
+    voice = storage.upload(
+        bad_files.silent_wav(tmp_path / "silent.wav"), f"s3://{good_run.bucket}/in/silent.wav"
+    )
+    out = f"s3://{good_run.bucket}/out/silent.mp4"
+    conf = {"deck_url": e2e_deck, "voice_url": voice, "out_url": out, "resolution": "1280x720"}
+    before = set(job_manifests(good_run.root))
+
+    dag_run, tis = run_dag(dag_bag.get_dag(DAG_ID), conf, good_run.root)
+
+    assert dag_run.state == "failed"
+    failed = tis[("prepare_voice", -1)]
+    assert (failed.state, failed.try_number) == ("failed", 1)  # no retry for bad input
+    assert failed.max_tries >= 1  # ... although the step has retries for other errors
+    assert {ti.state for (task_id, _), ti in tis.items() if task_id != "prepare"} <= {
+        "failed",
+        "upstream_failed",
+    }
+    [job_url] = set(job_manifests(good_run.root)) - before
+    manifest = manifests.load(job_url)
+    assert (manifest.status, manifest.stage) == ("failed", "prepare_voice")
+    assert "silent.wav" in manifest.reason and "\n" not in manifest.reason
+    assert not storage.exists(out)
+
+
+def test_unknown_conf_key_fails_the_first_step_before_any_work(good_run, dag_bag, e2e_deck):
+    root = f"s3://{good_run.bucket}/typo-root"
+    conf = {"deck_url": e2e_deck, "voice_url": e2e_deck, "resoluton": "1280x720"}
+    dag_run, tis = run_dag(dag_bag.get_dag(DAG_ID), conf, root)
+    assert dag_run.state == "failed"
+    assert (tis[("prepare", -1)].state, tis[("prepare", -1)].try_number) == ("failed", 1)
+    assert storage.list_objects(root) == []
+
+
+def test_failure_callback_records_what_the_step_could_not(good_run, tmp_path):
+    """A step killed from outside (timeout, lost worker): the callback marks the job failed."""
+    from deck2video_airflow.tasks import record_failed_stage
+
+    [job_url] = [u for u, m in job_manifests(good_run.root).items() if m.status == "completed"]
+    copy = storage.join(good_run.root, "jobs", "callback-copy")
+    storage.copy(manifests.manifest_url(job_url), manifests.manifest_url(copy))
+
+    class TI:
+        task_id = "assemble"
+
+        def xcom_pull(self, task_ids: str, key: str) -> str:
+            assert (task_ids, key) == ("prepare", "job_url")
+            return copy
+
+    timeout = TimeoutError("Timeout, PID: 4242\nafter 3600 s")
+    record_failed_stage({"ti": TI(), "exception": timeout, "task": None})
+    manifest = manifests.load(copy)
+    assert (manifest.status, manifest.stage) == ("failed", "assemble")
+    assert manifest.reason == "TimeoutError: Timeout, PID: 4242 after 3600 s"
+
+
+def test_manifest_json_is_readable_without_airflow(good_run):
+    [job_url] = [u for u, m in job_manifests(good_run.root).items() if m.status == "completed"]
+    data = json.loads(storage.read_bytes(manifests.manifest_url(job_url)))
+    assert data["status"] == "completed"
+    assert Path(data["outputs"]["video"]).suffix == ".mp4"

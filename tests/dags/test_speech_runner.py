@@ -1,0 +1,152 @@
+"""The speech runner is a deployment setting: with DECK2VIDEO_SPEECH_RUNNER=docker the mapped
+``speak`` task is a DockerOperator running the speech image. These tests need no Docker engine
+(tests/docker runs the containers); they check the wiring and that no secret leaks into what
+Airflow templates, serializes or shows."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from deck2video.errors import InputError, ProcessingError
+
+from .conftest import DAGS
+
+SECRET = "s3cr3t-key-that-must-never-show"
+STORAGE_CONN = {
+    "conn_type": "aws",
+    "login": "AKIDEXAMPLE",
+    "password": SECRET,
+    "extra": {"endpoint_url": "http://127.0.0.1:9000", "region_name": "eu-west-1"},
+}
+SLIDE = {"job_url": "s3://media/d2v/jobs/talk-0123", "number": 2, "title": "{{ x }}", "label": ""}
+
+
+def parse(monkeypatch, **settings: str):
+    """The DAG folder parsed under these deployment settings (they are read at parse time)."""
+    from airflow.dag_processing.dagbag import BundleDagBag
+
+    for name, value in settings.items():
+        monkeypatch.setenv(f"DECK2VIDEO_{name}", value)
+    bag = BundleDagBag(dag_folder=DAGS, bundle_path=DAGS, bundle_name="dags-folder")
+    assert bag.import_errors == {}
+    return bag.get_dag("deck_to_video")
+
+
+def test_docker_runner_maps_the_container_operator_over_the_slides(monkeypatch):
+    from deck2video_airflow.speech_container import SpeakInContainer
+    from docker.types import DeviceRequest
+
+    dag = parse(monkeypatch, SPEECH_RUNNER="docker", SPEECH_IMAGE="speech:1", DOCKER_NETWORK="host")
+    speak = dag.get_task("speak")
+    assert speak.operator_class is SpeakInContainer
+    assert (speak.pool, speak.queue) == ("gpu", "gpu")
+    assert speak.map_index_template == "{{ task.slide['label'] }}"
+    kwargs = speak.partial_kwargs
+    assert kwargs["image"] == "speech:1"
+    assert kwargs["device_requests"] == [DeviceRequest(count=-1, capabilities=[["gpu"]])]
+    assert (kwargs["auto_remove"], kwargs["mount_tmp_dir"]) == ("success", False)
+    assert (kwargs["network_mode"], kwargs["mem_limit"]) == ("host", "8g")
+    assert kwargs["docker_url"] == "unix://var/run/docker.sock"
+    assert kwargs["storage_conn_id"] == "deck2video_storage"
+    assert set(speak.expand_input.value) == {"slide"}
+    assert "prepare" in speak.upstream_task_ids and "prepare_voice" in speak.upstream_task_ids
+
+
+def test_gpu_request_can_be_turned_off_for_cpu_hosts(monkeypatch):
+    dag = parse(monkeypatch, SPEECH_RUNNER="docker", DOCKER_GPUS="none")
+    assert dag.get_task("speak").partial_kwargs["device_requests"] is None
+
+
+def test_unknown_runner_is_an_import_error(monkeypatch):
+    from airflow.dag_processing.dagbag import BundleDagBag
+
+    monkeypatch.setenv("DECK2VIDEO_SPEECH_RUNNER", "kubernetes")
+    bag = BundleDagBag(dag_folder=DAGS, bundle_path=DAGS, bundle_name="dags-folder")
+    [error] = [e for path, e in bag.import_errors.items() if path.endswith("deck_to_video.py")]
+    assert "DECK2VIDEO_SPEECH_RUNNER='kubernetes'" in error
+
+
+def test_the_docker_dag_serializes_without_secrets(monkeypatch):
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    monkeypatch.setenv("AIRFLOW_CONN_DECK2VIDEO_STORAGE", json.dumps(STORAGE_CONN))
+    dag = parse(monkeypatch, SPEECH_RUNNER="docker")
+    data = DagSerialization.to_dict(dag)
+    text = json.dumps(data)
+    assert "SpeakInContainer" in text
+    # The scheduler works from the deserialized DAG.
+    speak = DagSerialization.from_dict(data).get_task("speak")
+    assert speak.partial_kwargs["pool"] == "gpu" and speak.map_index_template
+    assert SECRET not in text and "AKIDEXAMPLE" not in text
+
+
+def test_the_command_holds_urls_and_a_number_only():
+    from deck2video_airflow.speech_container import SpeakInContainer
+
+    op = SpeakInContainer(
+        task_id="speak", slide=SLIDE, storage_conn_id="deck2video_storage", image="speech:1"
+    )
+    assert op.command == ["deck2video", "speak", "--job", SLIDE["job_url"], "--slide", "2"]
+    assert op.environment == {}  # nothing public to template; the secrets go privately
+    assert "slide" not in op.template_fields
+
+
+def test_execute_puts_the_connection_into_the_private_environment(monkeypatch):
+    from airflow.providers.docker.operators.docker import DockerOperator
+    from deck2video_airflow.speech_container import SpeakInContainer
+
+    monkeypatch.setenv("AIRFLOW_CONN_D2V_TEST_STORAGE", json.dumps(STORAGE_CONN))
+    seen = {}
+
+    def run_container(self, context):  # stands in for the Docker Engine call
+        seen.update(private=dict(self._private_environment), public=dict(self.environment))
+
+    monkeypatch.setattr(DockerOperator, "execute", run_container)
+    op = SpeakInContainer(
+        task_id="speak", slide=SLIDE, storage_conn_id="d2v_test_storage", image="speech:1"
+    )
+    op.execute({})
+    assert seen["private"] == {
+        "DECK2VIDEO_S3_ENDPOINT_URL": "http://127.0.0.1:9000",
+        "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+        "AWS_SECRET_ACCESS_KEY": SECRET,
+        "AWS_DEFAULT_REGION": "eu-west-1",
+    }
+    assert SECRET not in json.dumps(seen["public"])
+
+
+def test_without_a_connection_the_container_gets_the_workers_storage_settings(monkeypatch):
+    from deck2video_airflow.speech_container import storage_environment
+
+    monkeypatch.setenv("DECK2VIDEO_S3_ENDPOINT_URL", "http://127.0.0.1:9999")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "worker-key")
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    env = storage_environment("no_such_connection")
+    assert env["DECK2VIDEO_S3_ENDPOINT_URL"] == "http://127.0.0.1:9999"
+    assert env["AWS_ACCESS_KEY_ID"] == "worker-key"
+
+
+@pytest.mark.parametrize(
+    ("status", "logs", "kind", "message"),
+    [
+        (2, [b"loading\n", b"deck2video: error: job s3://b/j: no slide 9\n"], InputError,
+         "job s3://b/j: no slide 9"),
+        (1, ["deck2video: failed: synthesis crashed"], ProcessingError,
+         "slide 2: synthesis crashed"),
+        (137, ["Killed"], ProcessingError, "slide 2: Killed"),
+        (139, [], ProcessingError, "slide 2: speech container exited with status 139"),
+    ],
+)  # fmt: skip
+def test_container_failures_become_pipeline_errors(status, logs, kind, message):
+    """Exit status 2 is the CLI's bad input: the retry policy then fails the task at once."""
+    from airflow.providers.docker.exceptions import DockerContainerFailedException
+    from deck2video_airflow.speech_container import container_error
+
+    failure = DockerContainerFailedException(
+        f"Docker container failed: {{'Error': None, 'StatusCode': {status}}}", logs=logs
+    )
+    error = container_error(failure, SLIDE)
+    assert type(error) is kind
+    assert str(error) == message

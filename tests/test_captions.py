@@ -1,0 +1,124 @@
+"""Caption text: WebVTT / SRT formatting, escaping and line wrapping."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from deck2video.captions import LINE_CHARS, Cue, screen_cues, to_srt, to_vtt
+
+VTT_TIME = r"(\d{2,}):(\d{2}):(\d{2})\.(\d{3})"
+SRT_TIME = r"(\d{2,}):(\d{2}):(\d{2}),(\d{3})"
+
+
+def seconds(match: tuple[str, ...]) -> float:
+    hours, minutes, secs, millis = (int(part) for part in match)
+    return hours * 3600 + minutes * 60 + secs + millis / 1000
+
+
+def parse_vtt(text: str) -> list[Cue]:
+    header, *blocks = text.strip("\n").split("\n\n")
+    assert header == "WEBVTT"
+    cues = []
+    for block in blocks:
+        timing, *lines = block.split("\n")
+        found = re.fullmatch(f"{VTT_TIME} --> {VTT_TIME}", timing)
+        assert found, timing
+        cues.append(Cue(seconds(found.groups()[:4]), seconds(found.groups()[4:]), "\n".join(lines)))
+    return cues
+
+
+def parse_srt(text: str) -> list[Cue]:
+    cues = []
+    for number, block in enumerate(text.strip("\n").split("\n\n"), start=1):
+        index, timing, *lines = block.split("\n")
+        assert index == str(number)
+        found = re.fullmatch(f"{SRT_TIME} --> {SRT_TIME}", timing)
+        assert found, timing
+        cues.append(Cue(seconds(found.groups()[:4]), seconds(found.groups()[4:]), "\n".join(lines)))
+    return cues
+
+
+def test_vtt_has_header_and_millisecond_times() -> None:
+    text = to_vtt([Cue(1.5, 2.25, "Hello."), Cue(3725.0042, 3726.9996, "Later.")])
+    assert text.startswith("WEBVTT\n\n")
+    assert "00:00:01.500 --> 00:00:02.250\nHello.\n" in text
+    assert "01:02:05.004 --> 01:02:07.000\nLater.\n" in text
+    assert parse_vtt(text) == [Cue(1.5, 2.25, "Hello."), Cue(3725.004, 3727.0, "Later.")]
+
+
+def test_srt_is_numbered_with_comma_times() -> None:
+    text = to_srt([Cue(0.0, 1.0, "One."), Cue(1.0, 2.5, "Two.")])
+    assert (
+        text == "1\n00:00:00,000 --> 00:00:01,000\nOne.\n\n2\n00:00:01,000 --> 00:00:02,500\nTwo.\n"
+    )
+
+
+def test_no_cues_gives_empty_documents() -> None:
+    assert to_vtt([]) == "WEBVTT\n"
+    assert to_srt([]) == ""
+
+
+def test_cues_come_out_in_time_order() -> None:
+    cues = [Cue(5, 6, "second"), Cue(1, 2, "first")]
+    assert [c.text for c in parse_srt(to_srt(cues))] == ["first", "second"]
+
+
+def test_vtt_escapes_markup_and_arrows() -> None:
+    text = to_vtt([Cue(0, 1, "R&D <b>costs</b> --> up")])
+    assert parse_vtt(text)[0].text == "R&amp;D &lt;b&gt;costs&lt;/b&gt; --&gt; up"
+
+
+def test_srt_defuses_arrows_in_text() -> None:
+    text = to_srt([Cue(0, 1, "a --> b")])
+    assert parse_srt(text)[0].text == "a -> b"
+
+
+def test_whitespace_and_newlines_in_text_cannot_break_blocks() -> None:
+    cues = [Cue(0, 1, "line one\n\nline   two\t end"), Cue(1, 2, "next")]
+    assert [c.text for c in parse_vtt(to_vtt(cues))] == ["line one line two end", "next"]
+
+
+def test_empty_and_zero_length_cues_are_dropped() -> None:
+    cues = [Cue(0, 1, "   "), Cue(2, 2.0004, "blink"), Cue(3, 4, "kept")]
+    assert [c.text for c in parse_srt(to_srt(cues))] == ["kept"]
+
+
+def test_short_text_stays_on_one_line() -> None:
+    text = "x" * 20 + " " + "y" * 21  # exactly 42 characters
+    assert [c.text for c in screen_cues([Cue(0, 1, text)])] == [text]
+
+
+def test_longer_text_wraps_into_two_balanced_lines() -> None:
+    text = "The quarterly numbers look better than anyone expected."
+    (cue,) = screen_cues([Cue(0, 3, text)])
+    lines = cue.text.split("\n")
+    assert len(lines) == 2
+    assert " ".join(lines) == text
+    assert all(len(line) <= LINE_CHARS for line in lines)
+    assert abs(len(lines[0]) - len(lines[1])) <= 12
+    assert (cue.start, cue.end) == (0, 3)
+
+
+def test_very_long_text_becomes_consecutive_two_line_cues() -> None:
+    words = [f"word{i}" for i in range(40)]  # ~260 characters
+    cues = list(screen_cues([Cue(10.0, 20.0, " ".join(words))]))
+    assert len(cues) >= 3
+    assert all(len(c.text.split("\n")) <= 2 for c in cues)
+    assert all(len(line) <= LINE_CHARS for c in cues for line in c.text.split("\n"))
+    assert " ".join(c.text.replace("\n", " ") for c in cues) == " ".join(words)
+    assert cues[0].start == 10.0 and cues[-1].end == pytest.approx(20.0)
+    for before, after in zip(cues, cues[1:], strict=False):
+        assert before.end == pytest.approx(after.start)
+        assert before.end > before.start
+
+
+def test_a_single_overlong_word_is_not_cut() -> None:
+    url = "https://example.com/" + "a" * 60
+    (cue,) = screen_cues([Cue(0, 1, f"See {url}")])
+    assert cue.text.split("\n") == ["See", url]
+
+
+def test_shifted_moves_both_ends() -> None:
+    assert Cue(1.0, 2.0, "x").shifted(3.5) == Cue(4.5, 5.5, "x")
