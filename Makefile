@@ -4,6 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.8
+TORCH_VERSION := 2.13.0
+OPENVOICE_CLI_VERSION := 0.0.5
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := libreoffice-impress-nogui poppler-utils ffmpeg espeak-ng sox fonts-dejavu-core \
 	docker.io debootstrap
@@ -25,8 +27,11 @@ apt:
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@test -x $(PY) || python3 -m venv $(VENV)
-	@test -x $(UV) || $(PY) -m pip install -q "uv==$(UV_VERSION)"
-	$(UV) pip install --python $(PY) -c requirements.lock -e ".[piper,dev,airflow]"
+	@test -x $(UV) || python3 -m pip --python $(PY) install -q "uv==$(UV_VERSION)"
+	@# torch through pip: it takes the CPU wheel kept on disk, where uv would fetch a CUDA build.
+	python3 -m pip --python $(PY) install -q "torch==$(TORCH_VERSION)"
+	$(UV) pip install --python $(PY) -c requirements.lock -e ".[piper,clone,dev,airflow]"
+	$(UV) pip install --python $(PY) --no-deps "openvoice-cli==$(OPENVOICE_CLI_VERSION)"
 	@touch $@
 
 ## demo: run the real pipeline on a generated sample deck and voice; prints where the MP4 is
@@ -49,7 +54,7 @@ bench: install
 
 ## requirements.lock: re-pin every Python package (run after changing pyproject.toml)
 lock:
-	$(UV) pip compile pyproject.toml --extra piper --extra dev --extra airflow \
+	$(UV) pip compile pyproject.toml --extra piper --extra clone --extra dev --extra airflow \
 		--python-version 3.11 -o requirements.lock
 
 clean:

@@ -74,6 +74,7 @@ def deck_to_video() -> None:
             params["voice_url"],
             out_url=job_params.out_url_for(params),
             settings=job_params.settings_from_params(params),
+            lexicon_url=params.get("lexicon_url"),
         )
         context["ti"].xcom_push(key="job_url", value=plan.job_url)
         context["ti"].xcom_push(key="job_id", value=plan.job_id)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from deck2video.procs import run_tool
+
 OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 
 
@@ -36,6 +38,15 @@ def zip_bomb(path: Path, megabytes: int = 64) -> Path:
     return path
 
 
+def short_speech(path: Path) -> Path:
+    """About a second of real speech (espeak-ng) between stretches of silence."""
+    run_tool(["espeak-ng", "-v", "en-us", "-w", path, "Hi there."], timeout=60, what="espeak-ng")
+    with wave.open(str(path)) as clip:
+        rate, speech = clip.getframerate(), np.frombuffer(clip.readframes(-1), "<i2")
+    silence = np.zeros(rate, dtype="<i2")
+    return _write_wav(path, np.concatenate([silence, speech, silence]), rate)
+
+
 def silent_wav(path: Path, seconds: float = 5.0, rate: int = 24000) -> Path:
     return tone_wav(path, seconds, rate=rate, amplitude=0.0)
 
@@ -44,7 +55,10 @@ def tone_wav(
     path: Path, seconds: float, *, rate: int = 24000, amplitude: float = 0.3, hz: float = 220.0
 ) -> Path:
     t = np.arange(int(seconds * rate)) / rate
-    samples = (amplitude * np.sin(2 * np.pi * hz * t) * 32767).astype("<i2")
+    return _write_wav(path, (amplitude * np.sin(2 * np.pi * hz * t) * 32767).astype("<i2"), rate)
+
+
+def _write_wav(path: Path, samples: np.ndarray, rate: int) -> Path:
     with wave.open(str(path), "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)

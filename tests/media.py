@@ -56,10 +56,28 @@ def frame_at(video: Path, seconds: float, dest: Path) -> Image.Image:
     accurate seek would skip. The video is tagged BT.709, which ffmpeg 5.1's converter ignores.
     """
     subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-noaccurate_seek", "-ss", f"{seconds:.3f}",
-         "-i", str(video), "-map", "0:v", "-frames:v", "1", "-fps_mode", "passthrough",
-         "-vf", "scale=in_color_matrix=bt709:in_range=tv", str(dest)],
-        check=True, timeout=60,
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-noaccurate_seek",
+            "-ss",
+            f"{seconds:.3f}",
+            "-i",
+            str(video),
+            "-map",
+            "0:v",
+            "-frames:v",
+            "1",
+            "-fps_mode",
+            "passthrough",
+            "-vf",
+            "scale=in_color_matrix=bt709:in_range=tv",
+            str(dest),
+        ],
+        check=True,
+        timeout=60,
     )
     return Image.open(dest).convert("RGB")
 

@@ -235,7 +235,7 @@ def test_all_hidden_deck_opens_but_shows_nothing(make_deck: Callable) -> None:
         [SampleSlide("A", "a", hidden=True), SampleSlide("B", hidden=True)], "all.pptx"
     )
     deck = open_deck(path)
-    with pytest.raises(InputError, match=r"^deck all\.pptx: all 2 slides are hidden"):
+    with pytest.raises(InputError, match=r"^deck all\.pptx: no shown slides \(2 hidden"):
         deck.shown()
     assert [s.index for s in deck.shown(include_hidden=True)] == [1, 2]
 

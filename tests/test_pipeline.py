@@ -175,7 +175,9 @@ def test_hidden_slides_keep_narration_and_images_aligned(
     # Each slide's frame is the one rendered for it: the hidden slide's own image when included.
     pngs = [Image.open(job_file(summary, f"slides/{s.number:04d}.png")) for s in manifest.slides]
     for index, slide in enumerate(manifest.slides):
-        frame = media.frame_at(tmp_path / "out.mp4", (slide.start + slide.end) / 2, tmp_path / "f.png")
+        frame = media.frame_at(
+            tmp_path / "out.mp4", (slide.start + slide.end) / 2, tmp_path / "f.png"
+        )
         distances = [media.image_distance(frame, png) for png in pngs]
         assert distances.index(min(distances)) == index
     captions = (tmp_path / "out.vtt").read_text()
@@ -199,8 +201,11 @@ def test_end_to_end_on_s3(s3_bucket, small_deck, reference_voice, tmp_path):
     chapters = media.chapters(info)
     assert len(chapters) == len(manifest.slides) == 4
     pngs = [
-        Image.open(storage.download(storage.join(summary.job_url, f"slides/{n:04d}.png"),
-                                    tmp_path / f"{n}.png"))
+        Image.open(
+            storage.download(
+                storage.join(summary.job_url, f"slides/{n:04d}.png"), tmp_path / f"{n}.png"
+            )
+        )
         for n in range(1, 5)
     ]
     for index, (start, end, _) in enumerate(chapters):

@@ -70,7 +70,7 @@ def test_piper_refuses_other_languages() -> None:
 
 
 def test_unknown_backend() -> None:
-    with pytest.raises(InputError, match=r"^backend 'espeak': unknown \(available: piper\)$"):
+    with pytest.raises(InputError, match=r"^backend 'espeak': unknown \(available: melo, piper\)$"):
         load_backend("espeak")
 
 

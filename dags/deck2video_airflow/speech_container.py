@@ -31,7 +31,8 @@ _PASS_THROUGH = (
 
 
 def speak_command(slide: dict[str, Any]) -> list[str]:
-    return ["deck2video", "speak", "--job", str(slide["job_url"]), "--slide", str(slide["number"])]
+    """Arguments for the image's ``deck2video`` entrypoint: URLs and a number, never notes."""
+    return ["speak", "--job", str(slide["job_url"]), "--slide", str(slide["number"])]
 
 
 def storage_environment(conn_id: str) -> dict[str, str]:

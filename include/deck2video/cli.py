@@ -65,6 +65,7 @@ def _add_job_inputs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--voice", required=True, help="reference recording URL")
     parser.add_argument("--out", required=True, help="where to publish the .mp4 (URL)")
     parser.add_argument("--root", help="storage root for jobs and cache (default $DECK2VIDEO_ROOT)")
+    parser.add_argument("--lexicon", help="pronunciation lexicon URL ('written = spoken' lines)")
     parser.add_argument(
         "--resolution",
         default=f"{defaults.width}x{defaults.height}",
@@ -113,6 +114,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             out_url=args.out,
             root_url=args.root,
             settings=settings_from_args(args),
+            lexicon_url=args.lexicon,
         )
         _print_json(asdict(plan))
     elif args.command == "prepare-voice":
@@ -145,6 +147,7 @@ def _run(args: argparse.Namespace) -> int:
             out_url=args.out,
             root_url=args.root,
             settings=settings_from_args(args),
+            lexicon_url=args.lexicon,
             progress=progress,
         )
     if args.json:

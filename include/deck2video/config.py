@@ -8,8 +8,10 @@ from typing import Any
 
 from deck2video.errors import InputError
 
-BACKENDS = ("piper",)
-LANGUAGES = ("en",)
+BACKENDS = ("piper", "melo")
+# Language settings and the MeloTTS voice each maps to (deck2video.speech.melo.VOICES);
+# Piper speaks English only, which load_backend checks.
+LANGUAGES = ("en", "en-us", "en-gb", "en-in", "en-au", "es", "fr", "zh", "ja", "ko")
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,11 @@ class JobSettings:
             raise InputError(f"setting backend: {self.backend!r} is not one of {BACKENDS}")
         if self.language not in LANGUAGES:
             raise InputError(f"setting language: {self.language!r} is not one of {LANGUAGES}")
+        if self.backend == "piper" and not self.language.startswith("en"):
+            raise InputError(
+                f"setting language: backend piper speaks English only; {self.language!r} "
+                "needs the melo backend"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

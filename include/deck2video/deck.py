@@ -45,8 +45,8 @@ class Deck:
         chosen = [s for s in self.slides if include_hidden or not s.hidden]
         if not chosen:
             raise InputError(
-                f"deck {self.name}: all {len(self.slides)} slides are hidden "
-                "(nothing to narrate; include hidden slides to use them)"
+                f"deck {self.name}: no shown slides ({len(self.slides)} hidden; "
+                "include hidden slides to narrate them)"
             )
         return chosen
 

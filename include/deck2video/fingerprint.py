@@ -11,11 +11,16 @@ _NON_VISUAL_PREFIXES = ("ppt/notesSlides/", "ppt/notesMasters/", "docProps/", "c
 
 
 def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def model_fingerprint(*paths: Path) -> str:
+    """Short hash over model files (weights and config): names a model version in cache keys."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(bytes.fromhex(file_sha256(path)))
+    return digest.hexdigest()[:16]
 
 
 def visual_fingerprint(deck: Path) -> str:

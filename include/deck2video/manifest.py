@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from deck2video import storage
+from deck2video.errors import InputError
 
 STATUSES = (
     "pending",
@@ -64,6 +65,7 @@ class Manifest:
     updated: str = field(default_factory=now)
     deck: dict[str, Any] = field(default_factory=dict)
     voice: dict[str, Any] = field(default_factory=dict)
+    lexicon: dict[str, Any] = field(default_factory=dict)  # the job's own lexicon, if any
     slides: list[SlideRecord] = field(default_factory=list)
     stages: dict[str, StageRecord] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
@@ -84,7 +86,7 @@ class Manifest:
         for record in self.slides:
             if record.number == number:
                 return record
-        raise KeyError(f"job {self.job_id}: no slide {number}")
+        raise InputError(f"job {self.job_id}: no slide {number} (it has {len(self.slides)})")
 
     def set_status(self, status: str, stage: str | None = None, reason: str | None = None) -> None:
         assert status in STATUSES, status

@@ -55,6 +55,15 @@ PARAMS: dict[str, dict[str, Any]] = {
         f"Empty: next to the deck, with the deck's name. {_URL_HELP}",
         "section": "Inputs",
     },
+    "lexicon_url": {
+        "default": None,
+        "type": ["null", "string"],
+        "pattern": URL_PATTERN,
+        "title": "Pronunciation lexicon",
+        "description": "Optional text file of 'written = spoken' lines (e.g. 'SQL = sequel'), "
+        f"with optional [en]/[fr] sections; applied before synthesis. {_URL_HELP}",
+        "section": "Narration",
+    },
     "language": {
         "default": _DEFAULTS.language,
         "type": "string",
@@ -115,7 +124,7 @@ PARAMS: dict[str, dict[str, Any]] = {
     },
 }
 
-_URL_FIELDS = ("deck_url", "voice_url", "out_url")
+_URL_FIELDS = ("deck_url", "voice_url", "out_url", "lexicon_url")
 
 
 def check_conf(conf: Mapping[str, Any]) -> None:

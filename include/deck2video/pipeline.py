@@ -28,13 +28,17 @@ from deck2video.errors import Deck2VideoError, InputError, ProcessingError
 from deck2video.fingerprint import file_sha256, visual_fingerprint
 from deck2video.manifest import Manifest, SlideRecord, StageRecord
 from deck2video.narration import is_silent, narrate
+from deck2video.pronounce import PronouncingBackend, load_lexicon
 from deck2video.render import render_slides
-from deck2video.speech import cache_key, load_backend, synthesize_slide, write_wav
+from deck2video.speech import Backend, cache_key, convert, load_backend, synthesize_slide, write_wav
 from deck2video.voice import prepare_reference
 
 # Bump when a change makes cached renders or audio stale.
 CACHE_VERSION = "1"
 AUDIO_SUFFIXES = (".wav", ".mp3", ".m4a", ".flac", ".ogg", ".oga", ".opus", ".aac")
+MAX_LEXICON_BYTES = 1024 * 1024
+# A deployment-wide lexicon file (word -> spoken form); a job's own lexicon overrides it.
+LEXICON_ENV = "DECK2VIDEO_LEXICON"
 
 
 @dataclass(frozen=True)
@@ -156,8 +160,12 @@ def prepare(
     root_url: str | None = None,
     settings: JobSettings | None = None,
     limits: Limits | None = None,
+    lexicon_url: str | None = None,
 ) -> JobPlan:
-    """Fetch and validate the inputs, render the slides, and write the job's manifest."""
+    """Fetch and validate the inputs, render the slides, and write the job's manifest.
+
+    ``lexicon_url`` names an optional pronunciation lexicon (see :mod:`deck2video.pronounce`).
+    """
     settings = settings or JobSettings()
     limits = limits or Limits.from_env()
     root_url = (root_url or default_root()).rstrip("/")
@@ -170,12 +178,20 @@ def prepare(
 
     with tempfile.TemporaryDirectory(prefix="deck2video-prepare-") as tmp:
         work = Path(tmp)
-        deck_path, deck_sha = _fetch_input(deck_url, work / "deck.pptx", limits.max_deck_bytes)
+        # Keep the user's file name: stage errors name the file they were given.
+        deck_path, deck_sha = _fetch_input(
+            deck_url, work / "deck" / deck_name, limits.max_deck_bytes
+        )
         voice_path, voice_sha = _fetch_input(
             voice_url, work / f"voice{voice_suffix or '.bin'}", limits.max_voice_bytes
         )
+        lexicon_path, lexicon_sha = (
+            _fetch_input(lexicon_url, work / "lexicon.txt", MAX_LEXICON_BYTES)
+            if lexicon_url
+            else (None, "")
+        )
         settings_json = json.dumps(settings.to_dict(), sort_keys=True)
-        job_id = job_id_for(deck_name, deck_sha, voice_sha, settings_json)
+        job_id = job_id_for(deck_name, deck_sha, voice_sha, settings_json, lexicon_sha)
         job_url = storage.join(root_url, "jobs", job_id)
 
         existing = _load_if_prepared(job_url)
@@ -190,6 +206,7 @@ def prepare(
             root_url=root_url,
             deck={"url": deck_url, "name": deck_name, "sha256": deck_sha},
             voice={"url": voice_url, "sha256": voice_sha, "suffix": voice_suffix},
+            lexicon={"url": lexicon_url, "sha256": lexicon_sha} if lexicon_url else {},
             outputs={"video": out_url},
         )
         with stage(job_url, manifest, "prepare", "processing_slides") as record:
@@ -202,6 +219,11 @@ def prepare(
                     f"voice recording {voice_url}: {voice_suffix or 'no extension'} is not an "
                     f"audio format ({', '.join(AUDIO_SUFFIXES)})"
                 )
+            if lexicon_url:
+                if lexicon_path is None:
+                    raise InputError(f"lexicon {lexicon_url}: larger than 1 MiB")
+                load_lexicon(lexicon_path, settings.language, name=lexicon_url)  # refuse early
+                storage.upload(lexicon_path, storage.join(job_url, "input/lexicon.txt"))
             deck = open_deck(deck_path, limits)
             shown = deck.shown(settings.include_hidden)
             manifest.deck.update(slides_total=len(deck.slides), slides_shown=len(shown))
@@ -336,7 +358,77 @@ def prepare_voice(job_url: str) -> dict:
         manifest.voice.update(
             duration=round(clip.duration, 3), speech_seconds=round(clip.speech_seconds, 3)
         )
+        weights = convert.find_weights()
+        if weights is not None:
+            converter = convert.load_converter(weights, "auto")
+            started = time.perf_counter()
+            key, computed = _ensure_embedding(job_url, manifest, converter, clip.path)
+            manifest.voice["embedding"] = {
+                "file": f"voice/{key}",
+                "computed": computed,
+                "seconds": round(time.perf_counter() - started, 3),
+                "checkpoint_sha256": converter.checkpoint_sha256,
+            }
     return manifest.voice
+
+
+def _ensure_embedding(
+    job_url: str, manifest: Manifest, converter: convert.Converter, reference: Path | None = None
+) -> tuple[str, bool]:
+    """The target speaker embedding in the job's voice/ folder: from this job, from another
+    job with the same recording and converter (the shared cache), or computed now.
+
+    Returns its file name and whether it was computed here.
+    """
+    key = convert.embedding_cache_key(manifest.voice["sha256"], converter.checkpoint_sha256)
+    job_copy = storage.join(job_url, "voice", key)
+    shared = storage.join(_root_of(manifest), "cache", "voice", key)
+    if storage.exists(job_copy):
+        return key, False
+    if storage.exists(shared):
+        storage.copy(shared, job_copy)
+        return key, False
+    with tempfile.TemporaryDirectory(prefix="deck2video-embedding-") as tmp:
+        if reference is None:
+            reference = storage.download(
+                storage.join(job_url, "voice/reference.wav"), Path(tmp) / "reference.wav"
+            )
+        data = convert.embedding_to_bytes(convert.extract_embedding(converter, reference))
+    storage.write_bytes(shared, data)
+    storage.write_bytes(job_copy, data)
+    return key, True
+
+
+def narrator(job_url: str, manifest: Manifest, settings: JobSettings) -> Backend:
+    """The backend that speaks this job's slides: base TTS, in the presenter's voice when
+    converter weights are configured here, with the pronunciation rules and lexicons."""
+    backend = load_backend(settings.backend, settings.language)
+    weights = convert.find_weights()
+    if weights is not None:
+        converter = convert.load_converter(weights, "auto")
+        key, _ = _ensure_embedding(job_url, manifest, converter)
+        target = convert.embedding_from_bytes(
+            storage.read_bytes(storage.join(job_url, "voice", key)),
+            gin_channels=converter.gin_channels,
+        )
+        backend = convert.ConvertedBackend(backend, converter, target)
+    elif "embedding" in manifest.voice:
+        raise ProcessingError(
+            f"job {manifest.job_id}: its voice was prepared for cloning, but this worker has "
+            f"no converter weights (set {convert.WEIGHTS_ENV})"
+        )
+    return PronouncingBackend(backend, settings.language, _lexicon(job_url, manifest, settings))
+
+
+def _lexicon(job_url: str, manifest: Manifest, settings: JobSettings) -> dict[str, str]:
+    entries: dict[str, str] = {}
+    deployment = os.environ.get(LEXICON_ENV)
+    if deployment:
+        entries.update(load_lexicon(Path(deployment), settings.language))
+    if manifest.lexicon:
+        text = storage.read_bytes(storage.join(job_url, "input/lexicon.txt")).decode("utf-8-sig")
+        entries.update(load_lexicon(text, settings.language, name=manifest.lexicon["url"]))
+    return entries
 
 
 def speak_slide(job_url: str, number: int) -> SpeakResult:
@@ -359,7 +451,7 @@ def _speak(job_url: str, manifest: Manifest, number: int) -> SpeakResult:
     manifest.slide(number)  # refuses a slide number the job doesn't have
     notes = storage.read_bytes(storage.join(job_url, slide_file("notes", number, ".txt"))).decode()
     segments = narrate(notes, settings.silence_seconds)
-    backend = load_backend(settings.backend, settings.language)
+    backend = narrator(job_url, manifest, settings)
     key = cache_key(
         segments, backend=backend, speed=settings.speed, voice_sha256=manifest.voice["sha256"]
     )
@@ -488,6 +580,7 @@ def run(
     root_url: str | None = None,
     settings: JobSettings | None = None,
     limits: Limits | None = None,
+    lexicon_url: str | None = None,
     progress: Progress | None = None,
 ) -> RunSummary:
     """Run every step for one deck, in this process (the CLI's ``run`` and ``make demo``)."""
@@ -510,6 +603,7 @@ def run(
             root_url=root_url,
             settings=settings,
             limits=limits,
+            lexicon_url=lexicon_url,
         ),
     )
     notify("prepare", 1, 1)

@@ -88,7 +88,7 @@ def test_the_command_holds_urls_and_a_number_only():
     op = SpeakInContainer(
         task_id="speak", slide=SLIDE, storage_conn_id="deck2video_storage", image="speech:1"
     )
-    assert op.command == ["deck2video", "speak", "--job", SLIDE["job_url"], "--slide", "2"]
+    assert op.command == ["speak", "--job", SLIDE["job_url"], "--slide", "2"]
     assert op.environment == {}  # nothing public to template; the secrets go privately
     assert "slide" not in op.template_fields
 

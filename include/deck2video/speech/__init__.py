@@ -57,7 +57,7 @@ class Backend(Protocol):
 
 
 def _load_piper(language: str) -> Backend:
-    if language != "en":
+    if language.split("-")[0] != "en":
         raise InputError(
             f"backend piper speaks English only; language {language!r} needs the melo backend"
         )
@@ -66,7 +66,16 @@ def _load_piper(language: str) -> Backend:
     return PiperBackend.load()
 
 
-_LOADERS: dict[str, Callable[[str], Backend]] = {"piper": _load_piper}
+def _load_melo(language: str) -> Backend:
+    from deck2video.speech.melo import MeloBackend
+
+    return MeloBackend.load(language)
+
+
+_LOADERS: dict[str, Callable[[str], Backend]] = {"piper": _load_piper, "melo": _load_melo}
+# Backends whose voice depends on the region ("en-gb" vs "en-us"); the others load one model
+# per language.
+_REGIONAL = frozenset({"melo"})
 _LOAD_LOCK = threading.Lock()
 
 
@@ -75,10 +84,11 @@ def load_backend(name: str, language: str = "en") -> Backend:
     name = name.strip().lower()
     if name not in _LOADERS:
         raise InputError(f"backend {name!r}: unknown (available: {', '.join(sorted(_LOADERS))})")
-    # "en-US" and "en" share one model; the key is the primary language subtag.
-    primary = language.strip().replace("_", "-").split("-")[0].lower()
+    tag = language.strip().replace("_", "-").lower()
+    if name not in _REGIONAL:
+        tag = tag.split("-")[0]
     with _LOAD_LOCK:  # two threads asking at once must not load the model twice
-        return _cached_backend(name, primary)
+        return _cached_backend(name, tag)
 
 
 @functools.cache

@@ -21,7 +21,6 @@ CPU worker can import this module to look for weights without having them instal
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib
 import io
 import json
@@ -37,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from deck2video.errors import InputError, ProcessingError
+from deck2video.fingerprint import file_sha256
 from deck2video.speech.audio import SAMPLE_RATE, resample
 
 if TYPE_CHECKING:
@@ -190,7 +190,7 @@ def _load_cached(weights_dir: Path, device: str) -> Converter:
         hop_length=int(data["hop_length"]),
         win_length=int(data["win_length"]),
         gin_channels=int(config["model"]["gin_channels"]),
-        checkpoint_sha256=_file_sha256(checkpoint_path),
+        checkpoint_sha256=file_sha256(checkpoint_path),
         base_embeddings=_read_base_embeddings(weights_dir, int(config["model"]["gin_channels"])),
     )
 
@@ -339,11 +339,6 @@ def _read_base_embeddings(weights_dir: Path, gin_channels: int) -> dict[str, Any
             embeddings[path.stem] = _checked_embedding(tensor, gin_channels, str(path))
         return embeddings
     return {}
-
-
-def _file_sha256(path: Path) -> str:
-    with path.open("rb") as src:
-        return hashlib.file_digest(src, "sha256").hexdigest()
 
 
 def _first_line(error: BaseException) -> str:

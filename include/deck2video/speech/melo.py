@@ -7,7 +7,6 @@ load reads local files only (``HF_HUB_OFFLINE=1``).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from deck2video.errors import InputError, ProcessingError
+from deck2video.fingerprint import model_fingerprint
 from deck2video.speech.audio import SAMPLE_RATE, resample
 
 __all__ = ["LANGUAGES", "MeloBackend", "MeloVoice", "split_for_model", "voice_for"]
@@ -126,7 +126,7 @@ class MeloBackend:
                 f"backend melo: cannot load the {voice.language} model from {checkpoint} ({exc})"
             ) from None
         speaker, speaker_id = _speaker(tts, voice)
-        version = f"melotts-{voice.language}-{speaker}-{_fingerprint(config, checkpoint)}"
+        version = f"melotts-{voice.language}-{speaker}-{model_fingerprint(config, checkpoint)}"
         return cls(tts, voice, speaker, speaker_id, version)
 
     def synthesize(self, text: str, *, speed: float) -> np.ndarray:
@@ -178,14 +178,6 @@ def _speaker(tts: Any, voice: MeloVoice) -> tuple[str, int]:
         f"backend melo: the {voice.language} model has no speaker {voice.speaker} "
         f"(it has {', '.join(sorted(speakers))})"
     )
-
-
-def _fingerprint(*paths: Path) -> str:
-    digest = hashlib.sha256()
-    for path in paths:
-        with path.open("rb") as src:
-            digest.update(hashlib.file_digest(src, "sha256").digest())
-    return digest.hexdigest()[:16]
 
 
 # --- text chunking ------------------------------------------------------------------------------

@@ -3,14 +3,13 @@ package, so nothing is downloaded at run time."""
 
 from __future__ import annotations
 
-import hashlib
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from deck2video.errors import ProcessingError
+from deck2video.fingerprint import model_fingerprint
 from deck2video.speech.audio import SAMPLE_RATE, resample
 
 if TYPE_CHECKING:
@@ -51,7 +50,7 @@ class PiperBackend:
         )
         settings = PiperConfig.from_dict(json.loads(config.read_text(encoding="utf-8")))
         voice = PiperVoice(session=session, config=settings)
-        return cls(voice, model_version=_fingerprint(model, config))
+        return cls(voice, model_version=model_fingerprint(model, config))
 
     def synthesize(self, text: str, *, speed: float) -> np.ndarray:
         from piper import SynthesisConfig
@@ -66,12 +65,3 @@ class PiperBackend:
         if not chunks:
             return np.zeros(0, dtype=np.float32)
         return resample(np.concatenate(chunks), self._voice.config.sample_rate, SAMPLE_RATE)
-
-
-def _fingerprint(*paths: Path) -> str:
-    """Short content hash of the model and its config: both change what is spoken."""
-    digest = hashlib.sha256()
-    for path in paths:
-        with path.open("rb") as src:
-            digest.update(hashlib.file_digest(src, "sha256").digest())
-    return digest.hexdigest()[:16]
