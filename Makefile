@@ -12,7 +12,7 @@ APT_PACKAGES := libreoffice-impress-nogui poppler-utils ffmpeg espeak-ng sox fon
 DEMO_DIR ?= demo-output
 PYTEST_ARGS ?=
 
-.PHONY: demo test bench lint install apt clean
+.PHONY: demo test bench lint install apt clean airflow lock
 
 ## install: Debian packages + a virtualenv with the pinned Python packages
 install: apt $(VENV)/.installed
@@ -34,11 +34,14 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(UV) pip install --python $(PY) --no-deps "openvoice-cli==$(OPENVOICE_CLI_VERSION)"
 	@touch $@
 
-## demo: run the real pipeline on a generated sample deck and voice; prints where the MP4 is
+## demo: run the deck_to_video DAG once (airflow dags test) on a generated sample deck;
+## prints where the MP4 and captions are
 demo: install
-	$(PY) -m deck2video.samples demo $(DEMO_DIR)
-	$(VENV)/bin/deck2video run --deck $(DEMO_DIR)/demo.pptx --voice $(DEMO_DIR)/voice.wav \
-		--root $(DEMO_DIR)/store --out $(DEMO_DIR)/demo.mp4
+	VENV=$(VENV) bash scripts/demo.sh $(DEMO_DIR)
+
+## airflow: a local Airflow 3 with the DAGs (UI + REST API on http://127.0.0.1:8080) until Ctrl-C
+airflow: install
+	VENV=$(VENV) bash scripts/airflow_local.sh
 
 ## test: lint, then the whole test suite against real LibreOffice, ffmpeg, Piper and S3
 test: install lint

@@ -36,7 +36,6 @@ export AIRFLOW_HOME="$demo_dir/airflow"
 export AIRFLOW__CORE__DAGS_FOLDER="$repo/dags"
 export AIRFLOW__CORE__PLUGINS_FOLDER="$repo/plugins"
 export AIRFLOW__CORE__LOAD_EXAMPLES=False
-export AIRFLOW__CORE__UNIT_TEST_MODE=False
 export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="sqlite:///$AIRFLOW_HOME/airflow.db"
 export AIRFLOW__LOGGING__LOGGING_LEVEL="${DEMO_LOG_LEVEL:-WARNING}"
 # Library deprecation chatter (graphviz, pathspec, httpx) is not the demo's business.

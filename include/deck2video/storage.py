@@ -164,6 +164,7 @@ def upload(src: Path, url: str) -> str:
         os.close(fd)
         try:
             shutil.copyfile(src, tmp)
+            os.chmod(tmp, 0o644)  # mkstemp makes 0600; a published video is for others to read
             os.replace(tmp, target)
         finally:
             Path(tmp).unlink(missing_ok=True)
