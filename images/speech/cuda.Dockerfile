@@ -186,5 +186,7 @@ for language, text in sentences.items():
     print(f"{language}: {voiced.size / 24000:.2f} s")
 EOF
 
+# On a GPU host, `docker run --gpus all IMAGE smoke --backend melo` prints load times and
+# real-time factors (synthesis and conversion) before the host takes work.
 ENTRYPOINT ["deck2video"]
 CMD ["--help"]

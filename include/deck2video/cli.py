@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from deck2video import __version__, pipeline
@@ -52,6 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("--job", required=True, help="job URL (<root>/jobs/<job_id>)")
+
+    smoke = commands.add_parser(
+        "smoke", help="speech self-test: load the models, speak (and re-voice) one sentence"
+    )
+    smoke.add_argument("--backend", default="piper")
+    smoke.add_argument("--language", default="en")
+    smoke.add_argument("--voice", type=Path, help="reference WAV to clone (default: base voice)")
 
     speak = commands.add_parser("speak", help="synthesize one slide's narration")
     speak.add_argument("--job", required=True, help="job URL (<root>/jobs/<job_id>)")
@@ -125,6 +133,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         _print_json(pipeline.assemble(args.job))
     elif args.command == "publish":
         _print_json(asdict(pipeline.publish(args.job)))
+    elif args.command == "smoke":
+        from deck2video.smoke import run_smoke
+
+        report = run_smoke(args.backend, args.language, reference=args.voice)
+        print("\n".join(report.lines()))
     elif args.command == "status":
         from deck2video import manifest
 

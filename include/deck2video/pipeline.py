@@ -107,10 +107,6 @@ def sibling_url(url: str, suffix: str) -> str:
     return f"{head}/{stem}{suffix}" if head else f"{stem}{suffix}"
 
 
-def _root_of(manifest: Manifest) -> str:
-    return manifest.root_url
-
-
 # --- stage bookkeeping -------------------------------------------------------------------
 
 
@@ -382,7 +378,7 @@ def _ensure_embedding(
     """
     key = convert.embedding_cache_key(manifest.voice["sha256"], converter.checkpoint_sha256)
     job_copy = storage.join(job_url, "voice", key)
-    shared = storage.join(_root_of(manifest), "cache", "voice", key)
+    shared = storage.join(manifest.root_url, "cache", "voice", key)
     if storage.exists(job_copy):
         return key, False
     if storage.exists(shared):
@@ -455,8 +451,8 @@ def _speak(job_url: str, manifest: Manifest, number: int) -> SpeakResult:
     key = cache_key(
         segments, backend=backend, speed=settings.speed, voice_sha256=manifest.voice["sha256"]
     )
-    cache_wav = storage.join(_root_of(manifest), "cache", "audio", f"{key}.wav")
-    cache_json = storage.join(_root_of(manifest), "cache", "audio", f"{key}.json")
+    cache_wav = storage.join(manifest.root_url, "cache", "audio", f"{key}.wav")
+    cache_json = storage.join(manifest.root_url, "cache", "audio", f"{key}.json")
     job_wav = storage.join(job_url, slide_file("audio", number, ".wav"))
 
     if storage.exists(cache_json) and storage.exists(cache_wav):
