@@ -104,6 +104,8 @@ def main() -> None:
     rtf = cold_s / cold.video_seconds
     table.add_row("real-time factor (total / video)", f"{rtf:.3f}", f"< {GOALS['rtf']}")
     table.add_row("edited re-run (slides synthesized)", f"{edit_s:.2f} s ({edit.synthesized})", "")
+    for step, seconds in edit.stage_seconds.items():
+        table.add_row(f"edited: {step}", f"{seconds:.2f} s", "")
     table.add_row("edited re-run / cold", f"{edit_s / cold_s:.3f}", f"< {GOALS['edit_ratio']}")
     table.add_row("assembly: deck2video", f"{ours_s:.2f} s", "")
     if moviepy_s is not None:

@@ -1,4 +1,5 @@
-"""Builders for hostile or broken inputs, shared by the stage tests and the end-to-end tests."""
+"""Builders for test inputs: hostile or broken ones, shared by the stage tests and the
+end-to-end tests, and the WAV writer they and the good-input builders use."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ def not_a_zip(path: Path) -> Path:
 
 
 def zip_without_presentation(path: Path) -> Path:
-    with zipfile.ZipFile(path, "w") as archive:
+    """An Office Open XML zip (content types and all) that holds a Word document, not slides."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
         archive.writestr("word/document.xml", "<document/>")
     return path
 
@@ -44,7 +47,7 @@ def short_speech(path: Path) -> Path:
     with wave.open(str(path)) as clip:
         rate, speech = clip.getframerate(), np.frombuffer(clip.readframes(-1), "<i2")
     silence = np.zeros(rate, dtype="<i2")
-    return _write_wav(path, np.concatenate([silence, speech, silence]), rate)
+    return write_wav(path, np.concatenate([silence, speech, silence]), rate)
 
 
 def silent_wav(path: Path, seconds: float = 5.0, rate: int = 24000) -> Path:
@@ -55,13 +58,18 @@ def tone_wav(
     path: Path, seconds: float, *, rate: int = 24000, amplitude: float = 0.3, hz: float = 220.0
 ) -> Path:
     t = np.arange(int(seconds * rate)) / rate
-    return _write_wav(path, (amplitude * np.sin(2 * np.pi * hz * t) * 32767).astype("<i2"), rate)
+    return write_wav(path, amplitude * np.sin(2 * np.pi * hz * t), rate)
 
 
-def _write_wav(path: Path, samples: np.ndarray, rate: int) -> Path:
+def write_wav(path: Path, samples: np.ndarray, rate: int) -> Path:
+    """A 16-bit PCM WAV. ``samples`` are floats in [-1, 1] (clipped, then scaled to 16 bits) or
+    int16 values written as they are; one column per channel for more than one channel."""
+    if samples.dtype.kind == "f":
+        samples = np.clip(samples, -1, 1) * 32767
+    frames = samples.astype("<i2")
     with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
+        out.setnchannels(1 if frames.ndim == 1 else frames.shape[1])
         out.setsampwidth(2)
         out.setframerate(rate)
-        out.writeframes(samples.tobytes())
+        out.writeframes(frames.tobytes())
     return path

@@ -4,28 +4,24 @@ from __future__ import annotations
 
 import json
 import re
+import struct
 import subprocess
 import wave
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image
 
+from deck2video.captions import Cue
 
-def ffprobe(path: Path) -> dict:
+_EVERYTHING = ("-show_streams", "-show_format", "-show_chapters")
+
+
+def ffprobe(path: Path, *options: str) -> dict:
+    """ffprobe's JSON for ``path``: streams, format and chapters unless ``options`` choose."""
     out = subprocess.run(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-print_format",
-            "json",
-            "-show_streams",
-            "-show_format",
-            "-show_chapters",
-            str(path),
-        ],
+        ["ffprobe", "-v", "error", "-print_format", "json", *(options or _EVERYTHING), str(path)],
         check=True,
         capture_output=True,
         timeout=60,
@@ -47,6 +43,21 @@ def chapters(info: dict) -> list[tuple[float, float, str]]:
         (float(c["start_time"]), float(c["end_time"]), c.get("tags", {}).get("title", ""))
         for c in info["chapters"]
     ]
+
+
+def top_level_boxes(path: Path) -> list[str]:
+    """The types of an MP4's top-level boxes, in file order (``moov`` before ``mdat``...)."""
+    boxes = []
+    with path.open("rb") as f:
+        while header := f.read(8):
+            size, kind = struct.unpack(">I4s", header)
+            boxes.append(kind.decode("latin-1"))
+            if size == 1:
+                size = struct.unpack(">Q", f.read(8))[0] - 8
+            elif size == 0:
+                break
+            f.seek(size - 8, 1)
+    return boxes
 
 
 def frame_at(video: Path, seconds: float, dest: Path) -> Image.Image:
@@ -82,6 +93,11 @@ def frame_at(video: Path, seconds: float, dest: Path) -> Image.Image:
     return Image.open(dest).convert("RGB")
 
 
+def mean_colour(image: Image.Image) -> np.ndarray:
+    """The average (R, G, B) of an image."""
+    return np.asarray(image.convert("RGB"), dtype=np.float64).reshape(-1, 3).mean(axis=0)
+
+
 def image_distance(a: Image.Image, b: Image.Image) -> float:
     """Mean absolute pixel difference (0..255) after scaling both to a small size."""
     size = (160, 90)
@@ -101,38 +117,69 @@ def wav_info(path: Path) -> tuple[int, int, int, float]:
         )
 
 
-@dataclass(frozen=True)
-class Caption:
-    start: float
-    end: float
-    text: str
+def decoded_audio(path: Path, rate: int) -> np.ndarray:
+    """The audio track as ffmpeg decodes it: mono at ``rate``, samples in [-1, 1)."""
+    raw = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:a",
+         "-f", "s16le", "-ac", "1", "-ar", str(rate), "-"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    ).stdout  # fmt: skip
+    return np.frombuffer(raw, "<i2").astype(np.float64) / 32768
 
 
-_TIME = r"(\d+):(\d\d):(\d\d)[.,](\d{3})"
+class Loudness(NamedTuple):
+    integrated: float  # LUFS
+    sample_peak: float  # dBFS
 
 
-def read_captions(text: str) -> list[Caption]:
-    """Parse WebVTT or SRT cue timings and text."""
-    cues = []
-    for block in re.split(r"\n\s*\n", text.strip()):
-        match = re.search(_TIME + r"\s+-->\s+" + _TIME, block)
-        if not match:
-            continue
-        g = [int(v) for v in match.groups()]
-        start = g[0] * 3600 + g[1] * 60 + g[2] + g[3] / 1000
-        end = g[4] * 3600 + g[5] * 60 + g[6] + g[7] / 1000
-        body = block[match.end() :].strip()
-        cues.append(Caption(start, end, body))
-    return cues
-
-
-def loudness_lufs(path: Path) -> float:
-    """Integrated loudness measured by ffmpeg's ebur128 filter."""
+def loudness(path: Path) -> Loudness:
+    """The audio track's loudness as ffmpeg's EBU R128 meter (ebur128) sums it up."""
     err = subprocess.run(
-        ["ffmpeg", "-nostats", "-i", str(path), "-map", "0:a", "-af", "ebur128", "-f", "null", "-"],
+        ["ffmpeg", "-nostdin", "-nostats", "-i", str(path), "-map", "0:a",
+         "-af", "ebur128=framelog=verbose:peak=sample", "-f", "null", "-"],
+        check=True,
         capture_output=True,
         text=True,
         timeout=120,
-        check=True,
-    ).stderr
-    return float(re.findall(r"I:\s+(-?[\d.]+) LUFS", err)[-1])
+    ).stderr  # fmt: skip
+    summary = err.rpartition("Summary:")[2]
+    lufs = re.search(r"I:\s*(\S+) LUFS", summary).group(1)
+    peak = re.search(r"Peak:\s*(\S+) dBFS", summary).group(1)
+    return Loudness(float(lufs), float(peak))
+
+
+def read_vtt(text: str) -> list[Cue]:
+    """Strictly parse WebVTT as deck2video writes it: the header, then timing + text blocks."""
+    header, *blocks = text.strip("\n").split("\n\n")
+    assert header == "WEBVTT", header
+    return [_cue(block.split("\n"), ".") for block in blocks]
+
+
+def read_srt(text: str) -> list[Cue]:
+    """Strictly parse SubRip: blocks numbered from 1, each a timing line and the text."""
+    body = text.strip("\n")
+    cues = []
+    for number, block in enumerate(body.split("\n\n") if body else [], start=1):
+        index, *lines = block.split("\n")
+        assert index == str(number), (number, block)
+        cues.append(_cue(lines, ","))
+    return cues
+
+
+def read_captions(text: str) -> list[Cue]:
+    """WebVTT or SRT, told apart by the WebVTT header."""
+    return read_vtt(text) if text.startswith("WEBVTT") else read_srt(text)
+
+
+def _cue(lines: list[str], decimal_mark: str) -> Cue:
+    """A timing line ``HH:MM:SS.mmm --> HH:MM:SS.mmm`` (SRT: a comma) and the text lines."""
+    timing, *text = lines
+    time = rf"(\d{{2,}}):(\d{{2}}):(\d{{2}}){re.escape(decimal_mark)}(\d{{3}})"
+    found = re.fullmatch(f"{time} --> {time}", timing)
+    assert found, timing
+    h1, m1, s1, f1, h2, m2, s2, f2 = (int(g) for g in found.groups())
+    start = h1 * 3600 + m1 * 60 + s1 + f1 / 1000
+    end = h2 * 3600 + m2 * 60 + s2 + f2 / 1000
+    return Cue(start, end, "\n".join(text))

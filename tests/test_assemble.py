@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import re
 import struct
 import subprocess
-import wave
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +17,8 @@ from deck2video import assemble
 from deck2video.assemble import SlideClip, Video, assemble_video
 from deck2video.captions import LINE_CHARS, Cue
 from deck2video.errors import InputError, ProcessingError
+from tests import media
+from tests.bad_files import write_wav
 
 RATE = 24_000
 SIZE = (640, 360)
@@ -62,15 +62,6 @@ def write_png(path: Path, colour: tuple[int, int, int], size: tuple[int, int] = 
     return path
 
 
-def write_wav(path: Path, samples: np.ndarray, rate: int = RATE) -> Path:
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        wav.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
-    return path
-
-
 def sound(kind: str, seconds: float, seed: int = 0) -> np.ndarray:
     t = np.arange(round(seconds * RATE)) / RATE
     if kind == "tone":
@@ -87,7 +78,7 @@ def make_clips(
     clips = []
     for n, spec in enumerate(specs, start=1):
         image = write_png(folder / f"{n:04d}.png", spec.colour, size)
-        audio = write_wav(folder / f"{n:04d}.wav", sound(spec.sound, spec.seconds, seed=n))
+        audio = write_wav(folder / f"{n:04d}.wav", sound(spec.sound, spec.seconds, seed=n), RATE)
         clips.append(SlideClip(image=image, audio=audio, title=spec.title, cues=spec.cues))
     return clips
 
@@ -106,103 +97,6 @@ def corrupt_pixels_keep_crc(path: Path) -> Path:
         at += 12 + length
     path.write_bytes(bytes(data))
     return path
-
-
-# ---------------------------------------------------------------- probes
-
-
-def ffprobe(path: Path, *entries: str) -> dict:
-    out = subprocess.run(
-        ["ffprobe", "-v", "error", "-of", "json", *entries, str(path)],
-        check=True,
-        capture_output=True,
-    ).stdout
-    return json.loads(out)
-
-
-def frame_colour(video: Path, at: float, size: tuple[int, int] = SIZE) -> np.ndarray:
-    """Mean RGB of the frame on screen at `at` seconds, decoded as BT.709 limited range.
-
-    -noaccurate_seek: with one frame per slide the frame on screen started before `at`, and
-    ffmpeg's default accurate seek would skip it and return the next slide. The conversion to
-    RGB is done here because ffmpeg 5.1 converts with BT.601 whatever the stream's tags say.
-    """
-    width, height = size
-    raw = subprocess.run(
-        ["ffmpeg", "-v", "error", "-noaccurate_seek", "-ss", f"{at:.3f}", "-i", str(video),
-         "-map", "0:v", "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"],
-        check=True,
-        capture_output=True,
-    ).stdout  # fmt: skip
-    planes = np.frombuffer(raw, np.uint8).astype(np.float64)
-    y = planes[: width * height].mean()
-    u = planes[width * height : width * height * 5 // 4].mean()
-    v = planes[width * height * 5 // 4 :].mean()
-    luma, cb, cr = (y - 16) / 219, (u - 128) / 224, (v - 128) / 224
-    red = luma + 1.5748 * cr
-    green = luma - 0.1873 * cb - 0.4681 * cr
-    blue = luma + 1.8556 * cb
-    return np.array([red, green, blue]) * 255
-
-
-def decoded_audio(video: Path) -> np.ndarray:
-    raw = subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(video), "-map", "0:a",
-         "-f", "s16le", "-ac", "1", "-ar", str(RATE), "-"],
-        check=True,
-        capture_output=True,
-    ).stdout  # fmt: skip
-    return np.frombuffer(raw, "<i2").astype(np.float64) / 32768
-
-
-def loudness(path: Path) -> tuple[float, float]:
-    """(integrated loudness LUFS, sample peak dBFS) as ffmpeg's EBU R128 meter reports them."""
-    err = subprocess.run(
-        ["ffmpeg", "-nostats", "-i", str(path), "-map", "0:a",
-         "-af", "ebur128=framelog=verbose:peak=sample", "-f", "null", "-"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stderr  # fmt: skip
-    summary = err.rpartition("Summary:")[2]
-    lufs = re.search(r"I:\s*(\S+) LUFS", summary).group(1)
-    peak = re.search(r"Peak:\s*(\S+) dBFS", summary).group(1)
-    return float(lufs), float(peak)
-
-
-def top_level_boxes(path: Path) -> list[str]:
-    boxes = []
-    with path.open("rb") as f:
-        while header := f.read(8):
-            size, kind = struct.unpack(">I4s", header)
-            boxes.append(kind.decode("latin-1"))
-            if size == 1:
-                size = struct.unpack(">Q", f.read(8))[0] - 8
-            elif size == 0:
-                break
-            f.seek(size - 8, 1)
-    return boxes
-
-
-def parse_cues(text: str, srt: bool) -> list[Cue]:
-    """A tiny WebVTT / SRT reader: (start, end, text) per block."""
-    mark = "," if srt else r"\."
-    time = rf"(\d+):(\d\d):(\d\d){mark}(\d\d\d)"
-    blocks = text.strip("\n").split("\n\n")
-    if not srt:
-        assert blocks.pop(0) == "WEBVTT"
-    cues = []
-    for number, block in enumerate(blocks, start=1):
-        lines = block.split("\n")
-        if srt:
-            assert lines.pop(0) == str(number)
-        found = re.fullmatch(f"{time} --> {time}", lines[0])
-        assert found, lines[0]
-        h1, m1, s1, f1, h2, m2, s2, f2 = (int(g) for g in found.groups())
-        start = h1 * 3600 + m1 * 60 + s1 + f1 / 1000
-        end = h2 * 3600 + m2 * 60 + s2 + f2 / 1000
-        cues.append(Cue(start, end, "\n".join(lines[1:])))
-    return cues
 
 
 # ---------------------------------------------------------------- the assembled sample
@@ -238,7 +132,7 @@ def test_min_slide_seconds_extends_short_slides(made: Video) -> None:
 
 
 def test_output_has_h264_aac_and_a_caption_track(made: Video) -> None:
-    streams = ffprobe(made.path, "-show_streams")["streams"]
+    streams = media.ffprobe(made.path, "-show_streams")["streams"]
     by_type = {}
     for stream in streams:
         by_type.setdefault(stream["codec_type"], []).append(stream)
@@ -254,33 +148,35 @@ def test_output_has_h264_aac_and_a_caption_track(made: Video) -> None:
 
 
 def test_video_and_audio_last_exactly_the_sum_of_intervals(made: Video) -> None:
-    info = ffprobe(made.path, "-show_streams", "-show_format")
+    info = media.ffprobe(made.path, "-show_streams", "-show_format")
     total = sum(end - start for start, end in made.intervals)
     assert float(info["format"]["duration"]) == pytest.approx(total, abs=FRAME)
     for stream in info["streams"]:
         if stream["codec_type"] in ("video", "audio"):
             assert float(stream["duration"]) == pytest.approx(total, abs=0.002), stream
     # ffmpeg's decoder keeps the padding of the last AAC frame that the MP4 edit list cuts off.
-    assert len(decoded_audio(made.path)) == pytest.approx(total * RATE, abs=1024)
+    assert len(media.decoded_audio(made.path, RATE)) == pytest.approx(total * RATE, abs=1024)
 
 
 def test_one_chapter_per_slide_with_its_title_and_interval(made: Video) -> None:
-    chapters = ffprobe(made.path, "-show_chapters")["chapters"]
-    assert [c["tags"]["title"] for c in chapters] == [s.title for s in SPECS]
-    for chapter, (start, end) in zip(chapters, made.intervals, strict=True):
-        assert float(chapter["start_time"]) == pytest.approx(start, abs=MS)
-        assert float(chapter["end_time"]) == pytest.approx(end, abs=MS)
+    chapters = media.chapters(media.ffprobe(made.path, "-show_chapters"))
+    assert [title for _, _, title in chapters] == [s.title for s in SPECS]
+    for (chapter_start, chapter_end, _), (start, end) in zip(chapters, made.intervals, strict=True):
+        assert chapter_start == pytest.approx(start, abs=MS)
+        assert chapter_end == pytest.approx(end, abs=MS)
 
 
-def test_each_interval_shows_its_slide_from_first_to_last_frame(made: Video) -> None:
+def test_each_interval_shows_its_slide_from_first_to_last_frame(
+    made: Video, tmp_path: Path
+) -> None:
     for (start, end), spec in zip(made.intervals, SPECS, strict=True):
         for at in (start + 0.04, (start + end) / 2, end - 0.04):
-            colour = frame_colour(made.path, at)
+            colour = media.mean_colour(media.frame_at(made.path, at, tmp_path / "frame.png"))
             assert np.abs(colour - spec.colour).max() < 12, (spec.title, at, colour)
 
 
 def test_narration_sits_after_the_padding_and_silence_fills_the_rest(made: Video) -> None:
-    audio = decoded_audio(made.path)
+    audio = media.decoded_audio(made.path, RATE)
 
     def rms(a: float, b: float) -> float:
         return float(np.sqrt(np.mean(audio[round(a * RATE) : round(b * RATE)] ** 2)))
@@ -295,7 +191,7 @@ def test_narration_sits_after_the_padding_and_silence_fills_the_rest(made: Video
 
 
 def test_audio_is_normalised_to_minus_16_lufs(made: Video) -> None:
-    lufs, peak = loudness(made.path)
+    lufs, peak = media.loudness(made.path)
     assert lufs == pytest.approx(-16.0, abs=1.0)
     assert peak < 0.0
 
@@ -307,8 +203,8 @@ def test_caption_track_in_the_mp4_carries_the_cues(made: Video) -> None:
         capture_output=True,
         text=True,
     ).stdout
-    embedded = parse_cues(srt.replace("\r\n", "\n"), srt=True)
-    written = parse_cues(made.srt.read_text(encoding="utf-8"), srt=True)
+    embedded = media.read_srt(srt.replace("\r\n", "\n"))
+    written = media.read_srt(made.srt.read_text(encoding="utf-8"))
     assert [c.text for c in embedded] == [c.text for c in written]
     for a, b in zip(embedded, written, strict=True):
         assert (a.start, a.end) == pytest.approx((b.start, b.end), abs=MS)
@@ -318,7 +214,7 @@ def test_caption_track_in_the_mp4_carries_the_cues(made: Video) -> None:
 def test_caption_files_place_each_cue_in_its_slide(made: Video, srt: bool) -> None:
     text = (made.srt if srt else made.vtt).read_text(encoding="utf-8")
     assert text.startswith("1\n" if srt else "WEBVTT\n")
-    parsed = parse_cues(text, srt=srt)
+    parsed = (media.read_srt if srt else media.read_vtt)(text)
     expected = [
         (start + PADDING + cue.start, start + PADDING + cue.end, cue.text, (start, end))
         for (start, end), spec in zip(made.intervals, SPECS, strict=True)
@@ -336,7 +232,7 @@ def test_caption_files_place_each_cue_in_its_slide(made: Video, srt: bool) -> No
 
 
 def test_moov_index_comes_before_the_media_data(made: Video) -> None:
-    boxes = top_level_boxes(made.path)
+    boxes = media.top_level_boxes(made.path)
     assert boxes.index("moov") < boxes.index("mdat")
 
 
@@ -360,7 +256,7 @@ def test_silent_deck_without_cues_still_makes_a_video(tmp_path: Path) -> None:
     clips = make_clips(tmp_path / "in", specs, size=(1920, 1080))
     video = assemble_video(clips, tmp_path / "out", padding=0.5, min_slide_seconds=2.0, timeout=60)
     assert video.intervals == ((0.0, 2.0), (2.0, 4.0))
-    streams = ffprobe(video.path, "-show_streams")["streams"]
+    streams = media.ffprobe(video.path, "-show_streams")["streams"]
     assert sorted(s["codec_type"] for s in streams if s["codec_type"] != "data") == [
         "audio",
         "video",
@@ -372,8 +268,9 @@ def test_silent_deck_without_cues_still_makes_a_video(tmp_path: Path) -> None:
     assert int(picture["level"]) <= 41
     assert video.vtt.read_text(encoding="utf-8") == "WEBVTT\n"
     assert video.srt.read_text(encoding="utf-8") == ""
-    assert np.abs(decoded_audio(video.path)).max() < 0.001
-    assert np.abs(frame_colour(video.path, 3.0, (1920, 1080)) - (0, 0, 0)).max() < 12
+    assert np.abs(media.decoded_audio(video.path, RATE)).max() < 0.001
+    frame = media.frame_at(video.path, 3.0, tmp_path / "frame.png")
+    assert np.abs(media.mean_colour(frame) - (0, 0, 0)).max() < 12
 
 
 def test_loud_peaky_narration_is_limited_and_still_reaches_the_target(tmp_path: Path) -> None:
@@ -383,14 +280,14 @@ def test_loud_peaky_narration_is_limited_and_still_reaches_the_target(tmp_path: 
     bursts = rng.laplace(0, 0.01, len(t)) * ((t % 0.5) < 0.3)
     bursts[::12000] = 0.5  # plosive-like spikes far above the speech level
     image = write_png(tmp_path / "a.png", (10, 10, 10))
-    audio = write_wav(tmp_path / "a.wav", bursts)
+    audio = write_wav(tmp_path / "a.wav", bursts, RATE)
     clip = SlideClip(image, audio, "Loud", ())
     for target in (-16.0, -23.0):
         video = assemble_video(
             [clip], tmp_path / f"out{target}", padding=0.2, min_slide_seconds=0,
             timeout=60, loudness_lufs=target,
         )  # fmt: skip
-        lufs, peak = loudness(video.path)
+        lufs, peak = media.loudness(video.path)
         assert lufs == pytest.approx(target, abs=1.0)
         assert peak < 0.0
 
@@ -403,15 +300,15 @@ def test_longer_deck_keeps_boundaries_exact(tmp_path: Path) -> None:
     )
     clips = make_clips(tmp_path / "in", specs)
     video = assemble_video(clips, tmp_path / "out", padding=0.25, min_slide_seconds=0, timeout=60)
-    chapters = ffprobe(video.path, "-show_chapters")["chapters"]
-    packets = ffprobe(video.path, "-select_streams", "v", "-show_entries", "packet=pts_time")
+    chapters = media.chapters(media.ffprobe(video.path, "-show_chapters"))
+    packets = media.ffprobe(video.path, "-select_streams", "v", "-show_entries", "packet=pts_time")
     frame_times = [float(p["pts_time"]) for p in packets["packets"]]
     starts = [start for start, _ in video.intervals]
     assert frame_times[: len(starts)] == pytest.approx(starts, abs=MS)
-    assert [float(c["start_time"]) for c in chapters] == pytest.approx(starts, abs=MS)
+    assert [start for start, _, _ in chapters] == pytest.approx(starts, abs=MS)
     expected_total = sum(0.5 + len(sound("tone", s.seconds)) / RATE for s in specs)
     assert video.duration == pytest.approx(expected_total, abs=len(specs) * MS)
-    info = ffprobe(video.path, "-show_format")
+    info = media.ffprobe(video.path, "-show_format")
     assert float(info["format"]["duration"]) == pytest.approx(video.duration, abs=0.002)
 
 
@@ -448,7 +345,7 @@ def test_timeout_is_enforced(tmp_path: Path) -> None:
 
 def test_narration_in_another_format_is_refused(tmp_path: Path) -> None:
     clips = make_clips(tmp_path / "in", SPECS[:1])
-    write_wav(clips[0].audio, sound("tone", 1.0), rate=44_100)
+    write_wav(clips[0].audio, sound("tone", 1.0), 44_100)
     with pytest.raises(ProcessingError, match=r"0001.wav: 44100 Hz"):
         assemble_video(clips, tmp_path / "out", padding=0.1, min_slide_seconds=1, timeout=60)
 

@@ -2,42 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from deck2video.captions import LINE_CHARS, Cue, screen_cues, to_srt, to_vtt
-
-VTT_TIME = r"(\d{2,}):(\d{2}):(\d{2})\.(\d{3})"
-SRT_TIME = r"(\d{2,}):(\d{2}):(\d{2}),(\d{3})"
-
-
-def seconds(match: tuple[str, ...]) -> float:
-    hours, minutes, secs, millis = (int(part) for part in match)
-    return hours * 3600 + minutes * 60 + secs + millis / 1000
-
-
-def parse_vtt(text: str) -> list[Cue]:
-    header, *blocks = text.strip("\n").split("\n\n")
-    assert header == "WEBVTT"
-    cues = []
-    for block in blocks:
-        timing, *lines = block.split("\n")
-        found = re.fullmatch(f"{VTT_TIME} --> {VTT_TIME}", timing)
-        assert found, timing
-        cues.append(Cue(seconds(found.groups()[:4]), seconds(found.groups()[4:]), "\n".join(lines)))
-    return cues
-
-
-def parse_srt(text: str) -> list[Cue]:
-    cues = []
-    for number, block in enumerate(text.strip("\n").split("\n\n"), start=1):
-        index, timing, *lines = block.split("\n")
-        assert index == str(number)
-        found = re.fullmatch(f"{SRT_TIME} --> {SRT_TIME}", timing)
-        assert found, timing
-        cues.append(Cue(seconds(found.groups()[:4]), seconds(found.groups()[4:]), "\n".join(lines)))
-    return cues
+from tests.media import read_srt, read_vtt
 
 
 def test_vtt_has_header_and_millisecond_times() -> None:
@@ -45,7 +13,7 @@ def test_vtt_has_header_and_millisecond_times() -> None:
     assert text.startswith("WEBVTT\n\n")
     assert "00:00:01.500 --> 00:00:02.250\nHello.\n" in text
     assert "01:02:05.004 --> 01:02:07.000\nLater.\n" in text
-    assert parse_vtt(text) == [Cue(1.5, 2.25, "Hello."), Cue(3725.004, 3727.0, "Later.")]
+    assert read_vtt(text) == [Cue(1.5, 2.25, "Hello."), Cue(3725.004, 3727.0, "Later.")]
 
 
 def test_srt_is_numbered_with_comma_times() -> None:
@@ -62,27 +30,27 @@ def test_no_cues_gives_empty_documents() -> None:
 
 def test_cues_come_out_in_time_order() -> None:
     cues = [Cue(5, 6, "second"), Cue(1, 2, "first")]
-    assert [c.text for c in parse_srt(to_srt(cues))] == ["first", "second"]
+    assert [c.text for c in read_srt(to_srt(cues))] == ["first", "second"]
 
 
 def test_vtt_escapes_markup_and_arrows() -> None:
     text = to_vtt([Cue(0, 1, "R&D <b>costs</b> --> up")])
-    assert parse_vtt(text)[0].text == "R&amp;D &lt;b&gt;costs&lt;/b&gt; --&gt; up"
+    assert read_vtt(text)[0].text == "R&amp;D &lt;b&gt;costs&lt;/b&gt; --&gt; up"
 
 
 def test_srt_defuses_arrows_in_text() -> None:
     text = to_srt([Cue(0, 1, "a --> b")])
-    assert parse_srt(text)[0].text == "a -> b"
+    assert read_srt(text)[0].text == "a -> b"
 
 
 def test_whitespace_and_newlines_in_text_cannot_break_blocks() -> None:
     cues = [Cue(0, 1, "line one\n\nline   two\t end"), Cue(1, 2, "next")]
-    assert [c.text for c in parse_vtt(to_vtt(cues))] == ["line one line two end", "next"]
+    assert [c.text for c in read_vtt(to_vtt(cues))] == ["line one line two end", "next"]
 
 
 def test_empty_and_zero_length_cues_are_dropped() -> None:
     cues = [Cue(0, 1, "   "), Cue(2, 2.0004, "blink"), Cue(3, 4, "kept")]
-    assert [c.text for c in parse_srt(to_srt(cues))] == ["kept"]
+    assert [c.text for c in read_srt(to_srt(cues))] == ["kept"]
 
 
 def test_short_text_stays_on_one_line() -> None:

@@ -17,6 +17,7 @@ from deck2video.config import Limits
 from deck2video.deck import Deck, Slide, open_deck
 from deck2video.errors import InputError
 from deck2video.samples import SampleSlide
+from tests import bad_files
 
 
 def test_demo_deck_reads_back_exactly(demo_deck: Path) -> None:
@@ -110,9 +111,7 @@ def test_non_ascii_title_and_notes(make_deck: Callable) -> None:
 
 
 def _text_file(tmp: Path) -> tuple[Path, Limits]:
-    path = tmp / "notes.pptx"
-    path.write_text("these are not the slides you are looking for\n")
-    return path, Limits()
+    return bad_files.not_a_zip(tmp / "notes.pptx"), Limits()
 
 
 def _empty_file(tmp: Path) -> tuple[Path, Limits]:
@@ -126,25 +125,15 @@ def _missing_file(tmp: Path) -> tuple[Path, Limits]:
 
 
 def _ole_file(tmp: Path) -> tuple[Path, Limits]:
-    path = tmp / "locked.pptx"
-    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4096))
-    return path, Limits()
+    return bad_files.encrypted_deck(tmp / "locked.pptx"), Limits()
 
 
 def _zip_without_presentation(tmp: Path) -> tuple[Path, Limits]:
-    path = tmp / "archive.pptx"
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("[Content_Types].xml", "<Types/>")
-        archive.writestr("word/document.xml", "<document/>")
-    return path, Limits()
+    return bad_files.zip_without_presentation(tmp / "archive.pptx"), Limits()
 
 
 def _zip_bomb(tmp: Path) -> tuple[Path, Limits]:
-    path = tmp / "bomb.pptx"
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("ppt/presentation.xml", "<p:presentation/>")
-        archive.writestr("ppt/media/zeros.bin", bytes(20 * 1024 * 1024))
-    return path, Limits()
+    return bad_files.zip_bomb(tmp / "bomb.pptx", megabytes=20), Limits()
 
 
 def _zip_bomb_over_size(tmp: Path) -> tuple[Path, Limits]:

@@ -113,7 +113,7 @@ def test_captions_fall_inside_their_slides(local_run):
 
 def test_loudness_is_normalised(local_run):
     _, _, out = local_run
-    assert media.loudness_lufs(out) == pytest.approx(-16.0, abs=1.0)
+    assert media.loudness(out).integrated == pytest.approx(-16.0, abs=1.0)
 
 
 def test_manifest_records_completion_and_timings(local_run):

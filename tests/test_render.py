@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -34,15 +33,6 @@ def deck_with_hidden(tmp_path_factory: pytest.TempPathFactory) -> Path:
             SampleSlide("Four"),
         ],
     )
-
-
-@pytest.fixture
-def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point tempfile at a folder of our own, to see what render_slides leaves behind."""
-    folder = tmp_path / "tmp"
-    folder.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    return folder
 
 
 def render(deck: Path, out_dir: Path, **kwargs) -> list[Path]:
@@ -83,7 +73,7 @@ def living_processes_mentioning(text: str) -> list[str]:
 
 
 def test_renders_shown_slides_in_order_at_exact_size(
-    deck_with_hidden: Path, tmp_path: Path, private_tmp: Path
+    deck_with_hidden: Path, tmp_path: Path, scratch_dir: Path
 ) -> None:
     out_dir = tmp_path / "slides"
     out_dir.mkdir()
@@ -108,7 +98,7 @@ def test_renders_shown_slides_in_order_at_exact_size(
     for still, slide_number in zip(stills, (1, 3, 4), strict=True):
         assert_colour(background(still), samples.slide_colour(slide_number))
         assert_colour(background(still, WIDTH - 8, HEIGHT - 8), samples.slide_colour(slide_number))
-    assert list(private_tmp.iterdir()) == []  # temp dir and LibreOffice profile removed
+    assert list(scratch_dir.iterdir()) == []  # temp dir and LibreOffice profile removed
 
 
 def test_include_hidden_exports_every_slide(deck_with_hidden: Path, tmp_path: Path) -> None:
@@ -173,7 +163,7 @@ def test_fit_inside_keeps_the_aspect_ratio(page, frame, expected) -> None:
 
 
 def test_page_count_mismatch_names_both_numbers(
-    deck_with_hidden: Path, tmp_path: Path, private_tmp: Path
+    deck_with_hidden: Path, tmp_path: Path, scratch_dir: Path
 ) -> None:
     out_dir = tmp_path / "slides"
 
@@ -181,21 +171,21 @@ def test_page_count_mismatch_names_both_numbers(
         render(deck_with_hidden, out_dir, expected=4)
 
     assert not out_dir.exists()
-    assert list(private_tmp.iterdir()) == []
+    assert list(scratch_dir.iterdir()) == []
 
 
-def test_unreadable_deck_is_a_processing_error(tmp_path: Path, private_tmp: Path) -> None:
+def test_unreadable_deck_is_a_processing_error(tmp_path: Path, scratch_dir: Path) -> None:
     deck = tmp_path / "broken.pptx"
     deck.write_bytes(b"this is not a presentation\n")
 
     with pytest.raises(ProcessingError, match=r"^deck broken\.pptx: LibreOffice produced no PDF"):
         render(deck, tmp_path / "slides", expected=1)
 
-    assert list(private_tmp.iterdir()) == []
+    assert list(scratch_dir.iterdir()) == []
 
 
 def test_timeout_kills_libreoffice_and_cleans_up(
-    deck_with_hidden: Path, tmp_path: Path, private_tmp: Path
+    deck_with_hidden: Path, tmp_path: Path, scratch_dir: Path
 ) -> None:
     pipes_before = set(Path("/tmp").glob("OSL_PIPE_*"))
     started = time.monotonic()
@@ -208,12 +198,12 @@ def test_timeout_kills_libreoffice_and_cleans_up(
     # soffice.bin is a grandchild; its command line carries the private profile path. Killed
     # processes vanish within moments, a surviving converter would run on for seconds.
     deadline = time.monotonic() + 1.0
-    while (leftovers := living_processes_mentioning(str(private_tmp))) and (
+    while (survivors := living_processes_mentioning(str(scratch_dir))) and (
         time.monotonic() < deadline
     ):
         time.sleep(0.05)
-    assert leftovers == []
-    assert list(private_tmp.iterdir()) == []
+    assert survivors == []
+    assert list(scratch_dir.iterdir()) == []
 
 
 def test_ipc_pipe_name_matches_the_one_soffice_creates(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +12,7 @@ from pptx.enum.shapes import MSO_SHAPE_TYPE
 from deck2video import samples
 from deck2video.narration import is_silent
 from deck2video.samples import PALETTE, SampleSlide
+from tests import media
 
 
 def _distance(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
@@ -83,14 +82,7 @@ def test_bench_deck_has_the_slides(tmp_path: Path) -> None:
 )  # fmt: skip
 def test_reference_voice_formats(tmp_path: Path, suffix: str, codec: str) -> None:
     path = samples.make_reference_voice(tmp_path / f"voice{suffix}")
-    probe = json.loads(
-        subprocess.run(
-            ["ffprobe", "-v", "error", "-of", "json", "-show_streams", "-show_format", path],
-            check=True,
-            capture_output=True,
-            timeout=30,
-        ).stdout
-    )
+    probe = media.ffprobe(path, "-show_streams", "-show_format")
     (stream,) = probe["streams"]
     assert stream["codec_name"] == codec
     assert float(probe["format"]["duration"]) >= 6.0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,7 @@ from deck2video.speech import (
     synthesize_slide,
     write_wav,
 )
+from tests import bad_files, media
 
 SENTENCE = "Welcome to the quarterly review, where we look at revenue, costs and next year's plan."
 VOICE = "a" * 64
@@ -195,9 +195,7 @@ def test_wav_round_trip(tmp_path: Path) -> None:
     samples[:2] = [1.7, -3.0]  # out of range: clipped, not wrapped
     path = tmp_path / "audio" / "0001.wav"
     write_wav(path, samples)
-    with wave.open(str(path), "rb") as wav:
-        assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (SAMPLE_RATE, 1, 2)
-        assert wav.getnframes() == samples.size
+    assert media.wav_info(path) == (SAMPLE_RATE, 1, 2, samples.size / SAMPLE_RATE)
     back = read_wav(path)
     assert back.dtype == np.float32
     assert back[:2] == pytest.approx([1.0, -1.0])
@@ -212,12 +210,7 @@ def test_wav_round_trip(tmp_path: Path) -> None:
 def test_read_wav_refuses_other_formats(
     tmp_path: Path, rate: int, channels: int, message: str
 ) -> None:
-    path = tmp_path / "other.wav"
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(channels)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        wav.writeframes(b"\0\0" * channels * 100)
+    path = bad_files.write_wav(tmp_path / "other.wav", np.zeros((100, channels)), rate)
     with pytest.raises(InputError, match=rf"^audio other\.wav: {message}.*expected 24000 Hz mono"):
         read_wav(path)
 

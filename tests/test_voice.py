@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +14,8 @@ from deck2video.errors import InputError, ProcessingError
 from deck2video.procs import run_tool
 from deck2video.speech import SAMPLE_RATE, read_wav
 from deck2video.voice import TARGET_SPEECH_RMS_DBFS, prepare_reference
+from tests import media
+from tests.bad_files import write_wav
 
 FORMATS = [".wav", ".mp3", ".flac", ".ogg", ".m4a"]
 LEAD_SILENCE, TAIL_SILENCE = 1.5, 1.0
@@ -23,26 +23,6 @@ LEAD_SILENCE, TAIL_SILENCE = 1.5, 1.0
 
 def ffmpeg(*args: str | Path) -> None:
     run_tool(["ffmpeg", "-nostdin", "-y", "-v", "error", *args], timeout=60, what="test ffmpeg")
-
-
-def integrated_lufs(path: Path) -> float:
-    """EBU R128 integrated loudness as ffmpeg's ebur128 filter measures it."""
-    done = run_tool(
-        ["ffmpeg", "-nostdin", "-i", path, "-af", "ebur128", "-f", "null", "-"],
-        timeout=60,
-        what="measure loudness",
-    )
-    found = re.findall(r"I:\s+(-?[\d.]+) LUFS", done.stderr.decode())
-    return float(found[-1])
-
-
-def duration_of(path: Path) -> float:
-    done = run_tool(
-        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", path],
-        timeout=30,
-        what="probe",
-    )
-    return float(done.stdout)
 
 
 @pytest.fixture(scope="module")
@@ -74,15 +54,14 @@ def test_every_format_becomes_a_trimmed_normalised_24k_mono_clip(
     baseline = prepare_reference(plain, tmp_path / "baseline.wav", timeout=60)
 
     assert reference.path == tmp_path / "reference.wav"
-    with wave.open(str(reference.path), "rb") as clip:
-        header = (clip.getframerate(), clip.getnchannels(), clip.getsampwidth())
-    assert header == (SAMPLE_RATE, 1, 2)
+    assert media.wav_info(reference.path)[:3] == (SAMPLE_RATE, 1, 2)
     audio = read_wav(reference.path)
     assert reference.duration == pytest.approx(audio.size / SAMPLE_RATE)
     assert reference.sha256 == hashlib.sha256(padded.read_bytes()).hexdigest()
 
     # The 2.5 s of silence added around the speech is gone; the speech itself is kept.
-    assert duration_of(padded) > reference.duration + LEAD_SILENCE + TAIL_SILENCE - 0.1
+    padded_duration = float(media.ffprobe(padded, "-show_format")["format"]["duration"])
+    assert padded_duration > reference.duration + LEAD_SILENCE + TAIL_SILENCE - 0.1
     assert reference.duration == pytest.approx(baseline.duration, abs=0.15)
     assert reference.speech_seconds == pytest.approx(baseline.speech_seconds, abs=0.3)
     assert 6.0 < reference.speech_seconds <= reference.duration
@@ -91,8 +70,9 @@ def test_every_format_becomes_a_trimmed_normalised_24k_mono_clip(
     assert audio.size - loud[-1] < 0.25 * SAMPLE_RATE
 
     # 15 dB quieter input, same loudness out.
-    assert integrated_lufs(reference.path) == pytest.approx(TARGET_SPEECH_RMS_DBFS, abs=2.0)
-    assert integrated_lufs(baseline.path) == pytest.approx(integrated_lufs(reference.path), abs=1)
+    lufs = media.loudness(reference.path).integrated
+    assert lufs == pytest.approx(TARGET_SPEECH_RMS_DBFS, abs=2.0)
+    assert media.loudness(baseline.path).integrated == pytest.approx(lufs, abs=1)
     assert np.max(np.abs(audio)) <= 10 ** (-1 / 20) + 1e-3
 
 
@@ -116,15 +96,6 @@ def test_missing_file(tmp_path: Path) -> None:
         prepare_reference(tmp_path / "nope.mp3", tmp_path / "out.wav", timeout=30)
 
 
-def write_pcm(path: Path, samples_: np.ndarray, rate: int = 44_100) -> Path:
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes((np.clip(samples_, -1, 1) * 32767).astype("<i2").tobytes())
-    return path
-
-
 @pytest.mark.parametrize(
     "signal",
     [
@@ -135,7 +106,7 @@ def write_pcm(path: Path, samples_: np.ndarray, rate: int = 44_100) -> Path:
     ids=["digital-silence", "steady-hiss"],
 )
 def test_silent_recording_is_refused(tmp_path: Path, signal: np.ndarray) -> None:
-    silent = write_pcm(tmp_path / "quiet.wav", signal)
+    silent = write_wav(tmp_path / "quiet.wav", signal, 44_100)
     with pytest.raises(InputError, match=r"^voice recording .*quiet\.wav is silent$"):
         prepare_reference(silent, tmp_path / "out.wav", timeout=30)
 
