@@ -100,6 +100,16 @@ def settings_from_args(args: argparse.Namespace) -> JobSettings:
     return JobSettings(width=width, height=height, include_hidden=args.include_hidden, **values)
 
 
+def _job_options(args: argparse.Namespace) -> dict[str, Any]:
+    """What ``prepare`` and ``run`` take besides the deck and voice URLs."""
+    return {
+        "out_url": args.out,
+        "root_url": args.root,
+        "settings": settings_from_args(args),
+        "lexicon_url": args.lexicon,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -116,14 +126,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
         return _run(args)
     if args.command == "prepare":
-        plan = pipeline.prepare(
-            args.deck,
-            args.voice,
-            out_url=args.out,
-            root_url=args.root,
-            settings=settings_from_args(args),
-            lexicon_url=args.lexicon,
-        )
+        plan = pipeline.prepare(args.deck, args.voice, **_job_options(args))
         _print_json(asdict(plan))
     elif args.command == "prepare-voice":
         _print_json(pipeline.prepare_voice(args.job))
@@ -154,15 +157,7 @@ def _run(args: argparse.Namespace) -> int:
 
     console = Console(stderr=True)
     with _progress(console) as progress:
-        summary = pipeline.run(
-            args.deck,
-            args.voice,
-            out_url=args.out,
-            root_url=args.root,
-            settings=settings_from_args(args),
-            lexicon_url=args.lexicon,
-            progress=progress,
-        )
+        summary = pipeline.run(args.deck, args.voice, **_job_options(args), progress=progress)
     if args.json:
         _print_json(asdict(summary))
     else:
