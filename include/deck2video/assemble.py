@@ -46,7 +46,9 @@ SILENCE_LUFS = -70.0
 # allow ends slightly quiet instead of flattened.
 MAX_MAKEUP_DB = 3.0
 MAX_LOUDNESS_ROUNDS = 6
-AUDIO_BITRATE = "96k"  # mono speech
+# Mono speech at 24 kHz: 64 kb/s AAC-LC sounds clean, and the encoder runs ~35% faster than at
+# 96 kb/s (measured on 10 minutes of narration), which is most of an edited re-run's time.
+AUDIO_BITRATE = "64k"
 
 
 @dataclass(frozen=True)
@@ -346,6 +348,9 @@ def video_command(concat: Path, out: Path) -> list[str | Path]:
         # on text slides) at about half the CPU.
         "-fps_mode", "vfr", "-c:v", "libx264", "-preset", "veryfast", "-crf", "18",
         "-tune", "stillimage", "-g", "1",
+        # One thread: a frame per slide is little work, and the AAC encode running beside it
+        # (single-threaded, the longer of the two) keeps the other core to itself.
+        "-threads", "1", "-filter_threads", "1",
         # x264 derives the H.264 level from the frame rate; the 1 ms time grid would read as
         # 1000 fps (level 6.1, which many hardware decoders refuse). Real stills are far slower.
         "-x264-params", "fps=1",
