@@ -165,10 +165,8 @@ def prepare(
     settings = settings or JobSettings()
     limits = limits or Limits.from_env()
     root_url = (root_url or default_root()).rstrip("/")
-    for what, url in (("deck", deck_url), ("voice", voice_url), ("output", out_url)):
-        storage.parse(url)
-        if what == "output" and not url.endswith(".mp4"):
-            raise InputError(f"output URL {url}: must name an .mp4 file")
+    if not storage.parse(out_url).key.endswith(".mp4"):
+        raise InputError(f"output URL {out_url}: must name an .mp4 file")
     deck_name = PurePosixPath(storage.parse(deck_url).key).name
     voice_suffix = PurePosixPath(storage.parse(voice_url).key).suffix.lower()
 
