@@ -9,8 +9,9 @@ from typing import Any
 from deck2video.errors import InputError
 
 BACKENDS = ("piper", "melo")
-# Language settings and the MeloTTS voice each maps to (deck2video.speech.melo.VOICES);
-# Piper speaks English only, which load_backend checks.
+# Language settings and the MeloTTS voice each maps to (deck2video.speech.melo.VOICES).
+# Piper speaks English only: refused here, before any work, and again by load_backend for
+# callers that load a backend directly.
 LANGUAGES = ("en", "en-us", "en-gb", "en-in", "en-au", "es", "fr", "zh", "ja", "ko")
 
 

@@ -215,7 +215,8 @@ def prepare(
                 )
             if lexicon_url:
                 if lexicon_path is None:
-                    raise InputError(f"lexicon {lexicon_url}: larger than 1 MiB")
+                    limit = MAX_LEXICON_BYTES / 2**20
+                    raise InputError(f"lexicon {lexicon_url}: larger than the {limit:g} MiB limit")
                 load_lexicon(lexicon_path, settings.language, name=lexicon_url)  # refuse early
                 storage.upload(lexicon_path, storage.join(job_url, "input/lexicon.txt"))
             deck = open_deck(deck_path, limits)
@@ -356,7 +357,7 @@ def prepare_voice(job_url: str) -> dict:
         if weights is not None:
             converter = convert.load_converter(weights, "auto")
             started = time.perf_counter()
-            key, computed = _ensure_embedding(job_url, manifest, converter, clip.path)
+            key, _, computed = _ensure_embedding(job_url, manifest, converter, clip.path)
             manifest.voice["embedding"] = {
                 "file": f"voice/{key}",
                 "computed": computed,
@@ -368,20 +369,20 @@ def prepare_voice(job_url: str) -> dict:
 
 def _ensure_embedding(
     job_url: str, manifest: Manifest, converter: convert.Converter, reference: Path | None = None
-) -> tuple[str, bool]:
+) -> tuple[str, bytes, bool]:
     """The target speaker embedding in the job's voice/ folder: from this job, from another
     job with the same recording and converter (the shared cache), or computed now.
 
-    Returns its file name and whether it was computed here.
+    Returns its file name, its bytes and whether it was computed here.
     """
     key = convert.embedding_cache_key(manifest.voice["sha256"], converter.checkpoint_sha256)
     job_copy = storage.join(job_url, "voice", key)
     shared = storage.join(manifest.root_url, "cache", "voice", key)
     if storage.exists(job_copy):
-        return key, False
+        return key, storage.read_bytes(job_copy), False
     if storage.exists(shared):
         storage.copy(shared, job_copy)
-        return key, False
+        return key, storage.read_bytes(job_copy), False
     with tempfile.TemporaryDirectory(prefix="deck2video-embedding-") as tmp:
         if reference is None:
             reference = storage.download(
@@ -390,7 +391,7 @@ def _ensure_embedding(
         data = convert.embedding_to_bytes(convert.extract_embedding(converter, reference))
     storage.write_bytes(shared, data)
     storage.write_bytes(job_copy, data)
-    return key, True
+    return key, data, True
 
 
 def narrator(job_url: str, manifest: Manifest, settings: JobSettings) -> Backend:
@@ -400,11 +401,8 @@ def narrator(job_url: str, manifest: Manifest, settings: JobSettings) -> Backend
     weights = convert.find_weights()
     if weights is not None:
         converter = convert.load_converter(weights, "auto")
-        key, _ = _ensure_embedding(job_url, manifest, converter)
-        target = convert.embedding_from_bytes(
-            storage.read_bytes(storage.join(job_url, "voice", key)),
-            gin_channels=converter.gin_channels,
-        )
+        _, data, _ = _ensure_embedding(job_url, manifest, converter)
+        target = convert.embedding_from_bytes(data, gin_channels=converter.gin_channels)
         backend = convert.ConvertedBackend(backend, converter, target)
     elif "embedding" in manifest.voice:
         raise ProcessingError(

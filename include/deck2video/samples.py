@@ -85,7 +85,7 @@ def _with_fixed_timestamps(path: Path) -> Path:
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as target:
         for name, data in parts:
             target.writestr(
-                zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)),
+                zipfile.ZipInfo(name, date_time=_FIXED_TIME.timetuple()[:6]),
                 data,
                 compress_type=zipfile.ZIP_DEFLATED,
             )

@@ -57,7 +57,7 @@ class Backend(Protocol):
 
 
 def _load_piper(language: str) -> Backend:
-    if language.split("-")[0] != "en":
+    if language != "en":  # load_backend passes the primary subtag only
         raise InputError(
             f"backend piper speaks English only; language {language!r} needs the melo backend"
         )
