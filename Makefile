@@ -47,9 +47,14 @@ airflow: install
 test: install lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+SHELL_SCRIPTS := $(wildcard scripts/*.sh images/*/*.sh) .ci/run
+DOCKERFILES := $(wildcard images/*/Dockerfile images/*/*.Dockerfile)
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/shellcheck $(SHELL_SCRIPTS)
+	$(VENV)/bin/hadolint $(DOCKERFILES)
 
 ## bench: a 30-slide, ~10-minute deck: stage timings, real-time factor, re-run, MoviePy baseline
 bench: install

@@ -9,7 +9,9 @@
 # OUT_DIR/wheels/app/   the deck2video wheel built from this checkout
 #
 # Versions are pinned to what the repo's .venv runs (the versions the tests pass with), when that
-# venv exists; set DECK2VIDEO_CONSTRAINTS to a pip constraints file to pin otherwise. Downloaded
+# venv exists; set DECK2VIDEO_CONSTRAINTS to a pip constraints file to pin otherwise. Tools come
+# from that venv (`make install` puts uv there; $UV overrides), never from the caller's PATH, so
+# the script behaves the same on a fresh machine as on a developer's. Downloaded
 # wheels are kept in a pool under $DECK2VIDEO_DOCKER_CACHE (default ~/.cache/deck2video/docker)
 # and resolved from there first, so the index is asked only when the pins move.
 set -euo pipefail
@@ -24,10 +26,15 @@ extras=piper
 pip_target=(--platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64
     --implementation cp --python-version 3.11 --only-binary=:all:)
 
-pip_cmd() {
-    # pip itself is not in the uv-made .venv; uvx runs it from uv's cache.
-    if command -v uvx >/dev/null; then uvx --quiet --from pip pip "$@"; else python3 -m pip "$@"; fi
-}
+venv="${VENV:-$repo/.venv}"
+case "$venv" in /*) ;; *) venv="$repo/$venv" ;; esac
+uv="${UV:-$venv/bin/uv}"
+if [[ ! -x "$uv" ]]; then
+    echo "context.sh: $uv is missing; run 'make install' first (or set UV to a uv binary)" >&2
+    exit 1
+fi
+# pip for `pip download` (uv has no equivalent): uv runs it from its own cache.
+pip_cmd() { "$uv" tool run --quiet --from pip pip "$@"; }
 
 mkdir -p "$pool"
 work="$(mktemp -d "$cache/context.XXXXXX")"
@@ -39,7 +46,7 @@ sources=(pyproject.toml include)
 [[ -f "$repo/README.md" ]] && sources+=(README.md)
 tar -C "$repo" --exclude=__pycache__ --exclude='*.egg-info' -cf - "${sources[@]}" \
     | tar -C "$work/src" -xf -
-uv build --quiet --wheel --out-dir "$work/app" "$work/src" 2>"$work/build.log" || {
+"$uv" build --quiet --wheel --out-dir "$work/app" "$work/src" 2>"$work/build.log" || {
     tail -n 20 "$work/build.log" >&2
     echo "uv build $repo failed (log above)" >&2
     exit 1
@@ -49,8 +56,8 @@ app_wheel="$(ls "$work"/app/deck2video-*.whl)"
 # 2. Pins: the host venv's versions, minus deck2video itself (editable there).
 if [[ -n "${DECK2VIDEO_CONSTRAINTS:-}" ]]; then
     cp "$DECK2VIDEO_CONSTRAINTS" "$work/constraints.txt"
-elif [[ -x "$repo/.venv/bin/python" ]]; then
-    uv pip freeze --python "$repo/.venv/bin/python" --exclude-editable \
+elif [[ -x "$venv/bin/python" ]]; then
+    "$uv" pip freeze --python "$venv/bin/python" --exclude-editable \
         | grep -v -i -E '^(deck2video)[=@ ]|^-e ' >"$work/constraints.txt"
 else
     : >"$work/constraints.txt"
