@@ -32,8 +32,9 @@ try:
 except ImportError:  # run from a checkout without installing the package
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "include"))
 
-from deck2video.speech import convert
-from deck2video.speech.audio import SAMPLE_RATE
+from deck2video.audio import SAMPLE_RATE
+from deck2video.speech import convert, embedding, testing
+from deck2video.speech.weights import load_converter, resolve_device
 
 
 def speechlike(seconds: float, *, seed: int, pitch: float = 140.0) -> np.ndarray:
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> dict:
     # librosa loads scipy.signal lazily on first use (seconds): keep that out of the timings.
     librosa.effects.split(np.ones(4096, dtype=np.float32))
 
-    device = convert._resolve_device(args.device)
+    device = resolve_device(args.device)
     on_gpu = device.startswith("cuda")
     slides = args.slides or (10 if on_gpu else 2)
     seconds = args.seconds or (20.0 if on_gpu else 2.0)
@@ -82,13 +83,13 @@ def run(args: argparse.Namespace) -> dict:
         weights = args.weights
         if weights is None:
             started = time.perf_counter()
-            weights = convert.write_random_weights(Path(tmp) / "openvoice-v2")
+            weights = testing.write_random_weights(Path(tmp) / "openvoice-v2")
             result["make_random_weights_s"] = time.perf_counter() - started
         if on_gpu:
             torch.cuda.reset_peak_memory_stats(device)
 
         started = time.perf_counter()
-        converter = convert.load_converter(weights, device)
+        converter = load_converter(weights, device)
         synchronize(device)
         result["load_s"] = time.perf_counter() - started
         if on_gpu:
@@ -96,14 +97,14 @@ def run(args: argparse.Namespace) -> dict:
 
         reference = speechlike(args.reference_seconds, seed=1, pitch=190.0)
         started = time.perf_counter()
-        target = convert.extract_embedding(converter, reference)
+        target = embedding.extract_embedding(converter, reference)
         synchronize(device)
         result["embedding_s"] = time.perf_counter() - started
         result["reference_s"] = args.reference_seconds
 
         source = converter.base_embeddings.get("en-us")
         if source is None:
-            source = convert.extract_embedding(converter, speechlike(10.0, seed=2))
+            source = embedding.extract_embedding(converter, speechlike(10.0, seed=2))
 
         convert.convert(converter, speechlike(1.0, seed=3), source, target)  # warm-up (cuDNN)
         synchronize(device)

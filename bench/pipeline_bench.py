@@ -19,23 +19,23 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.assembly import moviepy_baseline
-from deck2video import manifest as manifests
-from deck2video import pipeline, samples, storage
+from deck2video import job, samples, storage
 from deck2video.assemble import SlideClip, assemble_video
 from deck2video.captions import Cue
+from deck2video.job import load_manifest
 
 GOALS = {"rtf": 0.15, "assembly_speedup": 10.0, "edit_ratio": 0.15}
 
 
-def timed_run(deck: Path, voice: Path, root: Path, out: Path) -> tuple[pipeline.RunSummary, float]:
+def timed_run(deck: Path, voice: Path, root: Path, out: Path) -> tuple[job.RunSummary, float]:
     began = time.perf_counter()
-    summary = pipeline.run(str(deck), str(voice), out_url=str(out), root_url=str(root))
+    summary = job.run(str(deck), str(voice), out_url=str(out), root_url=str(root))
     return summary, time.perf_counter() - began
 
 
 def job_clips(job_url: str) -> tuple[list[SlideClip], list[float]]:
     """The cold job's own slides and narration, as assemble_video takes them."""
-    manifest = manifests.load(job_url)
+    manifest = load_manifest(job_url)
     folder = Path(storage.parse(job_url).key)
     clips, lengths = [], []
     for slide in manifest.slides:

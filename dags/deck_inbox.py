@@ -22,19 +22,19 @@ outbox `$DECK2VIDEO_OUTBOX_URL` or `<root>/videos`, voice `$DECK2VIDEO_INBOX_VOI
 from __future__ import annotations
 
 import logging
-import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
-from deck2video_airflow.settings import Deployment
 
 from deck2video import params as job_params
+from deck2video.config import Deployment
 
 DEPLOYMENT = Deployment.from_env()
 TARGET_DAG = "deck_to_video"
+INBOX_VOICE = "voice.wav"  # the inbox's default voice recording, beside its decks
 log = logging.getLogger(__name__)
 
 
@@ -49,23 +49,14 @@ def _location_param(title: str, description: str) -> Param:
 
 
 def _defaults(params: dict[str, Any]) -> tuple[str, str, str]:
-    from deck2video import pipeline, storage
-
-    root = pipeline.default_root()
-    inbox = (
-        params.get("inbox_url")
-        or os.environ.get("DECK2VIDEO_INBOX_URL")
-        or storage.join(root, "inbox")
-    )
-    outbox = (
-        params.get("outbox_url")
-        or os.environ.get("DECK2VIDEO_OUTBOX_URL")
-        or storage.join(root, "videos")
-    )
+    """Inbox, outbox and default voice: the run's params, else this deployment's settings."""
+    deployment = Deployment.from_env()
+    inbox = params.get("inbox_url") or deployment.inbox
+    outbox = params.get("outbox_url") or deployment.outbox
     voice = (
         params.get("voice_url")
-        or os.environ.get("DECK2VIDEO_INBOX_VOICE_URL")
-        or storage.join(inbox, "voice.wav")
+        or deployment.inbox_voice_url
+        or f"{inbox.rstrip('/')}/{INBOX_VOICE}"
     )
     return inbox, outbox, voice
 

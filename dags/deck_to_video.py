@@ -31,10 +31,11 @@ from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import Asset, AssetAlias, Param, dag, get_current_context, task
-from deck2video_airflow.settings import Deployment
-from deck2video_airflow.tasks import step_defaults
+from deck2video_airflow.speech import speech_task
+from deck2video_airflow.tasks import DEFAULT_ARGS
 
 from deck2video import params as job_params
+from deck2video.config import Deployment
 
 DEPLOYMENT = Deployment.from_env()
 
@@ -55,21 +56,22 @@ def _asset_uri(url: str) -> str:
     max_active_tasks=16,
     tags=["deck2video"],
     doc_md=__doc__,
+    default_args=DEFAULT_ARGS,
     params={name: Param(**spec) for name, spec in job_params.PARAMS.items()},
 )
 def deck_to_video() -> None:
-    @task(multiple_outputs=False, **step_defaults(timedelta(minutes=30)))
+    @task(multiple_outputs=False, execution_timeout=timedelta(minutes=30))
     def prepare() -> list[dict[str, Any]]:
         """Fetch and check the inputs, render the slides; returns the slides to narrate.
 
         The job's URL and id go to the XComs "job_url" and "job_id" for the later steps.
         """
-        from deck2video import pipeline
+        from deck2video import job
 
         context = get_current_context()
         job_params.check_conf(context["dag_run"].conf or {})
         params = dict(context["params"])
-        plan = pipeline.prepare(
+        plan = job.prepare(
             params["deck_url"],
             params["voice_url"],
             out_url=job_params.out_url_for(params),
@@ -88,75 +90,37 @@ def deck_to_video() -> None:
             for slide in plan.slides
         ]
 
-    @task(multiple_outputs=False, **step_defaults(timedelta(minutes=15)))
+    @task(multiple_outputs=False, execution_timeout=timedelta(minutes=15))
     def prepare_voice(job_url: str) -> dict[str, Any]:
         """Clean the reference recording once for the whole job."""
-        from deck2video import pipeline
+        from deck2video import job
 
-        return pipeline.prepare_voice(job_url)
+        return job.prepare_voice(job.JobFolder.at(job_url))
 
-    speech_task = {
-        "task_id": "speak",
-        "pool": DEPLOYMENT.speech_pool,
-        "queue": DEPLOYMENT.speech_queue,
-        **step_defaults(timedelta(minutes=30)),
-    }
-    if DEPLOYMENT.speech_runner == "docker":
-        from deck2video_airflow.speech_container import SpeakInContainer
-        from docker.types import DeviceRequest
-
-        speak = SpeakInContainer.partial(
-            **speech_task,
-            map_index_template="{{ task.slide['label'] }}",
-            image=DEPLOYMENT.speech_image,
-            docker_url=DEPLOYMENT.docker_url,
-            network_mode=DEPLOYMENT.docker_network,
-            mem_limit=DEPLOYMENT.docker_mem_limit,
-            device_requests=(
-                [DeviceRequest(count=-1, capabilities=[["gpu"]])]
-                if DEPLOYMENT.docker_gpus
-                else None
-            ),
-            auto_remove="success",
-            mount_tmp_dir=False,
-            storage_conn_id=DEPLOYMENT.storage_conn_id,
-        )
-    else:
-
-        @task(
-            multiple_outputs=False,
-            map_index_template="{{ task.op_kwargs['slide']['label'] }}",
-            **speech_task,
-        )
-        def speak(slide: dict[str, Any]) -> dict[str, Any]:
-            """Synthesize one slide's narration (in this worker process)."""
-            from deck2video import pipeline
-
-            return asdict(pipeline.speak_slide(slide["job_url"], slide["number"]))
-
-    @task(multiple_outputs=False, **step_defaults(timedelta(minutes=60)))
+    @task(multiple_outputs=False, execution_timeout=timedelta(minutes=60))
     def assemble(job_url: str) -> dict[str, Any]:
         """Put the slides and their narration together: MP4 + captions."""
-        from deck2video import pipeline
+        from deck2video import job
 
-        return pipeline.assemble(job_url)
+        return job.assemble(job.JobFolder.at(job_url))
 
     @task(
         multiple_outputs=False,
         outlets=[VIDEOS, VIDEO_FILES],
-        **step_defaults(timedelta(minutes=15)),
+        execution_timeout=timedelta(minutes=15),
     )
     def publish(job_url: str, job_id: str) -> dict[str, Any]:
         """Copy the video and captions to the output location; the video goes last."""
-        from deck2video import pipeline
+        from deck2video import job
 
-        published = asdict(pipeline.publish(job_url))
+        published = asdict(job.publish(job.JobFolder.at(job_url)))
         extra = {**published, "job_id": job_id, "job_url": job_url}
         events = get_current_context()["outlet_events"]
         events[VIDEOS].extra = extra
         events[VIDEO_FILES].add(Asset(_asset_uri(published["video_url"])), extra=extra)
         return published
 
+    speak = speech_task(DEPLOYMENT, timeout=timedelta(minutes=30))
     plan = prepare()
     voice = prepare_voice(plan["job_url"])
     spoken = speak.expand(slide=plan)

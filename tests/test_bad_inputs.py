@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from deck2video import manifest as manifests
-from deck2video import pipeline
+from deck2video import job
 from deck2video.config import Limits
 from deck2video.errors import InputError
+from deck2video.job import load_manifest
 from deck2video.samples import SampleSlide
 from tests import bad_files
 from tests.conftest import leftovers
@@ -137,14 +137,14 @@ def test_bad_input_fails_cleanly(
     root, out = tmp_path / "root", tmp_path / "published" / "talk.mp4"
 
     with pytest.raises(InputError) as caught:
-        pipeline.run(str(deck), str(voice), out_url=str(out), root_url=str(root), limits=limits)
+        job.run(str(deck), str(voice), out_url=str(out), root_url=str(root), limits=limits)
 
     message = str(caught.value)
     assert "\n" not in message
     assert re.search(pattern, message, re.IGNORECASE), message
-    [job] = (root / "jobs").iterdir()
-    manifest = manifests.load(str(job))
+    [job_dir] = (root / "jobs").iterdir()
+    manifest = load_manifest(str(job_dir))
     assert (manifest.status, manifest.stage, manifest.reason) == ("failed", stage, message)
     assert leftovers(scratch_dir) == [], "temporary files were left behind"
     assert not out.parent.exists() or list(out.parent.iterdir()) == []
-    assert not (job / "output").exists()
+    assert not (job_dir / "output").exists()

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from deck2video import manifest as manifests
 from deck2video import storage
+from deck2video.job import load_manifest
 from tests import bad_files, media
 
 
@@ -36,7 +36,7 @@ def test_run_the_demo_deck_on_local_storage(demo_deck, reference_voice, tmp_path
     assert summary["video_url"] == str(out)
     info = media.ffprobe(out)
     assert media.codecs(info) == {"video": "h264", "audio": "aac", "subtitle": "mov_text"}
-    manifest = manifests.load(summary["job_url"])
+    manifest = load_manifest(summary["job_url"])
     assert manifest.status == "completed"
     # The demo deck has one hidden slide among its eight: seven chapters, in deck order.
     assert len(media.chapters(info)) == len(manifest.slides) == 7

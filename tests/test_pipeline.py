@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from deck2video import manifest as manifests
-from deck2video import pipeline, storage
+from deck2video import job, storage
 from deck2video.config import JobSettings
+from deck2video.job import JobFolder, load_manifest
 from deck2video.samples import SampleSlide
 from tests import media
 from tests.conftest import leftovers, private_tempdir
@@ -40,14 +40,14 @@ def local_run(tmp_path_factory, small_deck, reference_voice):
     out = root / "published" / "small.mp4"
     scratch = tmp_path_factory.mktemp("scratch")
     with private_tempdir(scratch):
-        summary = pipeline.run(
+        summary = job.run(
             str(small_deck), str(reference_voice), out_url=str(out), root_url=str(root)
         )
     assert leftovers(scratch) == [], "temporary files were left behind"
     return summary, root, out
 
 
-def job_file(summary: pipeline.RunSummary, relative: str) -> Path:
+def job_file(summary: job.RunSummary, relative: str) -> Path:
     return Path(storage.parse(storage.join(summary.job_url, relative)).key)
 
 
@@ -64,7 +64,7 @@ def test_video_has_h264_aac_and_subtitles(local_run):
 
 def test_one_chapter_per_shown_slide_with_audio_plus_padding(local_run):
     summary, _, out = local_run
-    manifest = manifests.load(summary.job_url)
+    manifest = load_manifest(summary.job_url)
     settings = JobSettings()
     chapters = media.chapters(media.ffprobe(out))
     assert [c[2] for c in chapters] == ["Welcome", "Quiet", "Pause", "Numbers"]
@@ -80,7 +80,7 @@ def test_one_chapter_per_shown_slide_with_audio_plus_padding(local_run):
 
 def test_silent_slides_get_the_default_silence(local_run):
     summary, _, _ = local_run
-    manifest = manifests.load(summary.job_url)
+    manifest = load_manifest(summary.job_url)
     for slide in manifest.slides:
         if slide.title in ("Quiet", "Pause"):
             assert slide.silent
@@ -89,7 +89,7 @@ def test_silent_slides_get_the_default_silence(local_run):
 
 def test_frames_show_each_slides_rendered_image(local_run, tmp_path):
     summary, _, out = local_run
-    manifest = manifests.load(summary.job_url)
+    manifest = load_manifest(summary.job_url)
     pngs = [Image.open(job_file(summary, f"slides/{s.number:04d}.png")) for s in manifest.slides]
     for index, slide in enumerate(manifest.slides):
         frame = media.frame_at(out, (slide.start + slide.end) / 2, tmp_path / f"{index}.png")
@@ -100,7 +100,7 @@ def test_frames_show_each_slides_rendered_image(local_run, tmp_path):
 
 def test_captions_fall_inside_their_slides(local_run):
     summary, _, out = local_run
-    manifest = manifests.load(summary.job_url)
+    manifest = load_manifest(summary.job_url)
     vtt = media.read_captions(out.with_suffix(".vtt").read_text())
     srt = media.read_captions(out.with_suffix(".srt").read_text())
     assert [(c.start, c.end) for c in vtt] == [(c.start, c.end) for c in srt]
@@ -118,7 +118,7 @@ def test_loudness_is_normalised(local_run):
 
 def test_manifest_records_completion_and_timings(local_run):
     summary, _, out = local_run
-    manifest = manifests.load(summary.job_url)
+    manifest = load_manifest(summary.job_url)
     assert manifest.status == "completed"
     assert manifest.reason is None
     assert manifest.outputs["video"] == str(out)
@@ -131,12 +131,10 @@ def test_manifest_records_completion_and_timings(local_run):
 
 def test_rerun_synthesizes_nothing(local_run, small_deck, reference_voice):
     summary, root, out = local_run
-    again = pipeline.run(
-        str(small_deck), str(reference_voice), out_url=str(out), root_url=str(root)
-    )
+    again = job.run(str(small_deck), str(reference_voice), out_url=str(out), root_url=str(root))
     assert again.job_id == summary.job_id
     assert again.synthesized == 0 and again.cached == 4
-    manifest = manifests.load(again.job_url)
+    manifest = load_manifest(again.job_url)
     assert manifest.stages["speak"].detail == {"synthesized": 0, "cached": 4}
     assert all(s.synthesized is False for s in manifest.slides)
 
@@ -146,11 +144,11 @@ def test_editing_one_note_resynthesizes_one_slide(local_run, make_deck, referenc
     edited = list(SLIDES)
     edited[4] = replace(edited[4], notes="Two short sentences here. And a new ending!")
     deck = make_deck(edited, name="small.pptx")
-    again = pipeline.run(
+    again = job.run(
         str(deck), str(reference_voice), out_url=str(root / "edited.mp4"), root_url=str(root)
     )
     assert again.job_id != summary.job_id
-    manifest = manifests.load(again.job_url)
+    manifest = load_manifest(again.job_url)
     assert [s.title for s in manifest.slides if s.synthesized] == ["Numbers"]
     assert manifest.stages["prepare"].detail["render_cached"] is True
 
@@ -159,14 +157,14 @@ def test_editing_one_note_resynthesizes_one_slide(local_run, make_deck, referenc
 def test_hidden_slides_keep_narration_and_images_aligned(
     include_hidden, small_deck, reference_voice, tmp_path
 ):
-    summary = pipeline.run(
+    summary = job.run(
         str(small_deck),
         str(reference_voice),
         out_url=str(tmp_path / "out.mp4"),
         root_url=str(tmp_path / "root"),
         settings=JobSettings(include_hidden=include_hidden, width=640, height=360),
     )
-    manifest = manifests.load(summary.job_url)
+    manifest = load_manifest(summary.job_url)
     expected = [s for s in SLIDES if include_hidden or not s.hidden]
     assert [s.title for s in manifest.slides] == [s.title for s in expected]
     for record, spec in zip(manifest.slides, expected, strict=True):
@@ -189,14 +187,12 @@ def test_end_to_end_on_s3(s3_bucket, small_deck, reference_voice, tmp_path):
     deck_url = storage.upload(small_deck, f"s3://{s3_bucket}/inbox/small.pptx")
     voice_url = storage.upload(reference_voice, f"s3://{s3_bucket}/voices/presenter.wav")
     out_url = f"s3://{s3_bucket}/videos/small.mp4"
-    summary = pipeline.run(
-        deck_url, voice_url, out_url=out_url, root_url=f"s3://{s3_bucket}/deck2video"
-    )
+    summary = job.run(deck_url, voice_url, out_url=out_url, root_url=f"s3://{s3_bucket}/deck2video")
     assert summary.video_url == out_url
     video = storage.download(out_url, tmp_path / "small.mp4")
     info = media.ffprobe(video)
     assert media.codecs(info) == {"video": "h264", "audio": "aac", "subtitle": "mov_text"}
-    manifest = manifests.load(summary.job_url)
+    manifest = load_manifest(summary.job_url)
     assert manifest.status == "completed"
     chapters = media.chapters(info)
     assert len(chapters) == len(manifest.slides) == 4
@@ -216,12 +212,12 @@ def test_end_to_end_on_s3(s3_bucket, small_deck, reference_voice, tmp_path):
     assert vtt and all(any(s <= c.start and c.end <= e for s, e, _ in chapters) for c in vtt)
     keys = {o.url.rsplit("/", 1)[-1] for o in storage.list_objects(summary.job_url)}
     assert {"manifest.json", "deck.pptx", "reference.wav", "video.mp4"} <= keys
-    stored = json.loads(storage.read_bytes(manifests.manifest_url(summary.job_url)))
+    stored = json.loads(storage.read_bytes(JobFolder.at(summary.job_url).manifest))
     assert stored["status"] == "completed"
 
 
 def test_job_id_is_stable_and_readable():
-    a = pipeline.job_id_for("Quarterly Review.pptx", "d", "v", "s")
-    assert a == pipeline.job_id_for("Quarterly Review.pptx", "d", "v", "s")
+    a = job.job_id_for("Quarterly Review.pptx", "d", "v", "s")
+    assert a == job.job_id_for("Quarterly Review.pptx", "d", "v", "s")
     assert a.startswith("quarterly-review-")
-    assert a != pipeline.job_id_for("Quarterly Review.pptx", "d", "v", "other settings")
+    assert a != job.job_id_for("Quarterly Review.pptx", "d", "v", "other settings")

@@ -7,17 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from deck2video.audio import SAMPLE_RATE, read_wav, write_wav
 from deck2video.errors import InputError
 from deck2video.narration import Pause, Speech
 from deck2video.speech import (
-    SAMPLE_RATE,
     SENTENCE_GAP_SECONDS,
     Backend,
     cache_key,
     load_backend,
-    read_wav,
     synthesize_slide,
-    write_wav,
 )
 from tests import bad_files, media
 

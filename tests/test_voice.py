@@ -10,9 +10,9 @@ import pytest
 from PIL import Image
 
 from deck2video import samples
+from deck2video.audio import SAMPLE_RATE, read_wav
 from deck2video.errors import InputError, ProcessingError
 from deck2video.procs import run_tool
-from deck2video.speech import SAMPLE_RATE, read_wav
 from deck2video.voice import TARGET_SPEECH_RMS_DBFS, prepare_reference
 from tests import media
 from tests.bad_files import write_wav

@@ -7,7 +7,6 @@ travel in ``private_environment``, which is neither templated, rendered in the U
 
 from __future__ import annotations
 
-import os
 import re
 from typing import Any
 
@@ -16,18 +15,10 @@ from airflow.providers.docker.operators.docker import DockerOperator
 from airflow.sdk import Connection
 from airflow.sdk.exceptions import AirflowNotFoundException
 
+from deck2video import config
 from deck2video.errors import InputError, ProcessingError
 
 EXIT_BAD_INPUT = 2  # deck2video.cli's exit status for an InputError
-# Without a storage connection the container gets the worker's own storage settings.
-_PASS_THROUGH = (
-    "DECK2VIDEO_S3_ENDPOINT_URL",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_DEFAULT_REGION",
-    "AWS_REGION",
-)
 
 
 def speak_command(slide: dict[str, Any]) -> list[str]:
@@ -40,7 +31,8 @@ def storage_environment(conn_id: str) -> dict[str, str]:
     try:
         conn = Connection.get(conn_id)
     except AirflowNotFoundException:
-        return {name: os.environ[name] for name in _PASS_THROUGH if os.environ.get(name)}
+        # Without a storage connection the container gets the worker's own storage settings.
+        return config.storage_environment()
     extra = conn.extra_dejson or {}
     endpoint = extra.get("endpoint_url") or (
         (extra.get("service_config") or {}).get("s3", {}).get("endpoint_url")

@@ -23,19 +23,6 @@ BAD_INPUT_FAILS_AT_ONCE = ExceptionRetryPolicy(
 )
 
 
-def step_defaults(timeout: timedelta) -> dict[str, Any]:
-    """Operator arguments for one pipeline step (TaskFlow ``@task`` or classic operator)."""
-    return {
-        "retries": 3,
-        "retry_delay": timedelta(seconds=20),
-        "retry_exponential_backoff": 2.0,
-        "max_retry_delay": timedelta(minutes=10),
-        "retry_policy": BAD_INPUT_FAILS_AT_ONCE,
-        "execution_timeout": timeout,
-        "on_failure_callback": record_failed_stage,
-    }
-
-
 def slide_number(task: Any) -> int | None:
     """The slide a mapped speech task works on (local: op_kwargs; docker: an attribute)."""
     slide = getattr(task, "slide", None) or (getattr(task, "op_kwargs", None) or {}).get("slide")
@@ -49,18 +36,30 @@ def record_failed_stage(context: Any) -> None:
     killed worker, a container that died. Before ``prepare`` succeeded there is no job folder,
     and Airflow's task state is the only record.
     """
-    from deck2video import pipeline
+    from deck2video import job
 
     ti = context["ti"]
     job_url = ti.xcom_pull(task_ids="prepare", key="job_url")
     if not job_url:
         return
     error = context.get("exception")
-    reason = pipeline.one_line(error) if error is not None else "task failed"
+    reason = job.one_line(error) if error is not None else "task failed"
     number = slide_number(context.get("task"))
     if number is not None:
         reason = f"slide {number}: {reason}"
     try:
-        pipeline.record_failure(job_url, ti.task_id, reason)
+        job.record_failure(job_url, ti.task_id, reason)
     except Exception:  # the storage may be what failed; the task state still says it
         log.exception("could not record the failure in the manifest of %s", job_url)
+
+
+# Every step of deck_to_video: a failed try is retried with exponential backoff, unless the
+# input is bad; the last failure is recorded in the job's manifest. Each task adds its timeout.
+DEFAULT_ARGS: dict[str, Any] = {
+    "retries": 3,
+    "retry_delay": timedelta(seconds=20),
+    "retry_exponential_backoff": 2.0,
+    "max_retry_delay": timedelta(minutes=10),
+    "retry_policy": BAD_INPUT_FAILS_AT_ONCE,
+    "on_failure_callback": record_failed_stage,
+}

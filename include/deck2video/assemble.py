@@ -17,7 +17,6 @@ import math
 import os
 import re
 import tempfile
-import wave
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,14 +25,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from deck2video.audio import SAMPLE_RATE, SAMPLES_PER_MS, read_pcm16, write_wav
 from deck2video.captions import Cue, to_srt, to_vtt
 from deck2video.errors import InputError, ProcessingError
 from deck2video.procs import run_tool
 
-# The narration format every speech backend writes (speech.SAMPLE_RATE; kept here so this stage
-# does not depend on the speech package).
-SAMPLE_RATE = 24_000
-SAMPLES_PER_MS = SAMPLE_RATE // 1000
 # Below this a slide could not be seen, and the concat list needs a little room at the end.
 MIN_SLIDE_MS = 100
 # Sample-peak ceiling after loudness gain: speech at -16 LUFS often peaks above full scale.
@@ -165,19 +161,7 @@ def check_images(images: Sequence[Path]) -> tuple[int, int]:
 
 def read_narration(path: Path) -> np.ndarray:
     """A narration WAV's int16 samples; anything but 24 kHz mono 16-bit is a pipeline bug."""
-    try:
-        with wave.open(str(path), "rb") as wav:
-            shape = (wav.getframerate(), wav.getnchannels(), wav.getsampwidth())
-            frames = wav.readframes(wav.getnframes())
-    except (OSError, EOFError, wave.Error) as exc:
-        raise ProcessingError(f"narration {path}: unreadable WAV ({exc})") from None
-    if shape != (SAMPLE_RATE, 1, 2):
-        rate, channels, width = shape
-        raise ProcessingError(
-            f"narration {path}: {rate} Hz, {channels} channel(s), {8 * width}-bit;"
-            f" expected {SAMPLE_RATE} Hz mono 16-bit"
-        )
-    return np.frombuffer(frames, dtype="<i2")
+    return read_pcm16(path, what=f"narration {path}", error=ProcessingError)
 
 
 def soundtrack(
@@ -189,15 +173,6 @@ def soundtrack(
         at = start_ms * SAMPLES_PER_MS + pad
         track[at : at + len(samples)] = samples / np.float32(32768)
     return track
-
-
-def write_wav(path: Path, samples: np.ndarray) -> None:
-    pcm = np.clip(np.round(samples * 32767), -32768, 32767).astype("<i2")
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(SAMPLE_RATE)
-        wav.writeframes(pcm.tobytes())
 
 
 def video_cues(

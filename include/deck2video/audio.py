@@ -1,6 +1,8 @@
-"""Audio plumbing for the speech stage: 16-bit WAV I/O, resampling, silence and edge trimming.
+"""The one home of the pipeline's audio format: 24 kHz mono 16-bit WAV, and its plumbing
+(WAV I/O, resampling, silence, edge trimming).
 
-Everything in the pipeline's audio path is 24 kHz mono; samples are float32 in [-1, 1].
+Every stage speaks this format: the reference voice is cleaned into it, the speech backends
+write it, the assembly reads it. Samples in memory are float32 in [-1, 1].
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import soxr
 from deck2video.errors import InputError
 
 SAMPLE_RATE = 24_000
+SAMPLES_PER_MS = SAMPLE_RATE // 1000
 _PCM_SCALE = 32767.0
 
 
@@ -69,17 +72,26 @@ def write_wav(path: Path, samples: np.ndarray) -> None:
 
 
 def read_wav(path: Path) -> np.ndarray:
-    """Read a WAV written by :func:`write_wav`; any other format is refused, not converted."""
+    """Read a WAV written by :func:`write_wav` as float32; any other format is refused."""
     path = Path(path)
+    return read_pcm16(path, what=f"audio {path.name}").astype(np.float32) / _PCM_SCALE
+
+
+def read_pcm16(path: Path, *, what: str, error: type[Exception] = InputError) -> np.ndarray:
+    """The int16 samples of a 24 kHz mono 16-bit WAV; anything else raises ``error``.
+
+    ``what`` names the file in the message; ``error`` says whose fault a wrong file is (a
+    user's upload, or the pipeline's own narration).
+    """
     try:
         with wave.open(str(path), "rb") as src:
             channels, width, rate = src.getnchannels(), src.getsampwidth(), src.getframerate()
             data = src.readframes(src.getnframes())
-    except (wave.Error, EOFError) as exc:
-        raise InputError(f"audio {path.name}: not a PCM WAV file ({exc})") from None
+    except (OSError, EOFError, wave.Error) as exc:
+        raise error(f"{what}: not a PCM WAV file ({exc})") from None
     if (channels, width, rate) != (1, 2, SAMPLE_RATE):
-        raise InputError(
-            f"audio {path.name}: {rate} Hz, {channels} channel(s), {8 * width}-bit; "
+        raise error(
+            f"{what}: {rate} Hz, {channels} channel(s), {8 * width}-bit; "
             f"expected {SAMPLE_RATE} Hz mono 16-bit"
         )
-    return np.frombuffer(data, dtype="<i2").astype(np.float32) / _PCM_SCALE
+    return np.frombuffer(data, dtype="<i2")

@@ -13,22 +13,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from deck2video import __version__, pipeline
-from deck2video.config import JobSettings
+from deck2video import __version__, job
+from deck2video.config import JobSettings, choosable
 from deck2video.errors import Deck2VideoError, InputError
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
-
-# CLI flag -> JobSettings field, for the flags that map one to one.
-_SETTING_FLAGS = {
-    "padding": float,
-    "min_slide_seconds": float,
-    "silence_seconds": float,
-    "speed": float,
-    "backend": str,
-    "language": str,
-}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,36 +58,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_job_inputs(parser: argparse.ArgumentParser) -> None:
-    defaults = JobSettings()
     parser.add_argument("--deck", required=True, help="the .pptx: path, file:// or s3:// URL")
     parser.add_argument("--voice", required=True, help="reference recording URL")
     parser.add_argument("--out", required=True, help="where to publish the .mp4 (URL)")
     parser.add_argument("--root", help="storage root for jobs and cache (default $DECK2VIDEO_ROOT)")
     parser.add_argument("--lexicon", help="pronunciation lexicon URL ('written = spoken' lines)")
-    parser.add_argument(
-        "--resolution",
-        default=f"{defaults.width}x{defaults.height}",
-        help="output WIDTHxHEIGHT (default %(default)s)",
-    )
-    parser.add_argument(
-        "--include-hidden", action="store_true", help="narrate and show hidden slides too"
-    )
-    for name, kind in _SETTING_FLAGS.items():
-        parser.add_argument(
-            f"--{name.replace('_', '-')}",
-            type=kind,
-            default=getattr(defaults, name),
-            help="(default %(default)s)",
-        )
+    for name, declared, default in choosable():  # every job setting, as config.py declares it
+        flag = f"--{name.replace('_', '-')}"
+        described = declared.help.replace("%", "%%")  # argparse formats help with %
+        if isinstance(default, bool):
+            parser.add_argument(flag, action="store_true", help=described)
+        else:
+            parser.add_argument(
+                flag, type=type(default), default=default, help=f"{described} (%(default)s)"
+            )
 
 
 def settings_from_args(args: argparse.Namespace) -> JobSettings:
-    try:
-        width, height = (int(v) for v in args.resolution.lower().split("x"))
-    except ValueError:
-        raise InputError(f"setting resolution: {args.resolution!r} is not WIDTHxHEIGHT") from None
-    values: dict[str, Any] = {name: getattr(args, name) for name in _SETTING_FLAGS}
-    return JobSettings(width=width, height=height, include_hidden=args.include_hidden, **values)
+    return JobSettings.from_choices({name: getattr(args, name) for name, _, _ in choosable()})
 
 
 def _job_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -126,25 +104,23 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
         return _run(args)
     if args.command == "prepare":
-        plan = pipeline.prepare(args.deck, args.voice, **_job_options(args))
+        plan = job.prepare(args.deck, args.voice, **_job_options(args))
         _print_json(asdict(plan))
     elif args.command == "prepare-voice":
-        _print_json(pipeline.prepare_voice(args.job))
+        _print_json(job.prepare_voice(job.JobFolder.at(args.job)))
     elif args.command == "speak":
-        _print_json(asdict(pipeline.speak_slide(args.job, args.slide)))
+        _print_json(asdict(job.speak_slide(job.JobFolder.at(args.job), args.slide)))
     elif args.command == "assemble":
-        _print_json(pipeline.assemble(args.job))
+        _print_json(job.assemble(job.JobFolder.at(args.job)))
     elif args.command == "publish":
-        _print_json(asdict(pipeline.publish(args.job)))
+        _print_json(asdict(job.publish(job.JobFolder.at(args.job))))
     elif args.command == "smoke":
         from deck2video.smoke import run_smoke
 
         report = run_smoke(args.backend, args.language, reference=args.voice)
         print("\n".join(report.lines()))
     elif args.command == "status":
-        from deck2video import manifest
-
-        print(manifest.load(args.job).to_json())
+        print(job.load_manifest(args.job).to_json())
     return 0
 
 
@@ -157,7 +133,7 @@ def _run(args: argparse.Namespace) -> int:
 
     console = Console(stderr=True)
     with _progress(console) as progress:
-        summary = pipeline.run(args.deck, args.voice, **_job_options(args), progress=progress)
+        summary = job.run(args.deck, args.voice, **_job_options(args), progress=progress)
     if args.json:
         _print_json(asdict(summary))
     else:
@@ -198,7 +174,7 @@ class _progress:
             self.bar.__exit__(*exc)
 
 
-def _print_summary(summary: pipeline.RunSummary) -> None:
+def _print_summary(summary: job.RunSummary) -> None:
     from rich.console import Console
     from rich.table import Table
 

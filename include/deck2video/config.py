@@ -1,95 +1,183 @@
-"""Job settings (they change the output, so they are part of the job id) and deployment limits."""
+"""Every setting, declared once: what a user chooses per job, and how a deployment runs.
+
+- :class:`JobSettings`: per job. Each field's type, default, bounds and help are declared here,
+  once; the CLI options (:mod:`deck2video.cli`), the Airflow trigger form's JSON schema
+  (:mod:`deck2video.params`) and the validation are all derived from that declaration. Every
+  field changes the video, so the settings are part of the job id.
+- :class:`Deployment`: per installation, read from ``DECK2VIDEO_*`` environment variables. This
+  is the one module that reads the environment; :class:`Limits` are part of it.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 from deck2video.errors import InputError
 
 BACKENDS = ("piper", "melo")
-# Language settings and the MeloTTS voice each maps to (deck2video.speech.melo.VOICES).
-# Piper speaks English only: refused here, before any work, and again by load_backend for
-# callers that load a backend directly.
-LANGUAGES = ("en", "en-us", "en-gb", "en-in", "en-au", "es", "fr", "zh", "ja", "ko")
+# Language settings and the MeloTTS model and speaker each is spoken with. Piper speaks English
+# only: refused here, before any work, and again by load_backend for callers that load a backend
+# directly.
+LANGUAGE_VOICES: dict[str, tuple[str, str]] = {
+    "en": ("EN", "EN-Default"),
+    "en-us": ("EN", "EN-US"),
+    "en-gb": ("EN", "EN-BR"),
+    "en-in": ("EN", "EN_INDIA"),
+    "en-au": ("EN", "EN-AU"),
+    "es": ("ES", "ES"),
+    "fr": ("FR", "FR"),
+    "zh": ("ZH", "ZH"),
+    "ja": ("JP", "JP"),
+    "ko": ("KR", "KR"),
+}
+LANGUAGES = tuple(LANGUAGE_VOICES)
+# The trigger form offers these sizes; the CLI takes any even WIDTHxHEIGHT within the bounds.
+RESOLUTIONS = ("1920x1080", "1280x720", "3840x2160")
+ENV_PREFIX = "DECK2VIDEO_"
+
+
+# --- job settings --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Setting:
+    """The declaration of one job setting, from which its option, form field and check derive."""
+
+    title: str
+    help: str
+    section: str  # the trigger form's group
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] | None = None
+    # Part of a setting chosen as one value (width and height: "resolution"), not on its own.
+    part_of: str | None = None
+
+
+def _setting(default: Any, **declaration: Any) -> Any:
+    return field(default=default, metadata={"setting": Setting(**declaration)})
+
+
+RESOLUTION = Setting(
+    title="Resolution",
+    help="Video size in pixels (WIDTHxHEIGHT); slides are letter-boxed to fit.",
+    section="Video",
+    choices=RESOLUTIONS,
+)
 
 
 @dataclass(frozen=True)
 class JobSettings:
     """What a user chooses per job. Every field changes the video, hence the job id."""
 
-    width: int = 1920
-    height: int = 1080
-    padding: float = 0.5  # seconds of still slide before and after each narration
-    min_slide_seconds: float = 2.0
-    silence_seconds: float = 1.0  # length of an empty or [SILENCE] slide's narration
-    include_hidden: bool = False
-    speed: float = 1.0  # >1 speaks faster
-    backend: str = "piper"
-    language: str = "en"
+    width: int = _setting(
+        1920, title="Width", help="Video width in pixels.", section="Video",
+        minimum=160, maximum=7680, part_of="resolution",
+    )  # fmt: skip
+    height: int = _setting(
+        1080, title="Height", help="Video height in pixels.", section="Video",
+        minimum=120, maximum=4320, part_of="resolution",
+    )  # fmt: skip
+    padding: float = _setting(
+        0.5, title="Padding (s)", section="Video", minimum=0.0, maximum=5.0,
+        help="Seconds each slide stays on screen before and after its narration.",
+    )  # fmt: skip
+    min_slide_seconds: float = _setting(
+        2.0, title="Shortest slide (s)", section="Video", minimum=0.0, maximum=60.0,
+        help="No slide is shown for less than this, however short its narration.",
+    )  # fmt: skip
+    silence_seconds: float = _setting(
+        1.0, title="Silent slide length (s)", section="Narration", minimum=0.0, maximum=10.0,
+        help="How long a slide without notes (or with [SILENCE]) is narrated by silence.",
+    )  # fmt: skip
+    include_hidden: bool = _setting(
+        False, title="Include hidden slides", section="Video",
+        help="Show and narrate slides that are hidden in the deck.",
+    )  # fmt: skip
+    speed: float = _setting(
+        1.0, title="Speaking speed", section="Narration", minimum=0.5, maximum=2.0,
+        help="1.0 is normal; 1.2 speaks 20% faster, 0.8 slower (0.5 to 2).",
+    )  # fmt: skip
+    backend: str = _setting(
+        "piper", title="Speech engine", section="Narration", choices=BACKENDS,
+        help="Text-to-speech engine that reads the notes.",
+    )  # fmt: skip
+    language: str = _setting(
+        "en", title="Language", section="Narration", choices=LANGUAGES,
+        help="Language of the speaker notes.",
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
-        _check_range("width", self.width, 160, 7680)
-        _check_range("height", self.height, 120, 4320)
+        for name, declared in declarations():
+            _check(name, getattr(self, name), declared)
         if self.width % 2 or self.height % 2:
             raise InputError(f"setting width/height: {self.width}x{self.height} must be even")
-        _check_range("padding", self.padding, 0.0, 10.0)
-        _check_range("min_slide_seconds", self.min_slide_seconds, 0.0, 60.0)
-        _check_range("silence_seconds", self.silence_seconds, 0.0, 60.0)
-        _check_range("speed", self.speed, 0.5, 2.0)
-        if self.backend not in BACKENDS:
-            raise InputError(f"setting backend: {self.backend!r} is not one of {BACKENDS}")
-        if self.language not in LANGUAGES:
-            raise InputError(f"setting language: {self.language!r} is not one of {LANGUAGES}")
         if self.backend == "piper" and not self.language.startswith("en"):
             raise InputError(
                 f"setting language: backend piper speaks English only; {self.language!r} "
                 "needs the melo backend"
             )
 
+    @property
+    def resolution(self) -> str:
+        return f"{self.width}x{self.height}"
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> JobSettings:
-        known = {f.name: f.type for f in fields(cls)}
-        unknown = sorted(set(data) - set(known))
+    def from_dict(cls, data: Mapping[str, Any]) -> JobSettings:
+        """Settings from JSON/CLI values ("1.5", 2, "true"); unknown keys are refused."""
+        defaults = {f.name: f.default for f in fields(cls)}
+        unknown = sorted(set(data) - set(defaults))
         if unknown:
             raise InputError(f"settings: unknown key(s) {', '.join(unknown)}")
-        return cls(
-            **{k: _coerce(k, v, cls.__dataclass_fields__[k].default) for k, v in data.items()}
-        )
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Deployment guards against oversized or hostile input, and timeouts for external tools."""
-
-    max_deck_bytes: int = 200 * 1024 * 1024
-    max_slides: int = 500
-    max_uncompressed_bytes: int = 1024 * 1024 * 1024
-    max_zip_entries: int = 20_000
-    max_compression_ratio: float = 100.0
-    max_voice_bytes: int = 50 * 1024 * 1024
-    soffice_timeout: float = 300.0
-    ffmpeg_timeout: float = 600.0
+        return cls(**{k: _coerce(k, v, defaults[k]) for k, v in data.items()})
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Limits:
-        """Read overrides from DECK2VIDEO_<FIELD> environment variables."""
-        environ = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            raw = environ.get(f"DECK2VIDEO_{f.name.upper()}")
-            if raw is not None:
-                values[f.name] = type(getattr(cls, f.name))(raw)
-        return cls(**values)
+    def from_choices(cls, choices: Mapping[str, Any]) -> JobSettings:
+        """Settings from what a user chose (CLI options, run params): ``resolution`` stands for
+        width and height; a missing or None choice keeps its default."""
+        values = {k: v for k, v in choices.items() if v is not None and k != "resolution"}
+        if choices.get("resolution") is not None:
+            values["width"], values["height"] = parse_resolution(str(choices["resolution"]))
+        return cls.from_dict(values)
 
 
-def _check_range(name: str, value: float, low: float, high: float) -> None:
-    if not low <= value <= high:
-        raise InputError(f"setting {name}: {value} is outside {low}..{high}")
+def declarations() -> Iterator[tuple[str, Setting]]:
+    """Each job setting's name and declaration, in declaration order."""
+    for f in fields(JobSettings):
+        yield f.name, f.metadata["setting"]
+
+
+def choosable() -> Iterator[tuple[str, Setting, Any]]:
+    """What a user chooses, as (name, declaration, default): width and height as "resolution"."""
+    defaults = JobSettings()
+    for name, declared in declarations():
+        if declared.part_of is None:
+            yield name, declared, getattr(defaults, name)
+        elif declared.part_of == "resolution" and name == "width":
+            yield "resolution", RESOLUTION, defaults.resolution
+
+
+def parse_resolution(text: str) -> tuple[int, int]:
+    """ "1280x720" -> (1280, 720); the bounds are checked by JobSettings."""
+    try:
+        width, height = (int(v) for v in text.strip().lower().split("x"))
+    except ValueError:
+        raise InputError(f"setting resolution: {text!r} is not WIDTHxHEIGHT") from None
+    return width, height
+
+
+def _check(name: str, value: Any, declared: Setting) -> None:
+    if declared.choices is not None and value not in declared.choices:
+        raise InputError(f"setting {name}: {value!r} is not one of {declared.choices}")
+    low, high = declared.minimum, declared.maximum
+    if low is not None and high is not None and not low <= value <= high:
+        raise InputError(f"setting {name}: {value} is outside {low:g}..{high:g}")
 
 
 def _coerce(name: str, value: Any, default: Any) -> Any:
@@ -107,3 +195,132 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
         return kind(value)
     except (TypeError, ValueError):
         raise InputError(f"setting {name}: {value!r} is not a {kind.__name__}") from None
+
+
+# --- deployment ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Guards against oversized or hostile input, and timeouts for external tools.
+
+    Each is read from ``DECK2VIDEO_<NAME>`` (e.g. ``DECK2VIDEO_MAX_SLIDES=200``).
+    """
+
+    max_deck_bytes: int = 200 * 1024 * 1024
+    max_slides: int = 500
+    max_uncompressed_bytes: int = 1024 * 1024 * 1024
+    max_zip_entries: int = 20_000
+    max_compression_ratio: float = 100.0
+    max_voice_bytes: int = 50 * 1024 * 1024
+    max_lexicon_bytes: int = 1024 * 1024
+    soffice_timeout: float = 300.0
+    ffmpeg_timeout: float = 600.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Limits:
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = environ.get(f"{ENV_PREFIX}{f.name.upper()}")
+            if raw is not None:
+                values[f.name] = type(f.default)(raw)
+        return cls(**values)
+
+
+def _variable(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """How this installation runs, from ``DECK2VIDEO_<FIELD>`` variables (empty = default).
+
+    Give every process of a deployment (CLI, Airflow's dag-processor, scheduler and workers,
+    the speech containers) the same values: a worker parses the DAG files again to run a task,
+    so it must see what the dag-processor saw.
+    """
+
+    root: str = _variable("", "storage root of jobs/ and cache/ (default ~/.deck2video)")
+    s3_endpoint_url: str = _variable("", "S3 endpoint, e.g. http://minio:9000 (default AWS)")
+    lexicon: str = _variable("", "a deployment-wide pronunciation lexicon file (a local path)")
+    openvoice_dir: str = _variable("", "OpenVoice V2 converter weights: enables voice cloning")
+    melo_dir: str = _variable("", "MeloTTS models: <dir>/<EN|ES|FR|ZH|JP|KR>/ (default HF cache)")
+    melo_device: str = _variable("auto", "MeloTTS device: auto, cuda or cpu")
+    speech_runner: str = _variable("local", "local: speak in the worker; docker: speech image")
+    speech_image: str = _variable("deck2video-speech:latest", "the speech image (docker runner)")
+    speech_queue: str = _variable("gpu", "Celery queue of the speak tasks")
+    speech_pool: str = _variable("gpu", "Airflow pool of the speak tasks: its size caps GPU jobs")
+    docker_url: str = _variable("unix://var/run/docker.sock", "Docker Engine API")
+    docker_network: str = _variable("bridge", "speech containers' network mode (tests: host)")
+    docker_gpus: str = _variable("all", "all: every GPU to each container; none: CPU hosts")
+    docker_mem_limit: str = _variable("8g", "speech containers' memory limit")
+    storage_conn_id: str = _variable(
+        "deck2video_storage", "Airflow connection (aws type) whose credentials containers get"
+    )
+    inbox_schedule: str = _variable("@hourly", "cron schedule of the deck_inbox DAG")
+    inbox_url: str = _variable("", "where decks are dropped (default <root>/inbox)")
+    outbox_url: str = _variable("", "where inbox videos are published (default <root>/videos)")
+    inbox_voice_url: str = _variable("", "voice for inbox decks (default <inbox>/voice.wav)")
+    limits: Limits = field(default_factory=Limits)
+
+    def __post_init__(self) -> None:
+        for name, allowed in _ALLOWED.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(
+                    f"{ENV_PREFIX}{name.upper()}={getattr(self, name)!r}: use one of {allowed}"
+                )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Deployment:
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name == "limits":
+                continue
+            raw = environ.get(f"{ENV_PREFIX}{f.name.upper()}", "").strip()
+            if raw:
+                values[f.name] = raw.lower() if f.name in _LOWER_CASE else raw
+        return cls(**values, limits=Limits.from_env(environ))
+
+    @property
+    def root_url(self) -> str:
+        return (self.root or str(Path.home() / ".deck2video")).rstrip("/")
+
+    @property
+    def inbox(self) -> str:
+        return self.inbox_url or f"{self.root_url}/inbox"
+
+    @property
+    def outbox(self) -> str:
+        return self.outbox_url or f"{self.root_url}/videos"
+
+
+# The storage variables a process passes on to a child that reads the same storage.
+STORAGE_VARIABLES = (
+    f"{ENV_PREFIX}S3_ENDPOINT_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+)
+
+
+def storage_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's storage endpoint and credentials, for a child (e.g. a speech container)."""
+    environ = os.environ if environ is None else environ
+    return {name: environ[name] for name in STORAGE_VARIABLES if environ.get(name)}
+
+
+_ALLOWED = {"speech_runner": ("local", "docker"), "docker_gpus": ("all", "none")}
+_LOWER_CASE = frozenset({"speech_runner", "docker_gpus", "melo_device"})
+
+
+def variables() -> Iterator[tuple[str, str, str]]:
+    """(variable, default, help) for every deployment variable: what the docs list."""
+    for f in fields(Deployment):
+        if f.name != "limits":
+            yield f"{ENV_PREFIX}{f.name.upper()}", str(f.default), f.metadata["help"]
+    for f in fields(Limits):
+        yield f"{ENV_PREFIX}{f.name.upper()}", str(f.default), "limit (see Limits)"

@@ -1,8 +1,9 @@
-"""The job manifest: one JSON file per job recording slides, hashes, settings and stage status.
+"""The job manifest's data types: slides, hashes, settings and stage status, as JSON.
 
-Tools outside Airflow read a job's state from it. Only sequential steps write it; the per-slide
-speech steps, which run in parallel, each write their own ``audio/NNNN.json`` instead, and the
-assembly step folds those in, so no two writers ever race on this file.
+Tools outside Airflow read a job's state from it (``deck2video.job.state`` loads and saves it).
+Only sequential steps write it; the per-slide speech steps, which run in parallel, each write
+their own ``audio/NNNN.json`` instead, and the assembly step folds those in, so no two writers
+ever race on this file.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from deck2video import storage
 from deck2video.errors import InputError
 
 STATUSES = (
@@ -23,7 +23,6 @@ STATUSES = (
     "completed",
     "failed",
 )
-MANIFEST_NAME = "manifest.json"
 
 
 def now() -> str:
@@ -92,16 +91,3 @@ class Manifest:
         assert status in STATUSES, status
         self.status, self.stage, self.reason = status, stage, reason
         self.updated = now()
-
-
-def manifest_url(job_url: str) -> str:
-    return storage.join(job_url, MANIFEST_NAME)
-
-
-def load(job_url: str) -> Manifest:
-    return Manifest.from_json(storage.read_bytes(manifest_url(job_url)).decode())
-
-
-def save(job_url: str, manifest: Manifest) -> None:
-    manifest.updated = now()
-    storage.write_bytes(manifest_url(job_url), manifest.to_json().encode())

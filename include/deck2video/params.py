@@ -11,10 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from deck2video import storage
-from deck2video.config import BACKENDS, LANGUAGES, JobSettings
+from deck2video.config import JobSettings, Setting, choosable
 from deck2video.errors import InputError
-
-RESOLUTIONS = ("1920x1080", "1280x720", "3840x2160")
 
 # Written for both Python's re (server-side validation) and ECMAScript (the UI form): refuse a
 # ".." path segment and percent-encoded dots/slashes/NUL (file:// URLs are unquoted), then
@@ -26,11 +24,10 @@ DECK_PATTERN = f"^{_NO_TRICKS}{_LOCATION}\\.[pP][pP][tT][xX]$"
 VIDEO_PATTERN = f"^{_NO_TRICKS}{_LOCATION}\\.mp4$"
 
 _URL_HELP = "An s3://bucket/key URL, a file:// URL or an absolute path; '..' is not allowed."
-_DEFAULTS = JobSettings()
 
 # name -> Param(**spec): "default" and "description" are Param's own arguments, the rest is the
 # JSON schema ("section" groups fields in the trigger form).
-PARAMS: dict[str, dict[str, Any]] = {
+INPUTS: dict[str, dict[str, Any]] = {
     "deck_url": {
         "type": "string",
         "pattern": DECK_PATTERN,
@@ -64,65 +61,33 @@ PARAMS: dict[str, dict[str, Any]] = {
         f"with optional [en]/[fr] sections; applied before synthesis. {_URL_HELP}",
         "section": "Narration",
     },
-    "language": {
-        "default": _DEFAULTS.language,
-        "type": "string",
-        "enum": list(LANGUAGES),
-        "title": "Language",
-        "description": "Language of the speaker notes.",
-        "section": "Narration",
-    },
-    "backend": {
-        "default": _DEFAULTS.backend,
-        "type": "string",
-        "enum": list(BACKENDS),
-        "title": "Speech engine",
-        "description": "Text-to-speech engine that reads the notes.",
-        "section": "Narration",
-    },
-    "speed": {
-        "default": _DEFAULTS.speed,
-        "type": "number",
-        "minimum": 0.5,
-        "maximum": 2.0,
-        "title": "Speaking speed",
-        "description": "1.0 is normal; 1.2 speaks 20% faster, 0.8 slower (0.5 to 2).",
-        "section": "Narration",
-    },
-    "silence_seconds": {
-        "default": _DEFAULTS.silence_seconds,
-        "type": "number",
-        "minimum": 0,
-        "maximum": 10,
-        "title": "Silent slide length (s)",
-        "description": "How long a slide without notes (or with [SILENCE]) stays on screen.",
-        "section": "Narration",
-    },
-    "resolution": {
-        "default": f"{_DEFAULTS.width}x{_DEFAULTS.height}",
-        "type": "string",
-        "enum": list(RESOLUTIONS),
-        "title": "Resolution",
-        "description": "Video size in pixels (width x height); slides are letter-boxed to fit.",
-        "section": "Video",
-    },
-    "padding": {
-        "default": _DEFAULTS.padding,
-        "type": "number",
-        "minimum": 0,
-        "maximum": 5,
-        "title": "Padding (s)",
-        "description": "Seconds each slide stays on screen before and after its narration.",
-        "section": "Video",
-    },
-    "include_hidden": {
-        "default": _DEFAULTS.include_hidden,
-        "type": "boolean",
-        "title": "Include hidden slides",
-        "description": "Show and narrate slides that are hidden in the deck.",
-        "section": "Video",
-    },
 }
+
+
+def setting_param(declared: Setting, default: Any) -> dict[str, Any]:
+    """A job setting's Param spec, from its one declaration in :mod:`deck2video.config`."""
+    spec: dict[str, Any] = {
+        "default": default,
+        "type": _JSON_TYPES[type(default)],
+        "title": declared.title,
+        "description": declared.help,
+        "section": declared.section,
+    }
+    if declared.choices is not None:
+        spec["enum"] = list(declared.choices)
+    if declared.minimum is not None:
+        spec["minimum"] = declared.minimum
+    if declared.maximum is not None:
+        spec["maximum"] = declared.maximum
+    return spec
+
+
+_JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string"}
+PARAMS: dict[str, dict[str, Any]] = {
+    **INPUTS,
+    **{name: setting_param(declared, default) for name, declared, default in choosable()},
+}
+SETTING_PARAMS = tuple(name for name in PARAMS if name not in INPUTS)
 
 _URL_FIELDS = ("deck_url", "voice_url", "out_url", "lexicon_url")
 
@@ -147,16 +112,7 @@ def check_conf(conf: Mapping[str, Any]) -> None:
 
 def settings_from_params(params: Mapping[str, Any]) -> JobSettings:
     """The job settings a run's (validated) params ask for; absent ones keep their defaults."""
-    values: dict[str, Any] = {}
-    if params.get("resolution") is not None:
-        resolution = str(params["resolution"])
-        if resolution not in RESOLUTIONS:
-            raise InputError(f"param resolution: {resolution!r} is not one of {RESOLUTIONS}")
-        values["width"], values["height"] = (int(v) for v in resolution.split("x"))
-    for name in ("language", "backend", "speed", "silence_seconds", "padding", "include_hidden"):
-        if params.get(name) is not None:
-            values[name] = params[name]
-    return JobSettings.from_dict(values)
+    return JobSettings.from_choices({name: params.get(name) for name in SETTING_PARAMS})
 
 
 def out_url_for(params: Mapping[str, Any]) -> str:

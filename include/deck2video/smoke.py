@@ -11,7 +11,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from deck2video.speech import SAMPLE_RATE, convert, load_backend
+from deck2video.audio import SAMPLE_RATE
+from deck2video.speech import load_backend
+from deck2video.speech.convert import ConvertedBackend, convert
+from deck2video.speech.embedding import extract_embedding
+from deck2video.speech.narrator import find_converter
 
 SENTENCE = "Thank you for joining us today; here is what we learned this quarter."
 
@@ -67,19 +71,18 @@ def run_smoke(
         audio_seconds=seconds,
         synthesis_rtf=(synthesized - loaded) / seconds,
     )
-    weights = convert.find_weights()
-    if weights is None:
-        return report
     began = time.perf_counter()
-    converter = convert.load_converter(weights, "auto")
+    converter = find_converter()
+    if converter is None:
+        return report
     converter_loaded = time.perf_counter()
-    target = convert.extract_embedding(
+    target = extract_embedding(
         converter, reference if reference is not None else spoken, min_speech_seconds=1.0
     )
     embedded = time.perf_counter()
-    source = convert.ConvertedBackend(backend, converter, target).source  # once per process
+    source = ConvertedBackend(backend, converter, target).source  # once per process
     began_conversion = time.perf_counter()
-    convert.convert(converter, spoken, source, target)
+    convert(converter, spoken, source, target)
     conversion = time.perf_counter() - began_conversion
     return dataclasses.replace(
         report,

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlparse
 
+from deck2video.config import Deployment
 from deck2video.errors import InputError, ProcessingError
 
 
@@ -92,7 +93,7 @@ def _s3_client(endpoint: str | None):
 
 
 def s3_client():
-    return _s3_client(os.environ.get("DECK2VIDEO_S3_ENDPOINT_URL"))
+    return _s3_client(Deployment.from_env().s3_endpoint_url)
 
 
 def _s3_error(url: str, error: Exception) -> Exception:

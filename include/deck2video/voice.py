@@ -15,10 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
+from deck2video.audio import SAMPLE_RATE, write_wav
 from deck2video.errors import InputError, ProcessingError
 from deck2video.procs import run_tool
-from deck2video.speech import SAMPLE_RATE, write_wav
 
+# The recordings the decoder is asked to read (by extension; ffmpeg decides from the bytes).
+AUDIO_SUFFIXES = (".wav", ".mp3", ".m4a", ".flac", ".ogg", ".oga", ".opus", ".aac")
 TARGET_SPEECH_RMS_DBFS = -20.0
 PEAK_CEILING_DBFS = -1.0
 # Frames quieter than this are never speech, whatever the clip's own levels are.

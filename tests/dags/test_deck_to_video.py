@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from deck2video import manifest as manifests
 from deck2video import storage
 from deck2video.errors import InputError
+from deck2video.job import JobFolder, load_manifest
+from deck2video.manifest import Manifest
 from deck2video.params import (
     DECK_PATTERN,
     PARAMS,
@@ -276,12 +277,12 @@ def good_run(dag_bag, bucket, e2e_deck, reference_voice) -> Iterator[Run]:
     yield Run(dag_run, tis, root, out, bucket)
 
 
-def job_manifests(root: str) -> dict[str, manifests.Manifest]:
+def job_manifests(root: str) -> dict[str, Manifest]:
     found = {}
     for obj in storage.list_objects(storage.join(root, "jobs")):
         if obj.url.endswith("/manifest.json"):
             job_url = obj.url.rsplit("/", 1)[0]
-            found[job_url] = manifests.load(job_url)
+            found[job_url] = load_manifest(job_url)
     return found
 
 
@@ -363,7 +364,7 @@ def test_bad_voice_fails_the_run_at_once_and_the_manifest_says_why(
         "upstream_failed",
     }
     [job_url] = set(job_manifests(good_run.root)) - before
-    manifest = manifests.load(job_url)
+    manifest = load_manifest(job_url)
     assert (manifest.status, manifest.stage) == ("failed", "prepare_voice")
     assert "silent.wav" in manifest.reason and "\n" not in manifest.reason
     assert not storage.exists(out)
@@ -384,7 +385,7 @@ def test_failure_callback_records_what_the_step_could_not(good_run, tmp_path):
 
     [job_url] = [u for u, m in job_manifests(good_run.root).items() if m.status == "completed"]
     copy = storage.join(good_run.root, "jobs", "callback-copy")
-    storage.copy(manifests.manifest_url(job_url), manifests.manifest_url(copy))
+    storage.copy(JobFolder.at(job_url).manifest, JobFolder.at(copy).manifest)
 
     class TI:
         task_id = "assemble"
@@ -395,13 +396,13 @@ def test_failure_callback_records_what_the_step_could_not(good_run, tmp_path):
 
     timeout = TimeoutError("Timeout, PID: 4242\nafter 3600 s")
     record_failed_stage({"ti": TI(), "exception": timeout, "task": None})
-    manifest = manifests.load(copy)
+    manifest = load_manifest(copy)
     assert (manifest.status, manifest.stage) == ("failed", "assemble")
     assert manifest.reason == "TimeoutError: Timeout, PID: 4242 after 3600 s"
 
 
 def test_manifest_json_is_readable_without_airflow(good_run):
     [job_url] = [u for u, m in job_manifests(good_run.root).items() if m.status == "completed"]
-    data = json.loads(storage.read_bytes(manifests.manifest_url(job_url)))
+    data = json.loads(storage.read_bytes(JobFolder.at(job_url).manifest))
     assert data["status"] == "completed"
     assert Path(data["outputs"]["video"]).suffix == ".mp4"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from deck2video import pipeline, storage
+from deck2video import job, storage
 from deck2video.samples import SampleSlide, build_deck
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -68,13 +68,13 @@ def job_url(s3_server: str, reference_voice: Path, tmp_path_factory) -> str:
     bucket = "speech-image"
     storage.s3_client().create_bucket(Bucket=bucket)
     deck = build_deck(tmp_path_factory.mktemp("deck") / "talk.pptx", SLIDES)
-    plan = pipeline.prepare(
+    plan = job.prepare(
         storage.upload(deck, f"s3://{bucket}/in/talk.pptx"),
         storage.upload(reference_voice, f"s3://{bucket}/in/voice.wav"),
         out_url=f"s3://{bucket}/out/talk.mp4",
         root_url=f"s3://{bucket}/d2v",
     )
-    pipeline.prepare_voice(plan.job_url)
+    job.prepare_voice(job.JobFolder.at(plan.job_url))
     return plan.job_url
 
 

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 import soundfile
 
-from deck2video.speech import convert
-from deck2video.speech.audio import SAMPLE_RATE, resample, write_wav
+from deck2video.audio import SAMPLE_RATE, resample, write_wav
+from deck2video.speech import testing, weights
 
-TINY_CONFIG = copy.deepcopy(convert.V2_CONFIG)
+TINY_CONFIG = copy.deepcopy(testing.V2_CONFIG)
 TINY_CONFIG["model"].update(
     inter_channels=16,
     hidden_channels=16,
@@ -33,24 +33,24 @@ TINY_CONFIG["model"].update(
 
 @pytest.fixture(scope="session")
 def v2_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return convert.write_random_weights(tmp_path_factory.mktemp("openvoice-v2"))
+    return testing.write_random_weights(tmp_path_factory.mktemp("openvoice-v2"))
 
 
 @pytest.fixture(scope="session")
 def v2_converter(v2_weights: Path):
-    return convert.load_converter(v2_weights)
+    return weights.load_converter(v2_weights)
 
 
 @pytest.fixture(scope="session")
 def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return convert.write_random_weights(
+    return testing.write_random_weights(
         tmp_path_factory.mktemp("openvoice-tiny"), config=TINY_CONFIG, base_speakers=("en-us", "es")
     )
 
 
 @pytest.fixture(scope="session")
 def tiny_converter(tiny_weights: Path):
-    return convert.load_converter(tiny_weights)
+    return weights.load_converter(tiny_weights)
 
 
 @pytest.fixture(scope="session")

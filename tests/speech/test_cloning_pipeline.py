@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from deck2video import cli, pipeline, storage
-from deck2video import manifest as manifests
+from deck2video import cli, job, storage
 from deck2video.errors import ProcessingError
+from deck2video.job import load_manifest
 from deck2video.samples import SampleSlide
 from tests import media
 
@@ -41,7 +41,7 @@ def test_a_deck_is_spoken_in_the_cloned_voice_and_the_embedding_is_reused(
         capsys, "--deck", str(deck), "--voice", str(reference_voice),
         "--out", str(tmp_path / "a.mp4"), "--root", str(root),
     )  # fmt: skip
-    manifest = manifests.load(first["job_url"])
+    manifest = load_manifest(first["job_url"])
     embedding = manifest.voice["embedding"]
     assert embedding["computed"] is True
     assert (root / "jobs" / first["job_id"] / embedding["file"]).is_file()
@@ -65,14 +65,14 @@ def test_a_deck_is_spoken_in_the_cloned_voice_and_the_embedding_is_reused(
         "--out", str(tmp_path / "b.mp4"), "--root", str(root),
     )  # fmt: skip
     assert second["job_id"] != first["job_id"]
-    again = manifests.load(second["job_url"])
+    again = load_manifest(second["job_url"])
     assert again.voice["embedding"]["computed"] is False
     assert again.voice["embedding"]["file"] == embedding["file"]
 
 
 def test_the_pause_marker_inserts_exactly_that_silence(make_deck, reference_voice, tmp_path):
     deck = make_deck([SampleSlide("P", "One. [PAUSE 1.5] Two.")])
-    summary = pipeline.run(
+    summary = job.run(
         str(deck), str(reference_voice), out_url=str(tmp_path / "p.mp4"),
         root_url=str(tmp_path / "root"),
     )  # fmt: skip
@@ -98,11 +98,11 @@ def test_a_job_lexicon_changes_what_is_said(make_deck, reference_voice, tmp_path
     lexicon.write_text("# job lexicon\nGPU = graphics processing unit\n")
 
     def narration_seconds(**extra) -> float:
-        summary = pipeline.run(
+        summary = job.run(
             str(deck), str(reference_voice), out_url=str(tmp_path / "l.mp4"),
             root_url=str(tmp_path / "root"), **extra,
         )  # fmt: skip
-        return manifests.load(summary.job_url).slides[0].duration
+        return load_manifest(summary.job_url).slides[0].duration
 
     plain = narration_seconds()
     assert spoken[-1] == "We ship GPU kernels for the U S market."
@@ -129,14 +129,14 @@ def test_broken_converter_weights_fail_the_job_clearly(
     monkeypatch.setenv("DECK2VIDEO_OPENVOICE_DIR", str(weights))
     deck = make_deck([SampleSlide("Hello", "Hello there.")])
     with pytest.raises(ProcessingError) as caught:
-        pipeline.run(
+        job.run(
             str(deck), str(reference_voice), out_url=str(tmp_path / "x.mp4"),
             root_url=str(tmp_path / "root"),
         )  # fmt: skip
     message = str(caught.value)
     assert str(weights) in message and "\n" not in message
-    [job] = (tmp_path / "root" / "jobs").iterdir()
-    manifest = manifests.load(str(job))
+    [job_dir] = (tmp_path / "root" / "jobs").iterdir()
+    manifest = load_manifest(str(job_dir))
     assert (manifest.status, manifest.stage) == ("failed", "prepare_voice")
     assert manifest.reason == message
     assert not storage.exists(str(tmp_path / "x.mp4"))

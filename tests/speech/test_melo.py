@@ -12,9 +12,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from deck2video.audio import SAMPLE_RATE
 from deck2video.errors import InputError, ProcessingError
 from deck2video.speech import melo
-from deck2video.speech.audio import SAMPLE_RATE
 from deck2video.speech.melo import MeloBackend, split_for_model, voice_for
 
 MELO_RATE = 44_100
@@ -58,7 +58,7 @@ def fake_melo(monkeypatch, tmp_path) -> Path:
         (tmp_path / language).mkdir()
         (tmp_path / language / "config.json").write_text(f'{{"language": "{language}"}}')
         (tmp_path / language / "checkpoint.pth").write_bytes(language.encode() * 100)
-    monkeypatch.delenv(melo.MODELS_ENV, raising=False)
+    monkeypatch.delenv("DECK2VIDEO_MELO_DIR", raising=False)
     return tmp_path
 
 
@@ -171,7 +171,7 @@ def test_punctuation_only_text_is_silent(fake_melo) -> None:
 
 
 def test_models_dir_from_the_environment(fake_melo, monkeypatch) -> None:
-    monkeypatch.setenv(melo.MODELS_ENV, str(fake_melo))
+    monkeypatch.setenv("DECK2VIDEO_MELO_DIR", str(fake_melo))
     assert MeloBackend.load("ko")._tts.config_path == str(fake_melo / "KR" / "config.json")
 
 

@@ -17,16 +17,16 @@ from typing import Protocol
 
 import numpy as np
 
-from deck2video.captions import Cue
-from deck2video.errors import InputError
-from deck2video.narration import Pause, Segment, Speech
-from deck2video.speech.audio import (
+from deck2video.audio import (
     SAMPLE_RATE,
     read_wav,
     silence,
     trim_edges,
     write_wav,
 )
+from deck2video.captions import Cue
+from deck2video.errors import InputError
+from deck2video.narration import Pause, Segment, Speech
 
 __all__ = [
     "SAMPLE_RATE",

@@ -15,9 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from deck2video.audio import SAMPLE_RATE, resample
+from deck2video.config import LANGUAGE_VOICES, LANGUAGES, Deployment
 from deck2video.errors import InputError, ProcessingError
 from deck2video.fingerprint import model_fingerprint
-from deck2video.speech.audio import SAMPLE_RATE, resample
 
 __all__ = ["LANGUAGES", "MeloBackend", "MeloVoice", "split_for_model", "voice_for"]
 
@@ -26,10 +27,9 @@ LATIN_MAX_CHARS = 250
 # Chinese, Japanese and Korean pack far more sound into a character; the models' BERT
 # features and attention are happiest with sentence-sized inputs.
 CJK_MAX_CHARS = 100
-MODELS_ENV = (
-    "DECK2VIDEO_MELO_DIR"  # optional: <dir>/<EN|ES|FR|ZH|JP|KR>/{config.json,checkpoint.pth}
-)
-DEVICE_ENV = "DECK2VIDEO_MELO_DEVICE"  # "auto" (default), "cuda", "cpu"
+_CJK = frozenset({"ZH", "JP", "KR"})
+# Chinese and Japanese join sentences without a space.
+_UNSPACED = frozenset({"ZH", "JP"})
 
 
 @dataclass(frozen=True)
@@ -40,23 +40,17 @@ class MeloVoice:
     joiner: str = " "  # between sentences packed into one piece ("" in Chinese and Japanese)
 
 
-_EN = {"max_chars": LATIN_MAX_CHARS}
-_CJK = {"max_chars": CJK_MAX_CHARS}
 VOICES: dict[str, MeloVoice] = {
-    "en": MeloVoice("EN", "EN-Default", **_EN),
-    "en-us": MeloVoice("EN", "EN-US", **_EN),
-    "en-gb": MeloVoice("EN", "EN-BR", **_EN),
-    "en-in": MeloVoice("EN", "EN_INDIA", **_EN),
-    "en-au": MeloVoice("EN", "EN-AU", **_EN),
-    "es": MeloVoice("ES", "ES", **_EN),
-    "fr": MeloVoice("FR", "FR", **_EN),
-    "zh": MeloVoice("ZH", "ZH", joiner="", **_CJK),
-    "ja": MeloVoice("JP", "JP", joiner="", **_CJK),
-    "ko": MeloVoice("KR", "KR", **_CJK),
+    language: MeloVoice(
+        model,
+        speaker,
+        max_chars=CJK_MAX_CHARS if model in _CJK else LATIN_MAX_CHARS,
+        joiner="" if model in _UNSPACED else " ",
+    )
+    for language, (model, speaker) in LANGUAGE_VOICES.items()
 }
 # Other spellings people use for the same choices.
 _ALIASES = {"en-uk": "en-gb", "en-br": "en-gb", "jp": "ja", "kr": "ko", "cn": "zh", "zh-cn": "zh"}
-LANGUAGES = tuple(VOICES)
 
 
 def voice_for(language: str) -> MeloVoice:
@@ -101,8 +95,8 @@ class MeloBackend:
     ) -> MeloBackend:
         """Load the model for ``language`` (see :func:`voice_for`).
 
-        Model files come from ``models_dir`` (or ``$DECK2VIDEO_MELO_DIR``) when given, else
-        from the Hugging Face cache the image filled at build time.
+        Model files come from ``models_dir`` (or the deployment's ``melo_dir``) when given,
+        else from the Hugging Face cache the image filled at build time.
         """
         voice = voice_for(language)
         try:
@@ -111,9 +105,9 @@ class MeloBackend:
             raise ProcessingError(
                 "backend melo: MeloTTS is not installed (the GPU speech image has it)"
             ) from None
-        models_dir = models_dir or os.environ.get(MODELS_ENV) or None
-        config, checkpoint = _model_files(voice.language, models_dir)
-        device = device or os.environ.get(DEVICE_ENV, "auto")
+        deployment = Deployment.from_env()
+        config, checkpoint = _model_files(voice.language, models_dir or deployment.melo_dir)
+        device = device or deployment.melo_device
         try:
             tts = TTS(
                 language=voice.language,

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from deck2video.audio import SAMPLE_RATE, resample
 from deck2video.errors import ProcessingError
 from deck2video.fingerprint import model_fingerprint
-from deck2video.speech.audio import SAMPLE_RATE, resample
 
 if TYPE_CHECKING:
     from piper import PiperVoice

@@ -1,0 +1,65 @@
+"""The per-slide speech task, in the form this deployment runs it.
+
+``local`` (the embedded default): the worker process speaks the slide. ``docker``: the speech
+image does, through the DockerOperator, with a GPU device request. Either way the task is
+mapped over the slides prepare returns, runs in the speech pool and queue, and is labelled with
+the slide (``slide 7: Pricing``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import timedelta
+from typing import Any
+
+from airflow.sdk import task
+
+from deck2video.config import Deployment
+
+
+def speech_task(deployment: Deployment, *, timeout: timedelta) -> Any:
+    """What to ``.expand(slide=...)`` over the slides: a TaskFlow task or a partial operator."""
+    common = {
+        "task_id": "speak",
+        "pool": deployment.speech_pool,
+        "queue": deployment.speech_queue,
+        "execution_timeout": timeout,
+    }
+    if deployment.speech_runner == "docker":
+        return _in_container(deployment, common)
+    return task(
+        speak_in_worker,
+        multiple_outputs=False,
+        map_index_template="{{ task.op_kwargs['slide']['label'] }}",
+        **common,
+    )
+
+
+def speak_in_worker(slide: dict[str, Any]) -> dict[str, Any]:
+    """Synthesize one slide's narration (in this worker process)."""
+    from deck2video import job
+
+    return asdict(job.speak_slide(job.JobFolder.at(slide["job_url"]), slide["number"]))
+
+
+def _in_container(deployment: Deployment, common: dict[str, Any]) -> Any:
+    from docker.types import DeviceRequest
+
+    from deck2video_airflow.speech_container import SpeakInContainer
+
+    return SpeakInContainer.partial(
+        **common,
+        map_index_template="{{ task.slide['label'] }}",
+        image=deployment.speech_image,
+        docker_url=deployment.docker_url,
+        network_mode=deployment.docker_network,
+        mem_limit=deployment.docker_mem_limit,
+        device_requests=(
+            [DeviceRequest(count=-1, capabilities=[["gpu"]])]
+            if deployment.docker_gpus == "all"
+            else None
+        ),
+        auto_remove="success",
+        mount_tmp_dir=False,
+        storage_conn_id=deployment.storage_conn_id,
+    )

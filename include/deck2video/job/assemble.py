@@ -1,0 +1,80 @@
+"""The assemble step: stills + narration -> output/video.mp4 and captions, folding each slide's
+speech result into the manifest (the speak tasks, running in parallel, never write it)."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+from deck2video import storage
+from deck2video.assemble import SlideClip, assemble_video
+from deck2video.captions import Cue
+from deck2video.config import Deployment, JobSettings
+from deck2video.errors import ProcessingError
+from deck2video.job.layout import JobFolder, numbered
+from deck2video.job.state import load_manifest, stage
+from deck2video.manifest import Manifest, StageRecord
+
+
+def assemble(job: JobFolder) -> dict:
+    """Build the video and captions in the job's output/ folder."""
+    manifest = load_manifest(job)
+    settings = JobSettings.from_dict(manifest.settings)
+    limits = Deployment.from_env().limits
+    with (
+        stage(job, manifest, "assemble", "assembling_video") as record,
+        tempfile.TemporaryDirectory(prefix="deck2video-assemble-") as tmp,
+    ):
+        clips = _fetch_clips(job, manifest, Path(tmp))
+        video = assemble_video(
+            clips,
+            Path(tmp) / "output",
+            padding=settings.padding,
+            min_slide_seconds=settings.min_slide_seconds,
+            timeout=limits.ffmpeg_timeout,
+        )
+        for slide, (start, end) in zip(manifest.slides, video.intervals, strict=True):
+            slide.start, slide.end = round(start, 3), round(end, 3)
+        storage.upload(video.vtt, job.captions_vtt)
+        storage.upload(video.srt, job.captions_srt)
+        storage.upload(video.path, job.video)
+        record.detail["video_seconds"] = round(video.duration, 3)
+    return {"video_seconds": video.duration, "slides": len(clips)}
+
+
+def _fetch_clips(job: JobFolder, manifest: Manifest, work: Path) -> list[SlideClip]:
+    """Each slide's still, narration and cues, with its speech result recorded in the manifest."""
+    clips, speech_seconds = [], 0.0
+    for slide in manifest.slides:
+        result = _speech_result(job, slide.number)
+        slide.audio_key = result["key"]
+        slide.duration = round(result["duration"], 3)
+        slide.synthesized = result["synthesized"]
+        speech_seconds += result.get("seconds", 0.0)
+        clips.append(
+            SlideClip(
+                image=storage.download(
+                    job.slide(slide.number), work / "slides" / numbered(slide.number, ".png")
+                ),
+                audio=storage.download(
+                    job.audio(slide.number), work / "audio" / numbered(slide.number, ".wav")
+                ),
+                title=slide.title,
+                cues=tuple(Cue(*cue) for cue in result["cues"]),
+            )
+        )
+    synthesized = sum(1 for s in manifest.slides if s.synthesized)
+    manifest.stages["speak"] = StageRecord(
+        status="done",
+        seconds=round(speech_seconds, 3),
+        detail={"synthesized": synthesized, "cached": len(manifest.slides) - synthesized},
+    )
+    return clips
+
+
+def _speech_result(job: JobFolder, number: int) -> dict:
+    url = job.speech_result(number)
+    if not storage.exists(url):
+        raise ProcessingError(f"job {job.url}: slide {number} has no narration yet ({url})")
+    return json.loads(storage.read_bytes(url))

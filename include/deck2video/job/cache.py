@@ -1,0 +1,71 @@
+"""One content-addressed get-or-put for everything a job can reuse: slides, audio, embeddings.
+
+An entry is a few named files under a content key. One rule says when it is whole: its last
+file (the marker) is written after all the others, so an entry whose marker is missing is
+absent, whatever else a killed writer left there. Each file is itself published atomically by
+the storage layer, so a reader never sees half of one. Two writers racing on one key write the
+same bytes; either one's files will do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from deck2video import storage
+
+# Bump when a change makes cached renders or audio stale.
+CACHE_VERSION = "1"
+
+Content = Path | bytes  # a local file, or the bytes themselves
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A cached result's files: name -> URL, in write order; the last one is the marker."""
+
+    files: Mapping[str, str]
+
+    @property
+    def marker(self) -> str:
+        return list(self.files.values())[-1]
+
+
+@dataclass(frozen=True)
+class Cached:
+    marker: bytes  # the marker file's content (audio: its info JSON; embedding: the embedding)
+    hit: bool  # True: it was there already; False: made now
+
+
+def get_or_put(
+    entry: Entry,
+    make: Callable[[], Mapping[str, Content]],
+    *,
+    copy_to: Mapping[str, str] | None = None,
+) -> Cached:
+    """The entry's files, copied to ``copy_to`` (name -> URL); made with ``make()`` and stored
+    first when the cache does not have them whole."""
+    copy_to = copy_to or {}
+    if storage.exists(entry.marker):
+        for name, target in copy_to.items():
+            storage.copy(entry.files[name], target)
+        return Cached(storage.read_bytes(entry.marker), hit=True)
+    made = make()
+    if set(made) != set(entry.files):
+        raise ValueError(
+            f"cache entry {entry.marker}: made {sorted(made)}, not {sorted(entry.files)}"
+        )
+    for name, url in entry.files.items():  # the marker last
+        put(made[name], url)
+    for name, target in copy_to.items():
+        put(made[name], target)
+    marker = made[list(entry.files)[-1]]
+    return Cached(marker if isinstance(marker, bytes) else marker.read_bytes(), hit=False)
+
+
+def put(content: Content, url: str) -> None:
+    if isinstance(content, bytes):
+        storage.write_bytes(url, content)
+    else:
+        storage.upload(content, url)

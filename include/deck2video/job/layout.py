@@ -1,0 +1,158 @@
+"""Every URL of a job and of the shared caches, in one place.
+
+```
+<root>/jobs/<job_id>/                 JobFolder
+  input/deck.pptx  input/voice.<ext>  input/lexicon.txt
+  manifest.json
+  slides/0001.png  notes/0001.txt  audio/0001.wav  audio/0001.json
+  voice/reference.wav  voice/<embedding>.npy
+  output/video.mp4  output/captions.vtt  output/captions.srt
+<root>/cache/                         Caches
+  slides/<key>/0001.png ... complete
+  audio/<key>.wav  audio/<key>.json
+  voice/<key>.npy
+```
+
+Slides are numbered by their position among the shown slides, four digits, so that names sort
+in presentation order. Nothing else in the package builds a job or cache path by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from deck2video import storage
+from deck2video.errors import InputError
+from deck2video.job.cache import Entry
+
+JOBS = "jobs"
+CACHE = "cache"
+
+
+def numbered(number: int, suffix: str) -> str:
+    """``numbered(7, ".png")`` -> ``0007.png``."""
+    return f"{number:04d}{suffix}"
+
+
+@dataclass(frozen=True)
+class Store:
+    """A storage root: every job's folder and the caches they share."""
+
+    url: str
+
+    def __post_init__(self) -> None:
+        storage.parse(self.url)  # refuse a malformed root before anything is written
+        object.__setattr__(self, "url", self.url.rstrip("/"))
+
+    def job(self, job_id: str) -> JobFolder:
+        return JobFolder(storage.join(self.url, JOBS, job_id))
+
+    @property
+    def cache(self) -> Caches:
+        return Caches(storage.join(self.url, CACHE))
+
+
+@dataclass(frozen=True)
+class JobFolder:
+    """One job's folder, ``<root>/jobs/<job_id>``: made from its URL at the edge (CLI, DAG
+    task, speech image) and handed to every step."""
+
+    url: str
+
+    def __post_init__(self) -> None:
+        url = self.url.rstrip("/")
+        parent = PurePosixPath(storage.parse(url).key).parent
+        if parent.name != JOBS:
+            raise InputError(f"job URL {url}: not <root>/{JOBS}/<job_id>")
+        object.__setattr__(self, "url", url)
+
+    @classmethod
+    def at(cls, url: str | JobFolder) -> JobFolder:
+        return url if isinstance(url, JobFolder) else cls(url)
+
+    def _at(self, *parts: str) -> str:
+        return storage.join(self.url, *parts)
+
+    @property
+    def job_id(self) -> str:
+        return self.url.rsplit("/", 1)[-1]
+
+    @property
+    def store(self) -> Store:
+        """The root this job lives under (its caches are ``store.cache``)."""
+        return Store(self.url.rsplit("/", 2)[0])
+
+    @property
+    def manifest(self) -> str:
+        return self._at("manifest.json")
+
+    @property
+    def deck(self) -> str:
+        return self._at("input", "deck.pptx")
+
+    def voice_input(self, suffix: str) -> str:
+        """The uploaded recording, keeping its extension (``.m4a``) for the decoder."""
+        return self._at("input", f"voice{suffix}")
+
+    @property
+    def lexicon(self) -> str:
+        return self._at("input", "lexicon.txt")
+
+    def slide(self, number: int) -> str:
+        return self._at("slides", numbered(number, ".png"))
+
+    def notes(self, number: int) -> str:
+        return self._at("notes", numbered(number, ".txt"))
+
+    def audio(self, number: int) -> str:
+        return self._at("audio", numbered(number, ".wav"))
+
+    def speech_result(self, number: int) -> str:
+        """What a speak task reports (duration, cues, cache key); it never writes the manifest."""
+        return self._at("audio", numbered(number, ".json"))
+
+    @property
+    def reference(self) -> str:
+        return self._at("voice", "reference.wav")
+
+    def embedding(self, name: str) -> str:
+        return self._at("voice", name)
+
+    @property
+    def video(self) -> str:
+        return self._at("output", "video.mp4")
+
+    @property
+    def captions_vtt(self) -> str:
+        return self._at("output", "captions.vtt")
+
+    @property
+    def captions_srt(self) -> str:
+        return self._at("output", "captions.srt")
+
+
+@dataclass(frozen=True)
+class Caches:
+    """``<root>/cache``: results keyed by content, shared by every job under the root."""
+
+    url: str
+
+    def slides(self, key: str, count: int) -> Entry:
+        """A deck's rendered stills (``0001.png`` ...), whole once ``complete`` exists."""
+        folder = storage.join(self.url, "slides", key)
+        names = [numbered(n, ".png") for n in range(1, count + 1)] + ["complete"]
+        return Entry({name: storage.join(folder, name) for name in names})
+
+    def audio(self, key: str) -> Entry:
+        """One slide's narration (``wav``), whole once its ``info`` (duration, cues) exists."""
+        return Entry(
+            {
+                "wav": storage.join(self.url, "audio", f"{key}.wav"),
+                "info": storage.join(self.url, "audio", f"{key}.json"),
+            }
+        )
+
+    def voice(self, name: str) -> Entry:
+        """A speaker embedding: one file, whole as soon as it exists."""
+        return Entry({"embedding": storage.join(self.url, "voice", name)})

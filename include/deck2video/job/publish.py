@@ -1,0 +1,38 @@
+"""The publish step: copy the finished video and captions to the run's output location."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from deck2video import storage
+from deck2video.job.layout import JobFolder
+from deck2video.job.state import load_manifest, save_manifest, stage
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    video_url: str
+    vtt_url: str
+    srt_url: str
+
+
+def sibling_url(url: str, suffix: str) -> str:
+    """``s3://b/videos/talk.mp4`` -> ``s3://b/videos/talk.vtt``."""
+    head, _, name = url.rpartition("/")
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    return f"{head}/{stem}{suffix}" if head else f"{stem}{suffix}"
+
+
+def publish(job: JobFolder) -> PublishResult:
+    """Captions first and the video last: once the video is there, the whole output is."""
+    manifest = load_manifest(job)
+    out_url = manifest.outputs["video"]
+    result = PublishResult(out_url, sibling_url(out_url, ".vtt"), sibling_url(out_url, ".srt"))
+    with stage(job, manifest, "publish", "assembling_video"):
+        storage.copy(job.captions_vtt, result.vtt_url)
+        storage.copy(job.captions_srt, result.srt_url)
+        storage.copy(job.video, result.video_url)
+        manifest.outputs.update(captions_vtt=result.vtt_url, captions_srt=result.srt_url)
+    manifest.set_status("completed", stage="publish")
+    save_manifest(job, manifest)
+    return result

@@ -1,0 +1,114 @@
+"""The speak step: one slide's notes -> audio/NNNN.wav and audio/NNNN.json, via the audio cache.
+
+Slides are spoken in parallel (one Airflow task each, possibly in separate containers), so this
+step never writes the manifest on success: its result file is what assembly folds in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from deck2video import storage
+from deck2video.audio import write_wav
+from deck2video.captions import Cue
+from deck2video.config import Deployment, JobSettings
+from deck2video.errors import ProcessingError
+from deck2video.job.cache import get_or_put
+from deck2video.job.layout import JobFolder
+from deck2video.job.state import load_manifest, one_line, record_failure
+from deck2video.job.voice import ensure_embedding
+from deck2video.manifest import Manifest
+from deck2video.narration import narrate
+from deck2video.pronounce import load_lexicon
+from deck2video.speech import Backend, cache_key, synthesize_slide
+from deck2video.speech.narrator import build_narrator, find_converter
+
+
+@dataclass(frozen=True)
+class SpeakResult:
+    number: int
+    duration: float
+    synthesized: bool
+
+
+def speak_slide(job: JobFolder, number: int) -> SpeakResult:
+    """Synthesize one slide's narration (+ its cues), or copy it from the cache."""
+    manifest = load_manifest(job)
+    try:
+        return _speak(job, manifest, number)
+    except BaseException as error:
+        with contextlib.suppress(Exception):
+            record_failure(job, "speak", f"slide {number}: {one_line(error)}")
+        raise
+
+
+def _speak(job: JobFolder, manifest: Manifest, number: int) -> SpeakResult:
+    started = time.perf_counter()
+    settings = JobSettings.from_dict(manifest.settings)
+    manifest.slide(number)  # refuses a slide number the job doesn't have
+    segments = narrate(storage.read_bytes(job.notes(number)).decode(), settings.silence_seconds)
+    backend = narrator(job, manifest, settings)
+    key = cache_key(
+        segments, backend=backend, speed=settings.speed, voice_sha256=manifest.voice["sha256"]
+    )
+
+    with tempfile.TemporaryDirectory(prefix="deck2video-speak-") as scratch:
+
+        def synthesize() -> dict[str, Path | bytes]:
+            audio = synthesize_slide(segments, backend, speed=settings.speed)
+            info = {"duration": audio.duration, "cues": [_cue_json(c) for c in audio.cues]}
+            write_wav(Path(scratch) / "slide.wav", audio.samples)
+            return {"wav": Path(scratch) / "slide.wav", "info": json.dumps(info).encode()}
+
+        cached = get_or_put(
+            job.store.cache.audio(key), synthesize, copy_to={"wav": job.audio(number)}
+        )
+    info = json.loads(cached.marker)
+    result = {
+        **info,
+        "number": number,
+        "key": key,
+        "synthesized": not cached.hit,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    storage.write_bytes(job.speech_result(number), json.dumps(result).encode())
+    return SpeakResult(number, info["duration"], not cached.hit)
+
+
+def narrator(job: JobFolder, manifest: Manifest, settings: JobSettings) -> Backend:
+    """The backend that speaks this job's slides: base TTS, in the presenter's voice when
+    converter weights are configured here, with the pronunciation rules and lexicons."""
+    converter = find_converter()
+    if converter is None and "embedding" in manifest.voice:
+        raise ProcessingError(
+            f"job {manifest.job_id}: its voice was prepared for cloning, but this worker has "
+            "no converter weights (set DECK2VIDEO_OPENVOICE_DIR)"
+        )
+    return build_narrator(
+        settings.backend,
+        settings.language,
+        converter=converter,
+        target_embedding=lambda found: ensure_embedding(job, manifest, found)[1],
+        lexicon=_lexicon(job, manifest, settings),
+    )
+
+
+def _lexicon(job: JobFolder, manifest: Manifest, settings: JobSettings) -> dict[str, str]:
+    """The deployment's lexicon, then the job's own (which wins)."""
+    entries: dict[str, str] = {}
+    deployment = Deployment.from_env().lexicon
+    if deployment:
+        entries.update(load_lexicon(Path(deployment), settings.language))
+    if manifest.lexicon:
+        text = storage.read_bytes(job.lexicon).decode("utf-8-sig")
+        entries.update(load_lexicon(text, settings.language, name=manifest.lexicon["url"]))
+    return entries
+
+
+def _cue_json(cue: Cue) -> list:
+    return [round(cue.start, 4), round(cue.end, 4), cue.text]

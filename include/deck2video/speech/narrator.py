@@ -1,0 +1,43 @@
+"""The speaking stack of a job, built in one place: a base backend, the presenter's voice when
+this deployment has converter weights, and the pronunciation rules with the job's lexicon.
+
+Everything here loads once per process (models take seconds; a slide a fraction of that).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from deck2video.pronounce import PronouncingBackend
+from deck2video.speech import Backend, load_backend
+from deck2video.speech.convert import ConvertedBackend
+from deck2video.speech.embedding import embedding_from_bytes
+from deck2video.speech.weights import Converter, find_weights, load_converter
+
+# Given the converter, the presenter's embedding as .npy bytes (computed once per recording).
+TargetEmbedding = Callable[[Converter], bytes]
+
+
+def find_converter() -> Converter | None:
+    """This deployment's voice converter, loaded once per process; None: no cloning here."""
+    weights = find_weights()
+    return None if weights is None else load_converter(weights, "auto")
+
+
+def build_narrator(
+    backend: str,
+    language: str,
+    *,
+    converter: Converter | None,
+    target_embedding: TargetEmbedding,
+    lexicon: Mapping[str, str],
+) -> Backend:
+    """The backend that speaks a job's slides: base TTS, re-voiced by ``converter`` towards the
+    presenter when given, hearing the text as the pronunciation rules and lexicon spell it."""
+    spoken = load_backend(backend, language)
+    if converter is not None:
+        target = embedding_from_bytes(
+            target_embedding(converter), gin_channels=converter.gin_channels
+        )
+        spoken = ConvertedBackend(spoken, converter, target)
+    return PronouncingBackend(spoken, language, lexicon)
