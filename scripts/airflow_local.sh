@@ -16,7 +16,7 @@
 #   DECK2VIDEO_S3_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION
 #                                S3 storage (MinIO, ...): used by the tasks and copied into the
 #                                deck2video_storage connection
-#   DECK2VIDEO_*                 other deployment settings: dags/deck2video_airflow/settings.py
+#   DECK2VIDEO_*                 other deployment settings: include/deck2video/config.py (Deployment)
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

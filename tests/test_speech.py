@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from deck2video.audio import SAMPLE_RATE, read_wav, write_wav
+from deck2video.audio import SAMPLE_RATE
 from deck2video.errors import InputError
 from deck2video.narration import Pause, Speech
 from deck2video.speech import (
@@ -17,7 +15,6 @@ from deck2video.speech import (
     load_backend,
     synthesize_slide,
 )
-from tests import bad_files, media
 
 SENTENCE = "Welcome to the quarterly review, where we look at revenue, costs and next year's plan."
 VOICE = "a" * 64
@@ -183,38 +180,3 @@ def test_cache_key_is_stable() -> None:
 def test_cache_key_changes_with_what_is_heard(changed: dict) -> None:
     arguments = {"segments": [Speech("Hello there."), Pause(1.0)]} | changed
     assert key(**arguments) != key([Speech("Hello there."), Pause(1.0)])
-
-
-# --- WAV files --------------------------------------------------------------------------------
-
-
-def test_wav_round_trip(tmp_path: Path) -> None:
-    samples = (0.8 * np.sin(np.linspace(0, 200, 12_345))).astype(np.float32)
-    samples[:2] = [1.7, -3.0]  # out of range: clipped, not wrapped
-    path = tmp_path / "audio" / "0001.wav"
-    write_wav(path, samples)
-    assert media.wav_info(path) == (SAMPLE_RATE, 1, 2, samples.size / SAMPLE_RATE)
-    back = read_wav(path)
-    assert back.dtype == np.float32
-    assert back[:2] == pytest.approx([1.0, -1.0])
-    assert np.max(np.abs(back[2:] - samples[2:])) < 1e-4
-    assert [p.name for p in path.parent.iterdir()] == ["0001.wav"]  # no temporary left over
-
-
-@pytest.mark.parametrize(
-    ("rate", "channels", "message"),
-    [(44_100, 1, "44100 Hz, 1 channel"), (SAMPLE_RATE, 2, "24000 Hz, 2 channel")],
-)
-def test_read_wav_refuses_other_formats(
-    tmp_path: Path, rate: int, channels: int, message: str
-) -> None:
-    path = bad_files.write_wav(tmp_path / "other.wav", np.zeros((100, channels)), rate)
-    with pytest.raises(InputError, match=rf"^audio other\.wav: {message}.*expected 24000 Hz mono"):
-        read_wav(path)
-
-
-def test_read_wav_refuses_non_wav(tmp_path: Path) -> None:
-    path = tmp_path / "notes.wav"
-    path.write_text("not a wav")
-    with pytest.raises(InputError, match=r"^audio notes\.wav: not a PCM WAV file"):
-        read_wav(path)

@@ -4,7 +4,6 @@ pipeline end to end under ``dag.test()`` against the loopback S3 server."""
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,16 +11,10 @@ from pathlib import Path
 import pytest
 
 from deck2video import storage
-from deck2video.errors import InputError
 from deck2video.job import JobFolder, load_manifest
 from deck2video.manifest import Manifest
 from deck2video.params import (
-    DECK_PATTERN,
     PARAMS,
-    URL_PATTERN,
-    check_conf,
-    out_url_for,
-    settings_from_params,
 )
 from deck2video.samples import SampleSlide, build_deck
 from tests import bad_files
@@ -183,48 +176,6 @@ def test_dag_test_refuses_bad_conf_before_any_task(dag_bag):
 
     with pytest.raises(ParamValidationError, match="^Invalid input for param deck_url: "):
         dag_bag.get_dag(DAG_ID).test(run_conf={"voice_url": "/data/voice.wav"})
-
-
-@pytest.mark.parametrize(
-    ("conf", "says"),
-    [
-        ({**GOOD_CONF, "resoluton": "1280x720"}, "unknown key(s) resoluton"),
-        ({**GOOD_CONF, "out_url": "s3:///talk.mp4"}, "param out_url: "),
-    ],
-)
-def test_check_conf_names_what_a_schema_cannot(conf, says):
-    with pytest.raises(InputError, match=r"^[^\n]*$") as refused:
-        check_conf(conf)
-    assert says in str(refused.value)
-
-
-@pytest.mark.parametrize(
-    "url",
-    [
-        "s3://my-bucket/Team Decks/Q3 review.pptx",
-        "s3://media.example/decks/Café Zürich.PPTX",
-        "file:///srv/decks/talk..v2.pptx",
-        "/home/anna/talk.pptx",
-    ],
-)
-def test_ordinary_deck_locations_pass_the_schema(url):
-    assert re.search(DECK_PATTERN, url)
-    assert re.search(URL_PATTERN, url)
-    check_conf({"deck_url": url})
-
-
-def test_params_translate_to_job_settings():
-    settings = settings_from_params(
-        {**GOOD_CONF, "resolution": "1280x720", "speed": 1, "include_hidden": True}
-    )
-    assert (settings.width, settings.height, settings.speed, settings.include_hidden) == (
-        1280,
-        720,
-        1.0,
-        True,
-    )
-    assert out_url_for(GOOD_CONF) == "s3://decks/talk.mp4"
-    assert out_url_for({**GOOD_CONF, "out_url": "/v/x.mp4"}) == "/v/x.mp4"
 
 
 # --- end to end under dag.test() -------------------------------------------------------------

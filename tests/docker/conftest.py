@@ -163,7 +163,7 @@ def speech_image(docker_engine: Engine) -> str:
 
 @pytest.fixture(scope="session")
 def docker_runner_env(docker_engine: Engine, speech_image: str) -> dict[str, str]:
-    """The deployment settings (dags/deck2video_airflow/settings.py) that make the DAG's speak
+    """The deployment settings (deck2video.config.Deployment) that make the DAG's speak
     task a DockerOperator on this engine; set them (monkeypatch) before the DAG file is parsed."""
     return {
         "DECK2VIDEO_SPEECH_RUNNER": "docker",

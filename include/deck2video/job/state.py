@@ -50,8 +50,10 @@ def stage_done(manifest: Manifest, name: str) -> bool:
 
 
 def one_line(error: BaseException) -> str:
-    text = " ".join(str(error).split()) or type(error).__name__
-    return text if isinstance(error, Deck2VideoError) else f"{type(error).__name__}: {text}"
+    text = " ".join(str(error).split())
+    if isinstance(error, Deck2VideoError):
+        return text or type(error).__name__
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def record_failure(job: JobFolder | str, stage_name: str, reason: str) -> None:

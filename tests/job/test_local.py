@@ -1,4 +1,4 @@
-"""End to end through the job-level steps: real LibreOffice, Piper, ffmpeg; local and S3 storage."""
+"""The whole deck in one process (job.run): real LibreOffice, Piper, ffmpeg; local and S3."""
 
 from __future__ import annotations
 

@@ -1,0 +1,120 @@
+"""Every setting declared once: job settings' bounds and coercion, deployment variables."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+from deck2video import config
+from deck2video.config import Deployment, JobSettings, Limits
+from deck2video.errors import InputError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_every_job_setting_is_declared_with_title_help_and_bounds_or_choices():
+    for name, declared in config.declarations():
+        assert declared.title and declared.help, name
+        kind = type(getattr(JobSettings(), name))
+        if kind in (int, float):
+            assert declared.minimum is not None and declared.maximum is not None, name
+        if kind is str:
+            assert declared.choices, name
+
+
+@pytest.mark.parametrize(
+    ("values", "says"),
+    [
+        ({"padding": 6.0}, "setting padding: 6.0 is outside 0..5"),
+        ({"silence_seconds": -1}, "setting silence_seconds: -1 is outside 0..10"),
+        ({"speed": 2.5}, "setting speed: 2.5 is outside 0.5..2"),
+        ({"width": 100}, "setting width: 100 is outside 160..7680"),
+        ({"width": 641}, "setting width/height: 641x1080 must be even"),
+        ({"backend": "espeak"}, "setting backend: 'espeak' is not one of ('piper', 'melo')"),
+        ({"language": "xx"}, "setting language: 'xx' is not one of"),
+        ({"language": "fr"}, "backend piper speaks English only"),
+    ],
+)
+def test_out_of_bounds_settings_are_input_errors_naming_the_setting(values, says):
+    with pytest.raises(InputError) as refused:
+        JobSettings(**values)
+    assert says in str(refused.value)
+
+
+def test_from_dict_coerces_json_and_cli_values_and_refuses_unknown_keys():
+    settings = JobSettings.from_dict({"speed": "1.5", "include_hidden": "yes", "width": 1280.0})
+    assert (settings.speed, settings.include_hidden, settings.width) == (1.5, True, 1280)
+    with pytest.raises(InputError, match="setting include_hidden: 'maybe' is not a boolean"):
+        JobSettings.from_dict({"include_hidden": "maybe"})
+    with pytest.raises(InputError, match=r"unknown key\(s\) sped"):
+        JobSettings.from_dict({"sped": 1})
+
+
+def test_resolution_is_chosen_as_one_value_and_parsed_once():
+    settings = JobSettings.from_choices({"resolution": "1280x720", "speed": None})
+    assert (settings.width, settings.height, settings.speed) == (1280, 720, 1.0)
+    assert settings.resolution == "1280x720"
+    with pytest.raises(InputError, match="setting resolution: 'big' is not WIDTHxHEIGHT"):
+        JobSettings.from_choices({"resolution": "big"})
+    chosen = [name for name, _, _ in config.choosable()]
+    assert "resolution" in chosen and "width" not in chosen and "height" not in chosen
+
+
+def test_deployment_reads_its_variables_once_with_defaults_for_empty_ones():
+    deployment = Deployment.from_env(
+        {
+            "DECK2VIDEO_ROOT": "s3://media/d2v/",
+            "DECK2VIDEO_SPEECH_RUNNER": "Docker",
+            "DECK2VIDEO_DOCKER_GPUS": "",
+            "DECK2VIDEO_MAX_SLIDES": "20",
+            "DECK2VIDEO_SOFFICE_TIMEOUT": "30.5",
+        }
+    )
+    assert deployment.root_url == "s3://media/d2v"
+    assert (deployment.speech_runner, deployment.docker_gpus) == ("docker", "all")
+    assert (deployment.inbox, deployment.outbox) == (
+        "s3://media/d2v/inbox",
+        "s3://media/d2v/videos",
+    )
+    assert deployment.limits == Limits(max_slides=20, soffice_timeout=30.5)
+    assert Deployment.from_env({}).root_url == str(Path.home() / ".deck2video")
+
+
+@pytest.mark.parametrize(("name", "value"), [("SPEECH_RUNNER", "k8s"), ("DOCKER_GPUS", "two")])
+def test_unknown_deployment_choices_are_refused_naming_the_variable(name, value):
+    with pytest.raises(ValueError, match=f"DECK2VIDEO_{name}='{value}'"):
+        Deployment.from_env({f"DECK2VIDEO_{name}": value})
+
+
+def test_storage_environment_passes_on_only_storage_variables():
+    passed = config.storage_environment(
+        {"AWS_ACCESS_KEY_ID": "id", "DECK2VIDEO_S3_ENDPOINT_URL": "http://s3", "HOME": "/root"}
+    )
+    assert passed == {"AWS_ACCESS_KEY_ID": "id", "DECK2VIDEO_S3_ENDPOINT_URL": "http://s3"}
+
+
+def test_no_other_module_reads_the_environment():
+    """config.py is the one reader of DECK2VIDEO_* variables (os.environ): grep the package."""
+    package = REPO / "include" / "deck2video"
+    readers = [
+        str(path.relative_to(package))
+        for path in sorted(package.rglob("*.py"))
+        if re.search(r"os\.environ\.get|os\.getenv|environ\[", path.read_text())
+    ]
+    assert readers == ["config.py"]
+
+
+def test_every_variable_the_docs_name_is_a_deployment_field():
+    """docs/airflow.md's settings table and the README name only variables config.py declares."""
+    declared = {name for name, _, _ in config.variables()}
+    named = set()
+    for doc in (REPO / "README.md", REPO / "docs" / "airflow.md"):
+        named |= set(re.findall(r"\bDECK2VIDEO_[A-Z0-9_]+\b", doc.read_text()))
+    # Secrets the compose file interpolates from its .env are not settings of the package.
+    compose = (REPO / "docker-compose.yaml").read_text()
+    named -= {"DECK2VIDEO_"} | set(re.findall(r"\$\{(DECK2VIDEO_[A-Z0-9_]+):", compose))
+    assert named <= declared, sorted(named - declared)
+    assert {f"DECK2VIDEO_{f.name.upper()}" for f in fields(Limits)} <= declared

@@ -1,0 +1,83 @@
+"""The trigger form's params: derived from config.py's declarations, and the conf checks a
+JSON schema cannot do."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from deck2video import config
+from deck2video.cli import build_parser
+from deck2video.errors import InputError
+from deck2video.params import (
+    DECK_PATTERN,
+    PARAMS,
+    URL_PATTERN,
+    check_conf,
+    out_url_for,
+    settings_from_params,
+)
+
+GOOD_CONF = {"deck_url": "s3://decks/talk.pptx", "voice_url": "s3://decks/voice.m4a"}
+
+
+def test_every_setting_param_has_its_declared_default_bounds_and_help():
+    """One declaration: the form cannot drift from JobSettings (padding 0-5 in both, ...)."""
+    for name, declared, default in config.choosable():
+        spec = PARAMS[name]
+        assert spec["default"] == default, name
+        assert (spec.get("minimum"), spec.get("maximum")) == (declared.minimum, declared.maximum)
+        assert spec.get("enum") == (list(declared.choices) if declared.choices else None), name
+        assert (spec["title"], spec["description"]) == (declared.title, declared.help), name
+
+
+def test_the_cli_offers_every_setting_the_form_does():
+    run = next(
+        action for action in build_parser()._actions if getattr(action, "choices", None)
+    ).choices["run"]
+    flags = {opt for action in run._actions for opt in action.option_strings}
+    for name, _, _ in config.choosable():
+        assert f"--{name.replace('_', '-')}" in flags, name
+
+
+@pytest.mark.parametrize(
+    ("conf", "says"),
+    [
+        ({**GOOD_CONF, "resoluton": "1280x720"}, "unknown key(s) resoluton"),
+        ({**GOOD_CONF, "out_url": "s3:///talk.mp4"}, "param out_url: "),
+    ],
+)
+def test_check_conf_names_what_a_schema_cannot(conf, says):
+    with pytest.raises(InputError, match=r"^[^\n]*$") as refused:
+        check_conf(conf)
+    assert says in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "s3://my-bucket/Team Decks/Q3 review.pptx",
+        "s3://media.example/decks/Café Zürich.PPTX",
+        "file:///srv/decks/talk..v2.pptx",
+        "/home/anna/talk.pptx",
+    ],
+)
+def test_ordinary_deck_locations_pass_the_schema(url):
+    assert re.search(DECK_PATTERN, url)
+    assert re.search(URL_PATTERN, url)
+    check_conf({"deck_url": url})
+
+
+def test_params_translate_to_job_settings():
+    settings = settings_from_params(
+        {**GOOD_CONF, "resolution": "1280x720", "speed": 1, "include_hidden": True}
+    )
+    assert (settings.width, settings.height, settings.speed, settings.include_hidden) == (
+        1280,
+        720,
+        1.0,
+        True,
+    )
+    assert out_url_for(GOOD_CONF) == "s3://decks/talk.mp4"
+    assert out_url_for({**GOOD_CONF, "out_url": "/v/x.mp4"}) == "/v/x.mp4"
