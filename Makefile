@@ -30,7 +30,7 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	@test -x $(UV) || python3 -m pip --python $(PY) install -q "uv==$(UV_VERSION)"
 	@# torch through pip: it takes the CPU wheel kept on disk, where uv would fetch a CUDA build.
 	python3 -m pip --python $(PY) install -q "torch==$(TORCH_VERSION)"
-	$(UV) pip install --python $(PY) -c requirements.lock -e ".[piper,clone,dev,airflow]"
+	$(UV) pip install --python $(PY) -c requirements.lock -e ".[piper,clone,quality,dev,airflow]"
 	$(UV) pip install --python $(PY) --no-deps "openvoice-cli==$(OPENVOICE_CLI_VERSION)"
 	@touch $@
 
@@ -56,13 +56,15 @@ lint: install
 	$(VENV)/bin/shellcheck $(SHELL_SCRIPTS)
 	$(VENV)/bin/hadolint $(DOCKERFILES)
 
-## bench: a 30-slide, ~10-minute deck: stage timings, real-time factor, re-run, MoviePy baseline
+## bench: a 30-slide, ~10-minute deck: stage timings, real-time factor, re-run, quality share,
+## MoviePy baseline
 bench: install
 	$(PY) -m bench.pipeline_bench
 
 ## requirements.lock: re-pin every Python package (run after changing pyproject.toml)
 lock:
-	$(UV) pip compile pyproject.toml --extra piper --extra clone --extra dev --extra airflow \
+	$(UV) pip compile pyproject.toml --extra piper --extra clone --extra quality --extra dev \
+		--extra airflow \
 		--python-version 3.11 -o requirements.lock
 
 clean:

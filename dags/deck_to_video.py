@@ -15,8 +15,10 @@ Notes conventions: an empty slide or `[SILENCE]` shows the slide for the silent-
 
 **Steps**: `prepare` (fetch, check, render the slides) -> `prepare_voice` (clean the
 recording) -> `speak` (one task per slide, labelled `slide N: Title`, on the `gpu` pool/queue)
--> `assemble` (stills + narration -> MP4 + captions) -> `publish` (copy to the output
-location; updates the `deck2video-videos` asset).
+-> `quality` (score each slide's narration: voice similarity, DNSMOS, pace; warn, or fail the
+run before publishing) -> `assemble` (stills + narration -> MP4 + captions) -> `publish` (copy
+video, captions and `<name>.quality.json` to the output location; updates the
+`deck2video-videos` asset).
 
 Bad input (not a deck, no slides, a silent recording, ...) fails the step at once without
 retries; other errors are retried with exponential backoff. Every job keeps its files and a
@@ -97,6 +99,15 @@ def deck_to_video() -> None:
 
         return job.prepare_voice(job.JobFolder.at(job_url))
 
+    @task(multiple_outputs=False, execution_timeout=timedelta(minutes=30))
+    def quality(job_url: str) -> dict[str, Any]:
+        """Score every slide's narration and hold it to the run's thresholds: in fail mode a
+        slide below them fails the run here, before anything is published."""
+        from deck2video import job
+
+        thresholds = job_params.quality_from_params(get_current_context()["params"])
+        return asdict(job.check_quality(job.JobFolder.at(job_url), thresholds))
+
     @task(multiple_outputs=False, execution_timeout=timedelta(minutes=60))
     def assemble(job_url: str) -> dict[str, Any]:
         """Put the slides and their narration together: MP4 + captions."""
@@ -124,8 +135,9 @@ def deck_to_video() -> None:
     plan = prepare()
     voice = prepare_voice(plan["job_url"])
     spoken = speak.expand(slide=plan)
+    checked = quality(plan["job_url"])
     video = assemble(plan["job_url"])
-    voice >> spoken >> video >> publish(plan["job_url"], plan["job_id"])
+    voice >> spoken >> checked >> video >> publish(plan["job_url"], plan["job_id"])
 
 
 deck_to_video()

@@ -10,15 +10,21 @@ from airflow.sdk import ExceptionRetryPolicy, RetryAction, RetryRule
 
 log = logging.getLogger(__name__)
 
-# The user's input is wrong: another try gives the same answer, so fail at once. Anything else
-# (storage hiccup, a tool crash, a lost container) may be transient and is retried with backoff.
+# The user's input is wrong, or the output misses what the run asked of it: another try gives
+# the same answer, so fail at once. Anything else (storage hiccup, a tool crash, a lost
+# container) may be transient and is retried with backoff.
 BAD_INPUT_FAILS_AT_ONCE = ExceptionRetryPolicy(
     rules=[
         RetryRule(
             exception="deck2video.errors.InputError",
             action=RetryAction.FAIL,
             reason="bad input: a retry cannot help",
-        )
+        ),
+        RetryRule(
+            exception="deck2video.errors.BadOutputError",
+            action=RetryAction.FAIL,
+            reason="bad output: a retry makes the same",
+        ),
     ]
 )
 

@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from deck2video import __version__, job
-from deck2video.config import JobSettings, choosable
+from deck2video.config import JobSettings, QualitySettings, choosable, quality_choosable
 from deck2video.errors import Deck2VideoError, InputError
+from deck2video.quality import one_line as quality_line
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
+SHOWN_WARNINGS = 5  # the summary's quality warnings; the quality file has them all
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run every step for one deck in this process")
     _add_job_inputs(run)
+    _add_settings(run, quality_choosable())
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     prepare = commands.add_parser("prepare", help="fetch, validate and render; prints the plan")
@@ -54,6 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
     speak = commands.add_parser("speak", help="synthesize one slide's narration")
     speak.add_argument("--job", required=True, help="job URL (<root>/jobs/<job_id>)")
     speak.add_argument("--slide", required=True, type=int, help="slide number (1-based)")
+
+    check = commands.add_parser("quality", help="score every slide's narration; check thresholds")
+    check.add_argument("--job", required=True, help="job URL (<root>/jobs/<job_id>)")
+    _add_settings(check, quality_choosable())
     return parser
 
 
@@ -63,7 +70,12 @@ def _add_job_inputs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="where to publish the .mp4 (URL)")
     parser.add_argument("--root", help="storage root for jobs and cache (default $DECK2VIDEO_ROOT)")
     parser.add_argument("--lexicon", help="pronunciation lexicon URL ('written = spoken' lines)")
-    for name, declared, default in choosable():  # every job setting, as config.py declares it
+    _add_settings(parser, choosable())
+
+
+def _add_settings(parser: argparse.ArgumentParser, settings) -> None:
+    """One option per setting, as config.py declares it."""
+    for name, declared, default in settings:
         flag = f"--{name.replace('_', '-')}"
         described = declared.help.replace("%", "%%")  # argparse formats help with %
         if isinstance(default, bool):
@@ -76,6 +88,12 @@ def _add_job_inputs(parser: argparse.ArgumentParser) -> None:
 
 def settings_from_args(args: argparse.Namespace) -> JobSettings:
     return JobSettings.from_choices({name: getattr(args, name) for name, _, _ in choosable()})
+
+
+def quality_from_args(args: argparse.Namespace) -> QualitySettings:
+    return QualitySettings.from_choices(
+        {name: getattr(args, name) for name, _, _ in quality_choosable()}
+    )
 
 
 def _job_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -110,6 +128,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         _print_json(job.prepare_voice(job.JobFolder.at(args.job)))
     elif args.command == "speak":
         _print_json(asdict(job.speak_slide(job.JobFolder.at(args.job), args.slide)))
+    elif args.command == "quality":
+        checked = job.check_quality(job.JobFolder.at(args.job), quality_from_args(args))
+        _print_json(asdict(checked))
     elif args.command == "assemble":
         _print_json(job.assemble(job.JobFolder.at(args.job)))
     elif args.command == "publish":
@@ -120,7 +141,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         report = run_smoke(args.backend, args.language, reference=args.voice)
         print("\n".join(report.lines()))
     elif args.command == "status":
-        print(job.load_manifest(args.job).to_json())
+        manifest = job.load_manifest(args.job)
+        print(manifest.to_json())
+        if manifest.quality is not None:  # for a person; stdout stays JSON for tools
+            print(f"quality: {quality_line(manifest.quality)}", file=sys.stderr)
     return 0
 
 
@@ -133,7 +157,13 @@ def _run(args: argparse.Namespace) -> int:
 
     console = Console(stderr=True)
     with _progress(console) as progress:
-        summary = job.run(args.deck, args.voice, **_job_options(args), progress=progress)
+        summary = job.run(
+            args.deck,
+            args.voice,
+            **_job_options(args),
+            quality=quality_from_args(args),
+            progress=progress,
+        )
     if args.json:
         _print_json(asdict(summary))
     else:
@@ -185,12 +215,22 @@ def _print_summary(summary: job.RunSummary) -> None:
     table.add_row("narration", f"{summary.narration_seconds:.1f} s")
     table.add_row("video", f"{summary.video_seconds:.1f} s")
     table.add_row("synthesized / cached", f"{summary.synthesized} / {summary.cached}")
+    if summary.quality is not None:
+        table.add_row("quality", quality_line(summary.quality))
     for step, seconds in summary.stage_seconds.items():
         table.add_row(f"time: {step}", f"{seconds:.2f} s")
     table.add_row("total time", f"{sum(summary.stage_seconds.values()):.2f} s")
     table.add_row("job folder", summary.job_url)
     Console().print(table)
+    if summary.quality is not None:
+        warnings = summary.quality.warnings
+        for warning in warnings[:SHOWN_WARNINGS]:
+            print(f"quality warning: {warning}")
+        if len(warnings) > SHOWN_WARNINGS:
+            print(f"quality warning: ... and {len(warnings) - SHOWN_WARNINGS} more")
     print(f"video: {summary.video_url}")
+    if summary.quality_url:
+        print(f"quality: {summary.quality_url}")
 
 
 if __name__ == "__main__":

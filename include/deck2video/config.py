@@ -4,6 +4,9 @@
   once; the CLI options (:mod:`deck2video.cli`), the Airflow trigger form's JSON schema
   (:mod:`deck2video.params`) and the validation are all derived from that declaration. Every
   field changes the video, so the settings are part of the job id.
+- :class:`QualitySettings`: per run, declared the same way: the thresholds the narration's
+  measured quality is checked against. They decide whether a job's output is published, not
+  what it is, so they are not part of the job id.
 - :class:`Deployment`: per installation, read from ``DECK2VIDEO_*`` environment variables. This
   is the one module that reads the environment; :class:`Limits` are part of it.
 """
@@ -131,11 +134,7 @@ class JobSettings:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobSettings:
         """Settings from JSON/CLI values ("1.5", 2, "true"); unknown keys are refused."""
-        defaults = {f.name: f.default for f in fields(cls)}
-        unknown = sorted(set(data) - set(defaults))
-        if unknown:
-            raise InputError(f"settings: unknown key(s) {', '.join(unknown)}")
-        return cls(**{k: _coerce(k, v, defaults[k]) for k, v in data.items()})
+        return _from_dict(cls, data)
 
     @classmethod
     def from_choices(cls, choices: Mapping[str, Any]) -> JobSettings:
@@ -147,9 +146,9 @@ class JobSettings:
         return cls.from_dict(values)
 
 
-def declarations() -> Iterator[tuple[str, Setting]]:
-    """Each job setting's name and declaration, in declaration order."""
-    for f in fields(JobSettings):
+def declarations(kind: type = JobSettings) -> Iterator[tuple[str, Setting]]:
+    """Each setting's name and declaration (job settings by default), in declaration order."""
+    for f in fields(kind):
         yield f.name, f.metadata["setting"]
 
 
@@ -161,6 +160,70 @@ def choosable() -> Iterator[tuple[str, Setting, Any]]:
             yield name, declared, getattr(defaults, name)
         elif declared.part_of == "resolution" and name == "width":
             yield "resolution", RESOLUTION, defaults.resolution
+
+
+QUALITY_MODES = ("warn", "fail")
+
+
+@dataclass(frozen=True)
+class QualitySettings:
+    """What a run asks of its narration's measured quality (:mod:`deck2video.quality`), and
+    what a slide that misses it does: ``warn`` records and logs it, ``fail`` fails the job
+    before anything is published. Not part of the job id: re-checking a finished job with
+    other thresholds reuses all of its work."""
+
+    quality_mode: str = _setting(
+        "warn", title="Quality check", section="Quality", choices=QUALITY_MODES,
+        help="warn: a slide below a threshold is recorded and logged; fail: the job fails "
+        "before publishing, naming each slide.",
+    )  # fmt: skip
+    min_similarity: float = _setting(
+        0.6, title="Minimum voice similarity", section="Quality", minimum=0.0, maximum=1.0,
+        help="Speaker similarity of each slide's narration to the voice recording (0 to 1; "
+        "0 turns the check off).",
+    )  # fmt: skip
+    min_dnsmos: float = _setting(
+        2.5, title="Minimum DNSMOS overall", section="Quality", minimum=1.0, maximum=5.0,
+        help="DNSMOS overall quality of each slide's speech (1 to 5; noise or garble scores "
+        "under 2, clean speech over 3).",
+    )  # fmt: skip
+    min_wpm: float = _setting(
+        100.0, title="Slowest speaking rate (words/min)", section="Quality", minimum=0.0,
+        maximum=1000.0, help="Slowest spoken words per minute of speech, pauses left out.",
+    )  # fmt: skip
+    max_wpm: float = _setting(
+        260.0, title="Fastest speaking rate (words/min)", section="Quality", minimum=0.0,
+        maximum=1000.0, help="Fastest spoken words per minute of speech, pauses left out.",
+    )  # fmt: skip
+    max_silence_seconds: float = _setting(
+        2.0, title="Longest unasked silence (s)", section="Quality", minimum=0.1, maximum=60.0,
+        help="Longest silence inside a slide's narration that no [PAUSE] asked for.",
+    )  # fmt: skip
+
+    def __post_init__(self) -> None:
+        for name, declared in declarations(QualitySettings):
+            _check(name, getattr(self, name), declared)
+        if self.min_wpm > self.max_wpm:
+            raise InputError(f"setting min_wpm: {self.min_wpm:g} is above max_wpm {self.max_wpm:g}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> QualitySettings:
+        return _from_dict(cls, data)
+
+    @classmethod
+    def from_choices(cls, choices: Mapping[str, Any]) -> QualitySettings:
+        """From CLI options or run params: a missing or None choice keeps its default."""
+        return cls.from_dict({k: v for k, v in choices.items() if v is not None})
+
+
+def quality_choosable() -> Iterator[tuple[str, Setting, Any]]:
+    """The quality settings as (name, declaration, default), like :func:`choosable`."""
+    defaults = QualitySettings()
+    for name, declared in declarations(QualitySettings):
+        yield name, declared, getattr(defaults, name)
 
 
 def parse_resolution(text: str) -> tuple[int, int]:
@@ -178,6 +241,14 @@ def _check(name: str, value: Any, declared: Setting) -> None:
     low, high = declared.minimum, declared.maximum
     if low is not None and high is not None and not low <= value <= high:
         raise InputError(f"setting {name}: {value} is outside {low:g}..{high:g}")
+
+
+def _from_dict(kind: type, data: Mapping[str, Any]) -> Any:
+    defaults = {f.name: f.default for f in fields(kind)}
+    unknown = sorted(set(data) - set(defaults))
+    if unknown:
+        raise InputError(f"settings: unknown key(s) {', '.join(unknown)}")
+    return kind(**{k: _coerce(k, v, defaults[k]) for k, v in data.items()})
 
 
 def _coerce(name: str, value: Any, default: Any) -> Any:

@@ -30,6 +30,68 @@ def now() -> str:
 
 
 @dataclass
+class SlideQuality:
+    """What :mod:`deck2video.quality` measured on one slide's narration (None: not measurable,
+    e.g. no speech to judge)."""
+
+    words: int = 0  # spoken words
+    speech_seconds: float = 0.0  # the narration less its pauses
+    words_per_minute: float | None = None
+    longest_silence: float = 0.0  # seconds, the longest silence no [PAUSE] asked for
+    longest_silence_at: float | None = None  # where it starts in the slide's narration
+    clipping: float = 0.0  # share of samples at full scale
+    loudness_dbfs: float | None = None  # RMS level of the speech frames
+    similarity: float | None = None  # to the presenter's reference recording, 0..1
+    dnsmos_sig: float | None = None  # DNSMOS P.835, 1..5: speech signal
+    dnsmos_bak: float | None = None  # background
+    dnsmos_ovrl: float | None = None  # overall
+    dnsmos_seconds: float = 0.0  # how much of the narration DNSMOS heard
+    speaker_seconds: float = 0.0  # how much speech the speaker encoder heard
+    problems: list[str] = field(default_factory=list)  # each threshold it misses, one line
+
+
+@dataclass
+class WorstSlide:
+    slide: int  # PowerPoint slide number
+    title: str
+    dnsmos_ovrl: float | None
+    similarity: float | None
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class JobQuality:
+    """The job's narration quality: duration-weighted means over the spoken slides, the worst
+    slide, and the checks against the run's thresholds."""
+
+    mode: str  # warn | fail
+    thresholds: dict[str, float]
+    passed: bool
+    slides_scored: int = 0
+    similarity: float | None = None
+    # Where the voice was cloned: the base voice's own similarity to the reference, so the
+    # gain of cloning is similarity - base_similarity.
+    base_similarity: float | None = None
+    dnsmos_sig: float | None = None
+    dnsmos_bak: float | None = None
+    dnsmos_ovrl: float | None = None
+    words_per_minute: float | None = None
+    longest_silence: float = 0.0
+    clipping: float = 0.0
+    worst: WorstSlide | None = None  # the lowest DNSMOS overall
+    least_similar: WorstSlide | None = None
+    warnings: list[str] = field(default_factory=list)  # "slide 4: ...", one per problem
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> JobQuality:
+        data = dict(data)
+        for name in ("worst", "least_similar"):
+            if data.get(name) is not None:
+                data[name] = WorstSlide(**data[name])
+        return cls(**data)
+
+
+@dataclass
 class SlideRecord:
     number: int  # position among the slides in the video, 1-based; names the job's files
     source_index: int  # position in the deck, 1-based
@@ -42,6 +104,7 @@ class SlideRecord:
     synthesized: bool | None = None  # False: the audio came from the cache
     start: float | None = None  # the slide's interval in the video
     end: float | None = None
+    quality: SlideQuality | None = None  # its narration's measured quality
 
 
 @dataclass
@@ -68,6 +131,7 @@ class Manifest:
     slides: list[SlideRecord] = field(default_factory=list)
     stages: dict[str, StageRecord] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
+    quality: JobQuality | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False)
@@ -77,7 +141,9 @@ class Manifest:
         data = json.loads(text)
         known = {f.name for f in fields(cls)}
         data = {k: v for k, v in data.items() if k in known}
-        data["slides"] = [SlideRecord(**s) for s in data.get("slides", [])]
+        data["slides"] = [_slide(s) for s in data.get("slides", [])]
+        if data.get("quality") is not None:
+            data["quality"] = JobQuality.from_dict(data["quality"])
         data["stages"] = {k: StageRecord(**v) for k, v in data.get("stages", {}).items()}
         return cls(**data)
 
@@ -91,3 +157,8 @@ class Manifest:
         assert status in STATUSES, status
         self.status, self.stage, self.reason = status, stage, reason
         self.updated = now()
+
+
+def _slide(data: dict[str, Any]) -> SlideRecord:
+    quality = data.get("quality")
+    return SlideRecord(**{**data, "quality": SlideQuality(**quality) if quality else None})

@@ -11,7 +11,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from deck2video import storage
-from deck2video.config import JobSettings, Setting, choosable
+from deck2video.config import (
+    JobSettings,
+    QualitySettings,
+    Setting,
+    choosable,
+    quality_choosable,
+)
 from deck2video.errors import InputError
 
 # Written for both Python's re (server-side validation) and ECMAScript (the UI form): refuse a
@@ -83,11 +89,15 @@ def setting_param(declared: Setting, default: Any) -> dict[str, Any]:
 
 
 _JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string"}
+SETTING_PARAMS = tuple(name for name, _, _ in choosable())
+QUALITY_PARAMS = tuple(name for name, _, _ in quality_choosable())
 PARAMS: dict[str, dict[str, Any]] = {
     **INPUTS,
-    **{name: setting_param(declared, default) for name, declared, default in choosable()},
+    **{
+        name: setting_param(declared, default)
+        for name, declared, default in (*choosable(), *quality_choosable())
+    },
 }
-SETTING_PARAMS = tuple(name for name in PARAMS if name not in INPUTS)
 
 _URL_FIELDS = ("deck_url", "voice_url", "out_url", "lexicon_url")
 
@@ -113,6 +123,11 @@ def check_conf(conf: Mapping[str, Any]) -> None:
 def settings_from_params(params: Mapping[str, Any]) -> JobSettings:
     """The job settings a run's (validated) params ask for; absent ones keep their defaults."""
     return JobSettings.from_choices({name: params.get(name) for name in SETTING_PARAMS})
+
+
+def quality_from_params(params: Mapping[str, Any]) -> QualitySettings:
+    """The quality thresholds a run's params ask for (run-level: not part of the job id)."""
+    return QualitySettings.from_choices({name: params.get(name) for name in QUALITY_PARAMS})
 
 
 def out_url_for(params: Mapping[str, Any]) -> str:

@@ -291,9 +291,17 @@ _ENCODERS = {
 }
 
 
-def make_reference_voice(path: Path, *, timeout: float = 60.0) -> Path:
-    """Speak ~9 s of English with espeak-ng (a British voice, unlike the product's Piper voice)
-    and write it in the format the suffix of ``path`` names (.wav/.mp3/.flac/.ogg/.m4a)."""
+def make_reference_voice(
+    path: Path,
+    *,
+    voice: str = "en-gb",
+    pitch: int = 50,
+    text: str = _REFERENCE_TEXT,
+    timeout: float = 60.0,
+) -> Path:
+    """Speak ~9 s of English with espeak-ng (by default a British voice, unlike the product's
+    Piper voice; ``voice`` and ``pitch`` 0-99 make others) and write it in the format the
+    suffix of ``path`` names (.wav/.mp3/.flac/.ogg/.m4a)."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in _ENCODERS:
@@ -302,7 +310,7 @@ def make_reference_voice(path: Path, *, timeout: float = 60.0) -> Path:
     with tempfile.TemporaryDirectory(prefix="deck2video-voice-") as tmp:
         raw = Path(tmp) / "espeak.wav"
         run_tool(
-            ["espeak-ng", "-v", "en-gb", "-s", "150", "-w", raw, _REFERENCE_TEXT],
+            ["espeak-ng", "-v", voice, "-p", str(pitch), "-s", "150", "-w", raw, text],
             timeout=timeout,
             what=f"speak reference voice {path.name}",
         )
@@ -314,6 +322,18 @@ def make_reference_voice(path: Path, *, timeout: float = 60.0) -> Path:
             timeout=timeout,
             what=f"encode reference voice {path.name}",
         )
+    return path
+
+
+def pitch_shifted(source: Path, path: Path, *, cents: int, timeout: float = 60.0) -> Path:
+    """``source`` (a WAV) with its pitch moved by ``cents`` and its tempo kept (sox): the same
+    recording, made to sound like another speaker."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    run_tool(
+        ["sox", source, path, "pitch", str(cents)],
+        timeout=timeout,
+        what=f"pitch-shift voice {path.name}",
+    )
     return path
 
 

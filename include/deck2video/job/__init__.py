@@ -1,5 +1,5 @@
-"""The job-level steps: prepare, prepare_voice, speak_slide, assemble, publish, and ``run`` for
-all of them in one process.
+"""The job-level steps: prepare, prepare_voice, speak_slide, check_quality, assemble, publish,
+and ``run`` for all of them in one process.
 
 Each step takes a :class:`JobFolder` (made from the job's URL at the edge: CLI, DAG task, speech
 image), reads and writes only that folder and the shared caches, and calls the stage modules. A
@@ -11,6 +11,7 @@ from deck2video.job.layout import JobFolder, Store
 from deck2video.job.local import RunSummary, run
 from deck2video.job.prepare import JobPlan, SlidePlan, job_id_for, prepare
 from deck2video.job.publish import PublishResult, publish
+from deck2video.job.quality import check_quality
 from deck2video.job.speak import SpeakResult, speak_slide
 from deck2video.job.state import load_manifest, one_line, record_failure
 from deck2video.job.voice import prepare_voice
@@ -24,6 +25,7 @@ __all__ = [
     "SpeakResult",
     "Store",
     "assemble",
+    "check_quality",
     "job_id_for",
     "load_manifest",
     "one_line",

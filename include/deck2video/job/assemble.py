@@ -3,7 +3,6 @@ speech result into the manifest (the speak tasks, running in parallel, never wri
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 
@@ -11,9 +10,8 @@ from deck2video import storage
 from deck2video.assemble import SlideClip, assemble_video
 from deck2video.captions import Cue
 from deck2video.config import Deployment, JobSettings
-from deck2video.errors import ProcessingError
 from deck2video.job.layout import JobFolder, numbered
-from deck2video.job.state import load_manifest, stage
+from deck2video.job.state import load_manifest, speech_result, stage
 from deck2video.manifest import Manifest, StageRecord
 
 
@@ -47,7 +45,7 @@ def _fetch_clips(job: JobFolder, manifest: Manifest, work: Path) -> list[SlideCl
     """Each slide's still, narration and cues, with its speech result recorded in the manifest."""
     clips, speech_seconds = [], 0.0
     for slide in manifest.slides:
-        result = _speech_result(job, slide.number)
+        result = speech_result(job, slide.number)
         slide.audio_key = result["key"]
         slide.duration = round(result["duration"], 3)
         slide.synthesized = result["synthesized"]
@@ -71,10 +69,3 @@ def _fetch_clips(job: JobFolder, manifest: Manifest, work: Path) -> list[SlideCl
         detail={"synthesized": synthesized, "cached": len(manifest.slides) - synthesized},
     )
     return clips
-
-
-def _speech_result(job: JobFolder, number: int) -> dict:
-    url = job.speech_result(number)
-    if not storage.exists(url):
-        raise ProcessingError(f"job {job.url}: slide {number} has no narration yet ({url})")
-    return json.loads(storage.read_bytes(url))

@@ -6,11 +6,12 @@
   manifest.json
   slides/0001.png  notes/0001.txt  audio/0001.wav  audio/0001.json
   voice/reference.wav  voice/<embedding>.npy
-  output/video.mp4  output/captions.vtt  output/captions.srt
+  output/video.mp4  output/captions.vtt  output/captions.srt  output/quality.json
 <root>/cache/                         Caches
   slides/<key>/0001.png ... complete
   audio/<key>.wav  audio/<key>.json
   voice/<key>.npy
+  quality/<key>.json
 ```
 
 Slides are numbered by their position among the shown slides, four digits, so that names sort
@@ -131,6 +132,11 @@ class JobFolder:
     def captions_srt(self) -> str:
         return self._at("output", "captions.srt")
 
+    @property
+    def quality(self) -> str:
+        """The narration quality report, per slide and for the job (published with the video)."""
+        return self._at("output", "quality.json")
+
 
 @dataclass(frozen=True)
 class Caches:
@@ -156,3 +162,7 @@ class Caches:
     def voice(self, name: str) -> Entry:
         """A speaker embedding: one file, whole as soon as it exists."""
         return Entry({"embedding": storage.join(self.url, "voice", name)})
+
+    def quality(self, key: str) -> Entry:
+        """One slide's measured narration quality, keyed by its audio and the reference."""
+        return Entry({"scores": storage.join(self.url, "quality", f"{key}.json")})

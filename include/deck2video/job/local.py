@@ -8,14 +8,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from deck2video.config import JobSettings, Limits
+from deck2video.config import JobSettings, Limits, QualitySettings
 from deck2video.job.assemble import assemble
 from deck2video.job.layout import JobFolder
 from deck2video.job.prepare import prepare
 from deck2video.job.publish import publish
+from deck2video.job.quality import ScoreAhead, check_quality
 from deck2video.job.speak import speak_slide
 from deck2video.job.state import load_manifest
 from deck2video.job.voice import prepare_voice
+from deck2video.manifest import JobQuality
 
 Progress = Callable[[str, int, int], None]  # (step, done, total)
 T = TypeVar("T")
@@ -32,6 +34,10 @@ class RunSummary:
     synthesized: int
     cached: int
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    quality: JobQuality | None = None
+    quality_url: str | None = None
+    # Scoring done in the background while slides were spoken (not in stage_seconds' sum).
+    quality_ahead_seconds: float = 0.0
 
 
 class _Timings(dict[str, float]):
@@ -51,31 +57,37 @@ def run(
     settings: JobSettings | None = None,
     limits: Limits | None = None,
     lexicon_url: str | None = None,
+    quality: QualitySettings | None = None,
     progress: Progress | None = None,
 ) -> RunSummary:
-    """Run every step for one deck, in this process."""
+    """Run every step for one deck, in this process (``quality``: the run's thresholds; in
+    fail mode a slide below them raises BadOutputError before anything is published)."""
     notify = progress or (lambda step, done, total: None)
     timings = _Timings()
-    notify("prepare", 0, 1)
-    plan = timings.timed(
-        "prepare",
-        lambda: prepare(
-            deck_url,
-            voice_url,
-            out_url=out_url,
-            root_url=root_url,
-            settings=settings,
-            limits=limits,
-            lexicon_url=lexicon_url,
-        ),
-    )
-    notify("prepare", 1, 1)
-    job = JobFolder(plan.job_url)
-    timings.timed("prepare_voice", prepare_voice, job)
-    total = len(plan.slides)
-    for done, slide in enumerate(plan.slides, start=1):
-        timings.timed("speak", speak_slide, job, slide.number)
-        notify("speak", done, total)
+    with ScoreAhead() as ahead:
+        ahead.warm()
+        notify("prepare", 0, 1)
+        plan = timings.timed(
+            "prepare",
+            lambda: prepare(
+                deck_url,
+                voice_url,
+                out_url=out_url,
+                root_url=root_url,
+                settings=settings,
+                limits=limits,
+                lexicon_url=lexicon_url,
+            ),
+        )
+        notify("prepare", 1, 1)
+        job = JobFolder(plan.job_url)
+        timings.timed("prepare_voice", prepare_voice, job)
+        total = len(plan.slides)
+        for done, slide in enumerate(plan.slides, start=1):
+            timings.timed("speak", speak_slide, job, slide.number)
+            ahead.submit(job, slide.number)
+            notify("speak", done, total)
+        timings.timed("quality", _after, ahead, check_quality, job, quality)
     notify("assemble", 0, 1)
     timings.timed("assemble", assemble, job)
     published = timings.timed("publish", publish, job)
@@ -93,4 +105,13 @@ def run(
         synthesized=synthesized,
         cached=total - synthesized,
         stage_seconds={k: round(v, 3) for k, v in timings.items()},
+        quality=manifest.quality,
+        quality_url=published.quality_url,
+        quality_ahead_seconds=round(ahead.busy_seconds, 3),
     )
+
+
+def _after(ahead: ScoreAhead, step: Callable[..., T], *args) -> T:
+    """``step`` once the background scoring is done (waiting for it is part of its time)."""
+    ahead.close()
+    return step(*args)

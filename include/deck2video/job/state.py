@@ -7,11 +7,13 @@ completed``, or ``failed`` with the stage that failed and a one-line reason.
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections.abc import Iterator
+from typing import Any
 
 from deck2video import storage
-from deck2video.errors import Deck2VideoError
+from deck2video.errors import Deck2VideoError, ProcessingError
 from deck2video.job.layout import JobFolder
 from deck2video.manifest import Manifest, StageRecord, now
 
@@ -43,6 +45,14 @@ def stage(job: JobFolder, manifest: Manifest, name: str, status: str) -> Iterato
         raise
     record.status, record.seconds = "done", round(time.perf_counter() - started, 3)
     save_manifest(job, manifest)
+
+
+def speech_result(job: JobFolder, number: int) -> dict[str, Any]:
+    """What slide ``number``'s speak task reported (duration, cues, audio cache key)."""
+    url = job.speech_result(number)
+    if not storage.exists(url):
+        raise ProcessingError(f"job {job.url}: slide {number} has no narration yet ({url})")
+    return json.loads(storage.read_bytes(url))
 
 
 def stage_done(manifest: Manifest, name: str) -> bool:

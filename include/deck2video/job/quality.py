@@ -1,0 +1,226 @@
+"""The quality step: every slide's narration scored (:mod:`deck2video.quality`), checked
+against the run's thresholds, and recorded in the manifest and in ``output/quality.json``.
+
+It runs once per job, after the speak tasks and before assembly, in one CPU process: the models
+load once, the presenter's embedding is computed once per recording (and cached like the
+converter's), and each slide's scores are cached by its audio, so a re-run or a re-take scores
+only what changed. Speaking is where the GPU is; scoring needs none, and the speech images
+need neither torch nor the quality models for it. In ``fail`` mode a slide that misses a
+threshold fails the job (BadOutputError, not retried) before anything is assembled or published.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from deck2video import quality, storage
+from deck2video.audio import SAMPLE_RATE, read_wav
+from deck2video.captions import Cue
+from deck2video.config import JobSettings, QualitySettings
+from deck2video.errors import BadOutputError, Deck2VideoError
+from deck2video.job.cache import get_or_put
+from deck2video.job.layout import JobFolder
+from deck2video.job.state import load_manifest, speech_result, stage
+from deck2video.manifest import JobQuality, Manifest, SlideQuality, SlideRecord
+from deck2video.narration import narrate
+from deck2video.pronounce import expand_for_speech
+
+log = logging.getLogger(__name__)
+
+
+def check_quality(job: JobFolder, thresholds: QualitySettings | None = None) -> JobQuality:
+    """Score each spoken slide, record the scores, and hold the job to ``thresholds``."""
+    thresholds = thresholds or QualitySettings()
+    manifest = load_manifest(job)
+    with stage(job, manifest, "quality", "synthesizing_audio") as record:
+        started = time.perf_counter()
+        scoring = Scoring.of(job, manifest)
+        record.detail["load_seconds"] = round(time.perf_counter() - started, 3)
+        durations, scored = {}, 0
+        for slide in manifest.slides:
+            durations[slide.number] = speech_result(job, slide.number)["duration"]
+            slide.quality, computed = scoring.slide(slide)
+            if slide.quality is not None:
+                slide.quality.problems = quality.problems(slide.quality, thresholds)
+            scored += computed
+        base = scoring.base_similarity()
+        manifest.quality = quality.summarise(manifest.slides, durations, thresholds, base)
+        storage.write_bytes(job.quality, report_json(manifest).encode())
+        record.detail.update(scored=scored, cached=manifest.quality.slides_scored - scored)
+        for warning in manifest.quality.warnings:
+            log.warning("narration quality: %s", warning)
+        if thresholds.quality_mode == "fail" and not manifest.quality.passed:
+            raise BadOutputError(
+                "narration quality below the thresholds: " + "; ".join(manifest.quality.warnings)
+            )
+    return manifest.quality
+
+
+def report_json(manifest: Manifest) -> str:
+    """The published quality file: the job's figures and each slide's, by PowerPoint number."""
+    report = {
+        "job_id": manifest.job_id,
+        "job": asdict(manifest.quality),
+        "slides": [
+            {"slide": s.source_index, "title": s.title, **asdict(s.quality)}
+            for s in manifest.slides
+            if s.quality is not None
+        ],
+    }
+    return json.dumps(report, indent=2, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """What scoring a job's slides needs: the models and the presenter's embedding."""
+
+    job: JobFolder
+    manifest: Manifest
+    settings: JobSettings
+    models: quality.Models
+    reference: np.ndarray
+
+    @classmethod
+    def of(cls, job: JobFolder, manifest: Manifest) -> Scoring:
+        models = quality.load_models()
+        return cls(
+            job,
+            manifest,
+            JobSettings.from_dict(manifest.settings),
+            models,
+            _reference_embedding(job, manifest, models),
+        )
+
+    def slide(self, slide: SlideRecord) -> tuple[SlideQuality | None, bool]:
+        """One slide's scores (None for a slide with nothing to say) and whether they were
+        computed now rather than found in the cache."""
+        if slide.silent:
+            return None, False
+        result = speech_result(self.job, slide.number)
+        described = [
+            quality.QUALITY_VERSION,
+            self.models.version,
+            result["key"],
+            self.manifest.voice["sha256"],
+        ]
+        key = hashlib.sha256(json.dumps(described).encode()).hexdigest()
+        cached = get_or_put(self.job.store.cache.quality(key), lambda: self._measure(slide, result))
+        return SlideQuality(**json.loads(cached.marker)), not cached.hit
+
+    def _measure(self, slide: SlideRecord, result: dict) -> dict[str, bytes]:
+        with tempfile.TemporaryDirectory(prefix="deck2video-quality-") as tmp:
+            samples = read_wav(storage.download(self.job.audio(slide.number), Path(tmp) / "a.wav"))
+        cues = [Cue(*cue) for cue in result["cues"]]
+        notes = storage.read_bytes(self.job.notes(slide.number)).decode()
+        segments = narrate(notes, self.settings.silence_seconds)
+        narration = quality.Narration(
+            samples=samples,
+            words=spoken_words(cues, self.settings.language),
+            asked_silences=quality.asked_silences(segments, cues, samples.size / SAMPLE_RATE),
+        )
+        measured = quality.score(narration, self.reference, self.models)
+        return {"scores": json.dumps(asdict(measured)).encode()}
+
+    def base_similarity(self) -> float | None:
+        """Where the voice was cloned: how close the base voice itself is to the presenter (the
+        gain of cloning is the narration's similarity less this). None without cloning, where
+        the narration is the base voice."""
+        if "embedding" not in self.manifest.voice:
+            return None
+        from deck2video.speech import load_backend
+        from deck2video.speech.embedding import CALIBRATION_TEXT
+
+        try:
+            backend = load_backend(self.settings.backend, self.settings.language)
+        except (Deck2VideoError, ImportError) as error:  # e.g. MeloTTS lives in the GPU image
+            log.warning("narration quality: base voice not measured here (%s)", error)
+            return None
+        described = f"{backend.name}\0{backend.model_version}\0{self.models.version}"
+        name = f"speaker-base-{hashlib.sha256(described.encode()).hexdigest()[:24]}.npy"
+
+        def compute() -> dict[str, bytes]:
+            spoken = backend.synthesize(CALIBRATION_TEXT, speed=1.0)
+            embedding = quality.voice_embedding(self.models, spoken, quality.REFERENCE_SECONDS)
+            return {"embedding": quality.embedding_bytes(embedding)}
+
+        data = get_or_put(self.job.store.cache.voice(name), compute).marker
+        base = quality.embedding_from_bytes(data, f"cache voice/{name}")
+        return quality.similarity(base, self.reference)
+
+
+class ScoreAhead:
+    """Scores slides in one background thread while the next ones are spoken (the local run):
+    the TTS engine leaves a core free on a CPU and all of them on a GPU, so most of the
+    scoring is done by the time the quality step runs, which then finds it in the cache. A
+    failure here is left for the quality step to meet again and report."""
+
+    def __init__(self) -> None:
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="deck2video-quality")
+        self._scoring: Scoring | None = None
+        self.busy_seconds = 0.0
+
+    def warm(self) -> None:
+        """Load the models now, while the slides are rendered."""
+        self._worker.submit(self._timed, quality.load_models)
+
+    def submit(self, job: JobFolder, number: int) -> None:
+        self._worker.submit(self._timed, self._score, job, number)
+
+    def close(self) -> None:
+        self._worker.shutdown(wait=True)
+
+    def __enter__(self) -> ScoreAhead:
+        return self
+
+    def __exit__(self, kind: object, *exc: object) -> None:
+        self._worker.shutdown(wait=True, cancel_futures=kind is not None)
+
+    def _score(self, job: JobFolder, number: int) -> None:
+        if self._scoring is None or self._scoring.job != job:
+            self._scoring = Scoring.of(job, load_manifest(job))
+        self._scoring.slide(self._scoring.manifest.slide(number))
+
+    def _timed(self, work: Callable[..., object], *args: object) -> None:
+        started = time.perf_counter()
+        try:
+            work(*args)
+        except Exception as error:  # the quality step scores this slide again, and says why
+            log.debug("narration quality ahead of the step: %s", error)
+        finally:
+            self.busy_seconds += time.perf_counter() - started
+
+
+def spoken_words(cues: list[Cue], language: str) -> int:
+    """Words as they are said ("$5" is "five dollars"), over every caption of a slide."""
+    return sum(len(re.findall(r"\w+", expand_for_speech(c.text, language))) for c in cues)
+
+
+def _reference_embedding(job: JobFolder, manifest: Manifest, models: quality.Models) -> np.ndarray:
+    """The presenter's speaker embedding: from this job, the shared cache, or computed now."""
+    digest = hashlib.sha256(models.version.encode()).hexdigest()[:12]
+    name = f"speaker-{manifest.voice['sha256'][:16]}-{digest}.npy"
+
+    def compute() -> dict[str, bytes]:
+        with tempfile.TemporaryDirectory(prefix="deck2video-quality-") as tmp:
+            samples = read_wav(storage.download(job.reference, Path(tmp) / "reference.wav"))
+        embedding = quality.voice_embedding(models, samples, quality.REFERENCE_SECONDS)
+        return {"embedding": quality.embedding_bytes(embedding)}
+
+    job_copy = job.embedding(name)
+    if storage.exists(job_copy):
+        data = storage.read_bytes(job_copy)
+    else:
+        cached = get_or_put(job.store.cache.voice(name), compute, copy_to={"embedding": job_copy})
+        data = cached.marker
+    return quality.embedding_from_bytes(data, f"job {job.job_id}: voice/{name}")

@@ -1,0 +1,496 @@
+"""Narration quality, measured on each slide's audio: does it sound like the presenter, is it
+clean speech, is it paced right.
+
+- speaker similarity: cosine of two speaker embeddings (resemblyzer's encoder, its weights in
+  its wheel), the narration's against the cleaned reference recording's;
+- DNSMOS P.835 (speechmos, ONNX models in its wheel): signal, background and overall, 1 to 5;
+- pace: spoken words over speech time, and the longest silence that no ``[PAUSE]`` asked for;
+- clipping (share of samples at full scale) and the speech level.
+
+Cost is bounded per slide, whatever its length: DNSMOS hears one window of its model's input
+length (9.01 s) from the middle of the slide, the speaker encoder at most
+:data:`SPEAKER_SECONDS` of its speech. The models load once per process and never download.
+The mel spectrogram the encoder takes is computed here with numpy, the same one resemblyzer's
+helper computes with librosa: importing librosa's feature module costs seconds per process.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.resources
+import io
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from deck2video.audio import SAMPLE_RATE, resample
+from deck2video.captions import Cue
+from deck2video.config import QualitySettings
+from deck2video.errors import ProcessingError
+from deck2video.manifest import JobQuality, SlideQuality, SlideRecord, WorstSlide
+from deck2video.narration import Pause, Segment, Speech
+
+# Bump when a score would come out differently for the same audio: cached scores are keyed on it.
+QUALITY_VERSION = 1
+EXTRA = "quality"  # pip install 'deck2video[quality]'
+
+MODEL_RATE = 16_000  # both models hear 16 kHz
+DNSMOS_SECONDS = 9.01  # the DNSMOS model's fixed input length
+DNSMOS_SAMPLES = round(DNSMOS_SECONDS * MODEL_RATE)
+SPEAKER_SECONDS = 8.0  # of speech: enough for a stable embedding, a bounded cost
+REFERENCE_SECONDS = 60.0  # of the reference recording's speech (once per recording)
+# Fewer words than this give no meaningful rate ("Thank you."): recorded, not judged.
+MIN_RATE_WORDS = 8
+FRAME_SECONDS = 0.02
+# A frame this far below the slide's loudest, or below the absolute floor, is silence.
+SILENCE_BELOW_PEAK_DB = 40.0
+SILENCE_FLOOR_DBFS = -60.0
+# Silences shorter than this are part of speaking (between words), longer ones are pauses.
+MIN_PAUSE_SECONDS = 0.25
+# A 16-bit sample at (or within rounding of) full scale.
+FULL_SCALE = 1.0 - 1e-4
+
+# resemblyzer's mel front end (its hparams): 25 ms windows every 10 ms, 40 Slaney mel bands.
+_MEL_WINDOW = 400
+_MEL_HOP = 160
+_MEL_BANDS = 40
+
+
+@dataclass(frozen=True)
+class Models:
+    encoder: Any  # resemblyzer.VoiceEncoder on the CPU
+    dnsmos: Any  # speechmos.dnsmos.DNSMOS (its P.835 session is the one used)
+
+    @property
+    def version(self) -> str:
+        return f"resemblyzer-{_version('resemblyzer')}+speechmos-{_version('speechmos')}"
+
+
+_LOAD_LOCK = threading.Lock()
+
+
+def load_models() -> Models:
+    """The speaker encoder and DNSMOS, loaded once per process from their wheels."""
+    with _LOAD_LOCK:
+        return _load_models()
+
+
+@functools.cache
+def _load_models() -> Models:
+    resemblyzer = _require("resemblyzer")
+    dnsmos = _require("speechmos.dnsmos")
+    models = importlib.resources.files("speechmos")
+    primary = str(models / "dnsmos_models" / "sig_bak_ovr.onnx")
+    p808 = str(models / "dnsmos_models" / "model_v8.onnx")
+    return Models(
+        encoder=resemblyzer.VoiceEncoder("cpu", verbose=False),
+        dnsmos=dnsmos.DNSMOS(primary, p808),
+    )
+
+
+def _require(module: str) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        raise ProcessingError(
+            f"narration quality: {error.name or module} is not installed; it comes with the "
+            f"'{EXTRA}' extra (pip install 'deck2video[{EXTRA}]', or make install)"
+        ) from None
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import version
+
+    return version(package)
+
+
+# --- what a slide's narration is -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Narration:
+    """One slide's audio and what the notes asked of it."""
+
+    samples: np.ndarray  # float32 mono at SAMPLE_RATE
+    words: int  # words spoken (numbers and abbreviations as they are said)
+    asked_silences: tuple[tuple[float, float], ...] = ()  # [start, end) seconds of [PAUSE]s
+
+    @property
+    def duration(self) -> float:
+        return self.samples.size / SAMPLE_RATE
+
+
+def asked_silences(
+    segments: Sequence[Segment], cues: Sequence[Cue], duration: float
+) -> tuple[tuple[float, float], ...]:
+    """Where the narration is silent because the notes say so: each Pause segment spans from the
+    end of the speech before it to the start of the speech after it (or the slide's ends).
+
+    Speech segments are matched to their cues by text, in order: a segment that produced no
+    sound has no cue, and its pause then runs on to the next one that did.
+    """
+    spans: list[tuple[float, float]] = []
+    previous_end, pause_from, index = 0.0, None, 0
+    for segment in segments:
+        if isinstance(segment, Pause):
+            pause_from = previous_end if pause_from is None else pause_from
+        elif isinstance(segment, Speech) and index < len(cues) and cues[index].text == segment.text:
+            if pause_from is not None:
+                spans.append((pause_from, cues[index].start))
+                pause_from = None
+            previous_end = cues[index].end
+            index += 1
+    if pause_from is not None:
+        spans.append((pause_from, duration))
+    return tuple(spans)
+
+
+# --- scoring -------------------------------------------------------------------------------------
+
+
+def score(narration: Narration, reference: np.ndarray | None, models: Models) -> SlideQuality:
+    """Every measure of one slide's narration (``reference``: the presenter's embedding)."""
+    samples = np.asarray(narration.samples, dtype=np.float32)
+    silent = _silent_frames(samples)
+    pauses = _runs(silent, minimum=_frames(MIN_PAUSE_SECONDS))
+    asked = _asked_frames(narration.asked_silences, silent.size)
+    unasked = _runs(silent & ~asked, minimum=1)
+    longest = max(unasked, key=lambda run: run[1] - run[0], default=None)
+    speech = ~_mask(pauses, silent.size)
+    speech_seconds = float(speech.sum()) * FRAME_SECONDS
+    has_speech = speech_seconds >= MIN_PAUSE_SECONDS and not silent.all()
+
+    measured = SlideQuality(
+        words=narration.words,
+        speech_seconds=round(speech_seconds, 3),
+        words_per_minute=_rate(narration.words, speech_seconds) if has_speech else None,
+        longest_silence=round((longest[1] - longest[0]) * FRAME_SECONDS, 3) if longest else 0.0,
+        longest_silence_at=round(longest[0] * FRAME_SECONDS, 3) if longest else None,
+        clipping=round(float(np.mean(np.abs(samples) >= FULL_SCALE)) if samples.size else 0.0, 6),
+        loudness_dbfs=_speech_level(samples, ~silent) if has_speech else None,
+    )
+    if samples.size == 0:
+        return measured
+    voiced = _frames_audio(samples, speech) if has_speech else samples[:0]
+    heard = _frames_audio(samples, ~asked)
+    sig, bak, ovrl = dnsmos(models, _middle(heard, DNSMOS_SECONDS * SAMPLE_RATE))
+    measured.dnsmos_sig, measured.dnsmos_bak, measured.dnsmos_ovrl = sig, bak, ovrl
+    measured.dnsmos_seconds = round(min(heard.size / SAMPLE_RATE, DNSMOS_SECONDS), 3)
+    if voiced.size and reference is not None:
+        sample = _middle(voiced, SPEAKER_SECONDS * SAMPLE_RATE)
+        measured.similarity = similarity(speaker_embedding(models, sample), reference)
+        measured.speaker_seconds = round(sample.size / SAMPLE_RATE, 3)
+    return measured
+
+
+def voice_embedding(models: Models, samples: np.ndarray, seconds: float) -> np.ndarray:
+    """The speaker embedding of a recording (24 kHz): up to ``seconds`` of its speech, from the
+    middle, its pauses left out."""
+    samples = np.asarray(samples, dtype=np.float32)
+    silent = _silent_frames(samples)
+    speech = ~_mask(_runs(silent, minimum=_frames(MIN_PAUSE_SECONDS)), silent.size)
+    voiced = samples[:0] if silent.all() else _frames_audio(samples, speech)
+    if voiced.size == 0:
+        raise ProcessingError("speaker embedding: the recording has no speech")
+    return speaker_embedding(models, _middle(voiced, seconds * SAMPLE_RATE))
+
+
+def _rate(words: int, speech_seconds: float) -> float | None:
+    return round(words / speech_seconds * 60, 1) if words and speech_seconds else None
+
+
+def dnsmos(models: Models, samples: np.ndarray) -> tuple[float, float, float]:
+    """DNSMOS P.835 (signal, background, overall) of one model window of ``samples`` (24 kHz).
+
+    Shorter audio is repeated to fill the window, as the DNSMOS reference scorer does.
+    """
+    audio = np.clip(resample(samples, SAMPLE_RATE, MODEL_RATE), -1.0, 1.0)
+    if audio.size == 0:
+        audio = np.zeros(DNSMOS_SAMPLES, dtype=np.float32)
+    audio = np.tile(audio, -(-DNSMOS_SAMPLES // audio.size))[:DNSMOS_SAMPLES]
+    raw = models.dnsmos.onnx_sess.run(None, {"input_1": audio[np.newaxis].astype(np.float32)})
+    sig, bak, ovrl = models.dnsmos.get_polyfit_val(*raw[0][0], False)
+    return round(float(sig), 3), round(float(bak), 3), round(float(ovrl), 3)
+
+
+def speaker_embedding(models: Models, samples: np.ndarray, rate: int = SAMPLE_RATE) -> np.ndarray:
+    """The speaker embedding (256 values, unit length) of speech samples at ``rate``."""
+    import torch
+    from resemblyzer import preprocess_wav
+
+    wav = preprocess_wav(resample(samples, rate, MODEL_RATE).astype(np.float64))
+    if wav.size == 0:
+        raise ProcessingError("speaker embedding: no voice left after trimming silences")
+    encoder = models.encoder
+    wav_slices, mel_slices = encoder.compute_partial_slices(wav.size, 1.3, 0.75)
+    wav = np.pad(wav, (0, max(0, wav_slices[-1].stop - wav.size)))
+    mel = mel_spectrogram(wav.astype(np.float32))
+    partials = np.stack([mel[s] for s in mel_slices])
+    threads = torch.get_num_threads()
+    # A small LSTM batch: one thread is as fast, and threads fighting for a busy CPU are slower.
+    torch.set_num_threads(1)
+    try:
+        with torch.inference_mode():
+            found = encoder(torch.from_numpy(partials)).numpy()
+    finally:
+        torch.set_num_threads(threads)
+    mean = found.mean(axis=0)
+    return (mean / np.linalg.norm(mean)).astype(np.float32)
+
+
+def similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """Cosine similarity of two embeddings: 1 is the same voice."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return round(float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b))), 4)
+
+
+def embedding_bytes(embedding: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(embedding, dtype=np.float32), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def embedding_from_bytes(data: bytes, what: str) -> np.ndarray:
+    try:
+        found = np.load(io.BytesIO(data), allow_pickle=False)
+    except (ValueError, OSError, EOFError):
+        raise ProcessingError(f"{what}: not a stored speaker embedding") from None
+    if found.shape != (256,) or not np.isfinite(found).all():
+        raise ProcessingError(f"{what}: not a stored speaker embedding (shape {found.shape})")
+    return found
+
+
+# --- judging -------------------------------------------------------------------------------------
+
+
+def problems(measured: SlideQuality, thresholds: QualitySettings) -> list[str]:
+    """Each threshold this slide misses, as one line with its score and the threshold."""
+    found = []
+    if measured.words and measured.words_per_minute is None:
+        found.append(f"no speech, where the notes have {measured.words} words")
+    if measured.similarity is not None and measured.similarity < thresholds.min_similarity:
+        found.append(f"voice similarity {measured.similarity:.2f} < {thresholds.min_similarity:g}")
+    if measured.dnsmos_ovrl is not None and measured.dnsmos_ovrl < thresholds.min_dnsmos:
+        found.append(f"DNSMOS overall {measured.dnsmos_ovrl:.2f} < {thresholds.min_dnsmos:g}")
+    rate = measured.words_per_minute
+    if rate is not None and measured.words >= MIN_RATE_WORDS:
+        if rate < thresholds.min_wpm:
+            found.append(f"{rate:.0f} words/min < {thresholds.min_wpm:g}")
+        elif rate > thresholds.max_wpm:
+            found.append(f"{rate:.0f} words/min > {thresholds.max_wpm:g}")
+    if measured.longest_silence > thresholds.max_silence_seconds:
+        found.append(
+            f"{measured.longest_silence:.1f} s of silence at {measured.longest_silence_at:.1f} s "
+            f"that no [PAUSE] asked for > {thresholds.max_silence_seconds:g} s"
+        )
+    return found
+
+
+def summarise(
+    slides: Sequence[SlideRecord],
+    durations: dict[int, float],
+    thresholds: QualitySettings,
+    base_similarity: float | None = None,
+) -> JobQuality:
+    """The job's quality from its slides' (``slide.quality`` set; ``durations`` by slide
+    number weight the means), with every problem named by PowerPoint slide number."""
+    scored = [s for s in slides if s.quality is not None]
+    weights = {s.number: max(durations.get(s.number, 0.0), 1e-3) for s in scored}
+
+    def mean(name: str) -> float | None:
+        values = [(getattr(s.quality, name), weights[s.number]) for s in scored]
+        values = [(v, w) for v, w in values if v is not None]
+        if not values:
+            return None
+        return round(sum(v * w for v, w in values) / sum(w for _, w in values), 4)
+
+    words = sum(s.quality.words for s in scored if s.quality.words_per_minute is not None)
+    speech = sum(s.quality.speech_seconds for s in scored if s.quality.words_per_minute is not None)
+    warnings = [f"slide {s.source_index}: {p}" for s in scored for p in s.quality.problems]
+    return JobQuality(
+        mode=thresholds.quality_mode,
+        thresholds={k: v for k, v in thresholds.to_dict().items() if k != "quality_mode"},
+        passed=not warnings,
+        slides_scored=len(scored),
+        similarity=mean("similarity"),
+        base_similarity=base_similarity,
+        dnsmos_sig=mean("dnsmos_sig"),
+        dnsmos_bak=mean("dnsmos_bak"),
+        dnsmos_ovrl=mean("dnsmos_ovrl"),
+        words_per_minute=round(words / speech * 60, 1) if speech else None,
+        longest_silence=max((s.quality.longest_silence for s in scored), default=0.0),
+        clipping=mean("clipping") or 0.0,
+        worst=_lowest(scored, "dnsmos_ovrl"),
+        least_similar=_lowest(scored, "similarity"),
+        warnings=warnings,
+    )
+
+
+def _lowest(slides: Sequence[SlideRecord], name: str) -> WorstSlide | None:
+    rated = [s for s in slides if getattr(s.quality, name) is not None]
+    if not rated:
+        return None
+    worst = min(rated, key=lambda s: getattr(s.quality, name))
+    return WorstSlide(
+        slide=worst.source_index,
+        title=worst.title,
+        dnsmos_ovrl=worst.quality.dnsmos_ovrl,
+        similarity=worst.quality.similarity,
+        problems=list(worst.quality.problems),
+    )
+
+
+def one_line(quality: JobQuality) -> str:
+    """``similarity 0.52, DNSMOS 3.31, 163 words/min; worst: slide 7 (DNSMOS 1.20)``."""
+    parts = [
+        f"similarity {_number(quality.similarity)}"
+        + (
+            f" (base voice {quality.base_similarity:.2f})"
+            if quality.base_similarity is not None
+            else ""
+        ),
+        f"DNSMOS {_number(quality.dnsmos_ovrl)}",
+        f"{quality.words_per_minute:.0f} words/min"
+        if quality.words_per_minute is not None
+        else "rate -",
+    ]
+    line = ", ".join(parts)
+    if quality.worst is not None:
+        worst = quality.worst
+        line += f"; worst: slide {worst.slide} (DNSMOS {_number(worst.dnsmos_ovrl)})"
+    if quality.warnings:
+        verdict = "failed" if quality.mode == "fail" else "warnings"
+        line += f"; {len(quality.warnings)} {verdict} (mode {quality.mode})"
+    return line
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+# --- the encoder's front end ---------------------------------------------------------------------
+
+
+def mel_spectrogram(wav: np.ndarray) -> np.ndarray:
+    """Mel power spectrogram (frames, 40) of 16 kHz audio, as resemblyzer's encoder takes it:
+    centred, zero-padded 25 ms Hann windows every 10 ms, Slaney mel filters."""
+    padded = np.pad(wav.astype(np.float32), _MEL_WINDOW // 2)
+    count = 1 + (padded.size - _MEL_WINDOW) // _MEL_HOP
+    frames = np.lib.stride_tricks.as_strided(
+        padded,
+        shape=(count, _MEL_WINDOW),
+        strides=(padded.strides[0] * _MEL_HOP, padded.strides[0]),
+        writeable=False,
+    )
+    power = np.abs(np.fft.rfft(frames * _hann(), axis=1)) ** 2
+    return (power @ _mel_filters().T).astype(np.float32)
+
+
+@functools.cache
+def _hann() -> np.ndarray:
+    n = np.arange(_MEL_WINDOW)
+    return (0.5 - 0.5 * np.cos(2 * np.pi * n / _MEL_WINDOW)).astype(np.float32)  # periodic
+
+
+@functools.cache
+def _mel_filters() -> np.ndarray:
+    """Slaney-style mel filter bank (bands, FFT bins), each triangle normalised to unit area."""
+    bins = np.linspace(0, MODEL_RATE / 2, 1 + _MEL_WINDOW // 2)
+    edges = _mel_to_hz(np.linspace(0.0, _hz_to_mel(MODEL_RATE / 2), _MEL_BANDS + 2))
+    widths = np.diff(edges)
+    ramps = edges[:, np.newaxis] - bins[np.newaxis, :]
+    rising = -ramps[:-2] / widths[:-1, np.newaxis]
+    falling = ramps[2:] / widths[1:, np.newaxis]
+    weights = np.maximum(0.0, np.minimum(rising, falling))
+    return weights * (2.0 / (edges[2:] - edges[:-2]))[:, np.newaxis]
+
+
+# The Slaney mel scale: linear below 1 kHz (200/3 Hz a mel), logarithmic above.
+_LINEAR_HZ_PER_MEL = 200.0 / 3
+_LOG_FROM_HZ = 1000.0
+_LOG_FROM_MEL = _LOG_FROM_HZ / _LINEAR_HZ_PER_MEL
+_LOG_STEP = np.log(6.4) / 27.0
+
+
+def _hz_to_mel(hz: float) -> float:
+    if hz < _LOG_FROM_HZ:
+        return hz / _LINEAR_HZ_PER_MEL
+    return _LOG_FROM_MEL + float(np.log(hz / _LOG_FROM_HZ)) / _LOG_STEP
+
+
+def _mel_to_hz(mels: np.ndarray) -> np.ndarray:
+    linear = mels * _LINEAR_HZ_PER_MEL
+    logarithmic = _LOG_FROM_HZ * np.exp(_LOG_STEP * (mels - _LOG_FROM_MEL))
+    return np.where(mels >= _LOG_FROM_MEL, logarithmic, linear)
+
+
+# --- frames and runs -----------------------------------------------------------------------------
+
+_FRAME = round(FRAME_SECONDS * SAMPLE_RATE)
+
+
+def _frames(seconds: float) -> int:
+    return max(1, round(seconds / FRAME_SECONDS))
+
+
+def _levels_db(samples: np.ndarray) -> np.ndarray:
+    """RMS level of each frame in dBFS (the last one zero-padded)."""
+    count = -(-samples.size // _FRAME)
+    padded = np.zeros(count * _FRAME, dtype=np.float64)
+    padded[: samples.size] = samples
+    power = np.mean(padded.reshape(count, _FRAME) ** 2, axis=1)
+    return 10.0 * np.log10(np.maximum(power, 1e-12))
+
+
+def _silent_frames(samples: np.ndarray) -> np.ndarray:
+    levels = _levels_db(samples)
+    if levels.size == 0:
+        return np.zeros(0, dtype=bool)
+    threshold = max(float(levels.max()) - SILENCE_BELOW_PEAK_DB, SILENCE_FLOOR_DBFS)
+    return levels <= threshold
+
+
+def _runs(flags: np.ndarray, *, minimum: int) -> list[tuple[int, int]]:
+    """[start, end) frame indices of each run of True at least ``minimum`` frames long."""
+    edges = np.diff(np.concatenate(([0], flags.astype(np.int8), [0])))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True) if b - a >= minimum]
+
+
+def _mask(runs: list[tuple[int, int]], size: int) -> np.ndarray:
+    mask = np.zeros(size, dtype=bool)
+    for start, end in runs:
+        mask[start:end] = True
+    return mask
+
+
+def _asked_frames(spans: Sequence[tuple[float, float]], size: int) -> np.ndarray:
+    runs = [(round(a / FRAME_SECONDS), round(b / FRAME_SECONDS)) for a, b in spans]
+    return _mask(runs, size)
+
+
+def _frames_audio(samples: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """The samples of the frames marked in ``keep``, joined."""
+    count = keep.size
+    padded = np.zeros(count * _FRAME, dtype=np.float32)
+    padded[: samples.size] = samples
+    return padded.reshape(count, _FRAME)[keep].ravel()[: samples.size]
+
+
+def _middle(samples: np.ndarray, length: float) -> np.ndarray:
+    size = round(length)
+    if samples.size <= size:
+        return samples
+    start = (samples.size - size) // 2
+    return samples[start : start + size]
+
+
+def _speech_level(samples: np.ndarray, loud: np.ndarray) -> float | None:
+    voiced = _frames_audio(samples, loud).astype(np.float64)
+    if voiced.size == 0:
+        return None
+    return round(10.0 * float(np.log10(max(np.mean(voiced**2), 1e-12))), 2)

@@ -1,0 +1,200 @@
+"""Narration quality on real audio made here: espeak-ng voices, Piper narration, noise, silence."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deck2video import quality, samples
+from deck2video.audio import SAMPLE_RATE, read_wav, silence
+from deck2video.config import QualitySettings
+from deck2video.errors import InputError, ProcessingError
+from deck2video.manifest import SlideQuality, SlideRecord
+from deck2video.narration import Pause, Speech, narrate
+from deck2video.speech import load_backend, synthesize_slide
+from deck2video.voice import prepare_reference
+from tests.narrations import white_noise
+
+OTHER_TEXT = (
+    "Good ideas often start as small experiments that nobody expects to work. "
+    "Thank you for joining us today, and let us look at what happens next."
+)
+# No commas: Piper reads it without a pause, so its trimmed length is pure speech time.
+STEADY = "We measured the results twice and the numbers were clear to everyone in the room"
+
+
+@pytest.fixture(scope="module")
+def models() -> quality.Models:
+    return quality.load_models()
+
+
+def cleaned(source: Path, tmp: Path) -> np.ndarray:
+    return read_wav(prepare_reference(source, tmp / f"clean-{source.stem}.wav").path)
+
+
+@pytest.fixture(scope="module")
+def voices(tmp_path_factory) -> dict[str, np.ndarray]:
+    """Recordings as the voice stage leaves them: the reference, the same voice saying something
+    else, another espeak voice (American, high pitch) and the reference pitch-shifted."""
+    tmp = tmp_path_factory.mktemp("voices")
+    reference = samples.make_reference_voice(tmp / "reference.wav")
+    made = {
+        "reference": reference,
+        "same": samples.make_reference_voice(tmp / "same.wav", text=OTHER_TEXT),
+        "other": samples.make_reference_voice(
+            tmp / "other.wav", voice="en-us+f3", pitch=80, text=OTHER_TEXT
+        ),
+        "shifted": samples.pitch_shifted(reference, tmp / "shifted.wav", cents=700),
+    }
+    return {name: cleaned(path, tmp) for name, path in made.items()}
+
+
+@pytest.fixture(scope="module")
+def piper():
+    return load_backend("piper", "en")
+
+
+def embedding(models, samples_24k):
+    return quality.voice_embedding(models, samples_24k, quality.REFERENCE_SECONDS)
+
+
+def test_the_same_voice_is_more_similar_than_another_voice(models, voices, piper):
+    reference = embedding(models, voices["reference"])
+    same = quality.similarity(embedding(models, voices["same"]), reference)
+    other = quality.similarity(embedding(models, voices["other"]), reference)
+    shifted = quality.similarity(embedding(models, voices["shifted"]), reference)
+    narrated = quality.similarity(
+        embedding(models, piper.synthesize(OTHER_TEXT, speed=1.0)), reference
+    )
+    assert same > 0.85
+    assert same > max(other, shifted, narrated) + 0.1
+    assert quality.similarity(reference, reference) == pytest.approx(1.0, abs=1e-4)
+
+
+def score(models, samples_24k, *, words: int, asked=(), reference=None) -> SlideQuality:
+    narration = quality.Narration(samples_24k, words=words, asked_silences=tuple(asked))
+    return quality.score(narration, reference, models)
+
+
+def test_noise_and_silence_where_speech_should_be_score_a_low_dnsmos(models, piper):
+    speech = score(models, piper.synthesize(OTHER_TEXT, speed=1.0), words=26)
+    noise = score(models, white_noise(6.0), words=26)
+    quiet = score(models, silence(6.0), words=26)
+    thresholds = QualitySettings()
+    assert speech.dnsmos_ovrl > 3.0 and quality.problems(speech, thresholds) == []
+    assert noise.dnsmos_ovrl < 1.5
+    assert "DNSMOS overall" in " ".join(quality.problems(noise, thresholds))
+    assert quiet.dnsmos_ovrl < thresholds.min_dnsmos
+    assert quiet.words_per_minute is None and quiet.similarity is None
+    assert quality.problems(quiet, thresholds)[0] == "no speech, where the notes have 26 words"
+
+
+def test_a_silence_no_pause_asked_for_is_reported_and_an_asked_one_is_not(models, piper):
+    notes = "The first sentence is spoken here. [PAUSE 3] The second one comes after a pause."
+    segments = narrate(notes)
+    asked = synthesize_slide(segments, piper, speed=1.0)
+    spans = quality.asked_silences(segments, asked.cues, asked.duration)
+    assert [round(b - a, 2) for a, b in spans] == [3.0]
+    paused = score(models, asked.samples, words=14, asked=spans)
+    assert paused.longest_silence < 1.0
+
+    # The same narration with the 3 s gap where nobody asked for one (as a broken take has).
+    plain = synthesize_slide([s for s in segments if isinstance(s, Speech)], piper, speed=1.0)
+    cut = round(plain.cues[0].end * SAMPLE_RATE)
+    gapped = np.concatenate([plain.samples[:cut], silence(3.0), plain.samples[cut:]])
+    found = score(models, gapped, words=14)
+    # The 3 s, plus the sentence gap and the trimmed edges that were there already.
+    assert (
+        3.0
+        <= found.longest_silence
+        <= 3.0 + score(models, plain.samples, words=14).longest_silence + 0.05
+    )
+    assert found.longest_silence_at == pytest.approx(plain.cues[0].end, abs=0.15)
+    assert "s of silence at 1." in " ".join(quality.problems(found, QualitySettings()))
+
+
+def test_a_known_speaking_rate_is_measured_within_ten_percent(models, piper):
+    """Truth: words over the length of one unbroken utterance. Pauses, asked or not, and
+    sentence gaps around it must not change the measured rate."""
+    words = len(STEADY.split())
+    for speed in (0.8, 1.0, 1.4):
+        once = synthesize_slide([Speech(STEADY)], piper, speed=speed)
+        truth = words / once.duration * 60
+        segments = [Speech(STEADY), Pause(2.0), Speech(STEADY), Speech(STEADY)]
+        slide = synthesize_slide(segments, piper, speed=speed)
+        measured = score(
+            models,
+            slide.samples,
+            words=3 * words,
+            asked=quality.asked_silences(segments, slide.cues, slide.duration),
+        )
+        assert measured.words_per_minute == pytest.approx(truth, rel=0.10), speed
+
+
+def test_clipping_and_level_are_measured(models, piper):
+    spoken = piper.synthesize(OTHER_TEXT, speed=1.0)
+    loud = np.clip(spoken / np.abs(spoken).max() * 4.0, -1.0, 1.0)
+    clean = score(models, spoken, words=26)
+    clipped = score(models, loud, words=26)
+    assert clean.clipping == 0.0
+    assert clipped.clipping > 0.01
+    assert clipped.loudness_dbfs > clean.loudness_dbfs + 6
+
+
+def test_the_mel_front_end_matches_resemblyzers_librosa_one():
+    import librosa
+
+    wav = np.random.default_rng(1).normal(0, 0.1, 16_000 * 2).astype(np.float32)
+    expected = librosa.feature.melspectrogram(
+        y=wav, sr=16_000, n_fft=400, hop_length=160, n_mels=40
+    ).T
+    np.testing.assert_allclose(quality.mel_spectrogram(wav), expected, rtol=1e-4, atol=1e-6)
+
+
+def test_models_load_once_per_process(models):
+    assert quality.load_models() is models
+
+
+def test_a_missing_package_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "speechmos.dnsmos", None)  # what an absent package raises
+    quality._load_models.cache_clear()
+    try:
+        with pytest.raises(ProcessingError, match=r"'quality' extra") as missing:
+            quality.load_models()
+        assert "speechmos" in str(missing.value)
+    finally:
+        quality._load_models.cache_clear()
+
+
+def slide(number: int, source_index: int, **measured) -> SlideRecord:
+    record = SlideRecord(number, source_index, f"Slide {source_index}", False, False, "0" * 64)
+    record.quality = SlideQuality(**measured)
+    return record
+
+
+def test_the_job_figures_are_duration_weighted_and_name_the_worst_by_powerpoint_number():
+    slides = [
+        slide(1, 1, words=30, speech_seconds=10.0, words_per_minute=180.0, similarity=0.8,
+              dnsmos_ovrl=3.5),
+        slide(2, 4, words=10, speech_seconds=5.0, words_per_minute=120.0, similarity=0.5,
+              dnsmos_ovrl=1.5, problems=["DNSMOS overall 1.50 < 2.5"]),
+    ]  # fmt: skip
+    job = quality.summarise(slides, {1: 30.0, 2: 10.0}, QualitySettings())
+    assert job.similarity == pytest.approx((0.8 * 30 + 0.5 * 10) / 40)
+    assert job.dnsmos_ovrl == pytest.approx((3.5 * 30 + 1.5 * 10) / 40)
+    assert job.words_per_minute == pytest.approx(40 / 15 * 60)
+    assert (job.worst.slide, job.least_similar.slide) == (4, 4)
+    assert job.warnings == ["slide 4: DNSMOS overall 1.50 < 2.5"] and not job.passed
+    line = quality.one_line(job)
+    assert "similarity 0.72" in line and "DNSMOS 3.00" in line and "worst: slide 4" in line
+
+
+def test_thresholds_are_checked_once_declared():
+    with pytest.raises(InputError, match="min_wpm"):
+        QualitySettings(min_wpm=300, max_wpm=200)
+    with pytest.raises(InputError, match="quality_mode"):
+        QualitySettings(quality_mode="maybe")
+    assert QualitySettings.from_choices({"min_dnsmos": "3", "max_wpm": None}).min_dnsmos == 3.0
