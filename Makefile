@@ -12,7 +12,7 @@ APT_PACKAGES := libreoffice-impress-nogui poppler-utils ffmpeg espeak-ng sox fon
 DEMO_DIR ?= demo-output
 PYTEST_ARGS ?=
 
-.PHONY: demo test bench lint install apt clean airflow lock
+.PHONY: demo test bench bench-voice lint install apt clean airflow lock
 
 ## install: Debian packages + a virtualenv with the pinned Python packages
 install: apt $(VENV)/.installed
@@ -60,6 +60,11 @@ lint: install
 ## MoviePy baseline
 bench: install
 	$(PY) -m bench.pipeline_bench
+
+## bench-voice: speaker similarity of the narration to several reference voices, with no
+## converter and (DECK2VIDEO_OPENVOICE_DIR set) with OpenVoice: does the narration sound like them?
+bench-voice: install
+	$(PY) -m bench.voice_bench
 
 ## requirements.lock: re-pin every Python package (run after changing pyproject.toml)
 lock:

@@ -55,8 +55,16 @@ def test_summary_table_names_every_step(small_inputs, tmp_path):
         "--root", str(tmp_path / "root"), "--resolution", "640x360",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    for word in ("slides", "narration", "prepare", "speak", "assemble", "video:"):
+    for word in ("slides", "narration", "prepare", "speak", "quality", "assemble", "video:"):
         assert word in done.stdout
+    [line] = [line for line in done.stdout.splitlines() if line.startswith("quality: ")]
+    assert (
+        "similarity 0." in line
+        and "DNSMOS" in line
+        and "words/min" in line
+        and "worst: slide" in line
+    )
+    assert (tmp_path / "o.quality.json").is_file()
 
 
 @pytest.fixture
@@ -86,14 +94,26 @@ def test_step_subcommands_on_s3(small_inputs, s3_bucket, tmp_path):
         spoken = deck2video("speak", "--job", job, "--slide", str(slide["number"]))
         assert spoken.returncode == 0, spoken.stderr
         assert json.loads(spoken.stdout)["synthesized"] is True
+    strict = deck2video(
+        "quality", "--job", job, "--quality-mode", "fail", "--min-similarity", "0.95"
+    )
+    assert strict.returncode == 1
+    assert "slide 1: voice similarity 0." in strict.stderr and "< 0.95" in strict.stderr
+    checked = deck2video("quality", "--job", job, "--min-similarity", "0")
+    assert checked.returncode == 0, checked.stderr
+    assert json.loads(checked.stdout)["slides_scored"] == 2
     assert deck2video("assemble", "--job", job).returncode == 0
     published = deck2video("publish", "--job", job)
     assert published.returncode == 0, published.stderr
     assert json.loads(published.stdout)["video_url"] == out_url
     video = storage.download(out_url, tmp_path / "talk.mp4")
     assert len(media.chapters(media.ffprobe(video))) == 2
-    status = json.loads(deck2video("status", "--job", job).stdout)
-    assert status["status"] == "completed"
+    report = json.loads(storage.read_bytes(f"s3://{s3_bucket}/out/talk.quality.json"))
+    assert [s["slide"] for s in report["slides"]] == [1, 2]
+    status = deck2video("status", "--job", job)
+    assert json.loads(status.stdout)["status"] == "completed"
+    assert json.loads(status.stdout)["quality"]["similarity"] > 0
+    assert status.stderr.startswith("quality: similarity 0.")
 
 
 def test_bad_input_exits_2_with_one_line(tmp_path, reference_voice):

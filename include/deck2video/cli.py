@@ -215,14 +215,13 @@ def _print_summary(summary: job.RunSummary) -> None:
     table.add_row("narration", f"{summary.narration_seconds:.1f} s")
     table.add_row("video", f"{summary.video_seconds:.1f} s")
     table.add_row("synthesized / cached", f"{summary.synthesized} / {summary.cached}")
-    if summary.quality is not None:
-        table.add_row("quality", quality_line(summary.quality))
     for step, seconds in summary.stage_seconds.items():
         table.add_row(f"time: {step}", f"{seconds:.2f} s")
     table.add_row("total time", f"{sum(summary.stage_seconds.values()):.2f} s")
     table.add_row("job folder", summary.job_url)
     Console().print(table)
     if summary.quality is not None:
+        print(f"quality: {quality_line(summary.quality)}")
         warnings = summary.quality.warnings
         for warning in warnings[:SHOWN_WARNINGS]:
             print(f"quality warning: {warning}")
@@ -230,7 +229,7 @@ def _print_summary(summary: job.RunSummary) -> None:
             print(f"quality warning: ... and {len(warnings) - SHOWN_WARNINGS} more")
     print(f"video: {summary.video_url}")
     if summary.quality_url:
-        print(f"quality: {summary.quality_url}")
+        print(f"quality report: {summary.quality_url}")
 
 
 if __name__ == "__main__":

@@ -182,8 +182,10 @@ def score(narration: Narration, reference: np.ndarray | None, models: Models) ->
     measured.dnsmos_seconds = round(min(heard.size / SAMPLE_RATE, DNSMOS_SECONDS), 3)
     if voiced.size and reference is not None:
         sample = _middle(voiced, SPEAKER_SECONDS * SAMPLE_RATE)
-        measured.similarity = similarity(speaker_embedding(models, sample), reference)
-        measured.speaker_seconds = round(sample.size / SAMPLE_RATE, 3)
+        found = speaker_embedding(models, sample)
+        if found is not None:  # else the encoder hears no voice in it (noise, garble)
+            measured.similarity = similarity(found, reference)
+            measured.speaker_seconds = round(sample.size / SAMPLE_RATE, 3)
     return measured
 
 
@@ -194,9 +196,12 @@ def voice_embedding(models: Models, samples: np.ndarray, seconds: float) -> np.n
     silent = _silent_frames(samples)
     speech = ~_mask(_runs(silent, minimum=_frames(MIN_PAUSE_SECONDS)), silent.size)
     voiced = samples[:0] if silent.all() else _frames_audio(samples, speech)
-    if voiced.size == 0:
-        raise ProcessingError("speaker embedding: the recording has no speech")
-    return speaker_embedding(models, _middle(voiced, seconds * SAMPLE_RATE))
+    found = (
+        speaker_embedding(models, _middle(voiced, seconds * SAMPLE_RATE)) if voiced.size else None
+    )
+    if found is None:
+        raise ProcessingError("speaker embedding: the recording has no voice in it")
+    return found
 
 
 def _rate(words: int, speech_seconds: float) -> float | None:
@@ -217,14 +222,17 @@ def dnsmos(models: Models, samples: np.ndarray) -> tuple[float, float, float]:
     return round(float(sig), 3), round(float(bak), 3), round(float(ovrl), 3)
 
 
-def speaker_embedding(models: Models, samples: np.ndarray, rate: int = SAMPLE_RATE) -> np.ndarray:
-    """The speaker embedding (256 values, unit length) of speech samples at ``rate``."""
+def speaker_embedding(
+    models: Models, samples: np.ndarray, rate: int = SAMPLE_RATE
+) -> np.ndarray | None:
+    """The speaker embedding (256 values, unit length) of speech samples at ``rate``; None when
+    the encoder's voice detector finds no voice in them."""
     import torch
     from resemblyzer import preprocess_wav
 
     wav = preprocess_wav(resample(samples, rate, MODEL_RATE).astype(np.float64))
     if wav.size == 0:
-        raise ProcessingError("speaker embedding: no voice left after trimming silences")
+        return None
     encoder = models.encoder
     wav_slices, mel_slices = encoder.compute_partial_slices(wav.size, 1.3, 0.75)
     wav = np.pad(wav, (0, max(0, wav_slices[-1].stop - wav.size)))
@@ -272,6 +280,8 @@ def problems(measured: SlideQuality, thresholds: QualitySettings) -> list[str]:
     found = []
     if measured.words and measured.words_per_minute is None:
         found.append(f"no speech, where the notes have {measured.words} words")
+    if measured.words_per_minute is not None and measured.similarity is None:
+        found.append("no voice: the speaker encoder hears none in the narration")
     if measured.similarity is not None and measured.similarity < thresholds.min_similarity:
         found.append(f"voice similarity {measured.similarity:.2f} < {thresholds.min_similarity:g}")
     if measured.dnsmos_ovrl is not None and measured.dnsmos_ovrl < thresholds.min_dnsmos:

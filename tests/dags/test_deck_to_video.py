@@ -20,7 +20,7 @@ from deck2video.samples import SampleSlide, build_deck
 from tests import bad_files
 
 DAG_ID = "deck_to_video"
-STEPS = ["prepare", "prepare_voice", "speak", "assemble", "publish"]
+STEPS = ["prepare", "prepare_voice", "speak", "quality", "assemble", "publish"]
 SLIDES = [
     SampleSlide("Welcome", "Hello and welcome. This video was made by Airflow."),
     SampleSlide("Braces {{ ds }} stay text", "Curly braces like {{ ds }} are read as they are."),
@@ -223,7 +223,13 @@ def good_run(dag_bag, bucket, e2e_deck, reference_voice) -> Iterator[Run]:
     voice = storage.upload(reference_voice, f"s3://{bucket}/in/voice.wav")
     out = f"s3://{bucket}/out/talk.mp4"
     root = f"s3://{bucket}/d2v"
-    conf = {"deck_url": e2e_deck, "voice_url": voice, "out_url": out, "resolution": "1280x720"}
+    conf = {
+        "deck_url": e2e_deck,
+        "voice_url": voice,
+        "out_url": out,
+        "resolution": "1280x720",
+        "min_similarity": 0.99,  # Piper is not the presenter: every spoken slide warns
+    }
     dag_run, tis = run_dag(dag_bag.get_dag(DAG_ID), conf, root)
     yield Run(dag_run, tis, root, out, bucket)
 
@@ -247,7 +253,7 @@ def test_run_succeeds_with_one_labelled_speak_per_shown_slide(good_run):
     assert [ti.state for ti in speak] == ["success"] * 3
     # The title's braces come through as text: XCom values are never rendered as templates.
     assert [ti.rendered_map_index for ti in speak] == LABELS
-    for step in ("prepare", "prepare_voice", "assemble", "publish"):
+    for step in ("prepare", "prepare_voice", "quality", "assemble", "publish"):
         ti = good_run.tis[(step, -1)]
         assert (ti.state, ti.try_number) == ("success", 1), step
 
@@ -273,6 +279,66 @@ def test_manifest_says_completed(good_run):
     assert [s.title for s in manifest.slides] == [SLIDES[0].title, SLIDES[1].title, "Pricing"]
     assert manifest.outputs["video"] == good_run.out_url
     assert job_url.startswith(f"{good_run.root}/jobs/talk-")
+
+
+def test_warn_mode_records_the_quality_warnings_and_publishes_them(good_run):
+    [manifest] = job_manifests(good_run.root).values()
+    quality = manifest.quality
+    assert quality.mode == "warn" and quality.thresholds["min_similarity"] == 0.99
+    assert quality.slides_scored == 2 and quality.dnsmos_ovrl > 2.5
+    assert [w.split(":")[0] for w in quality.warnings] == ["slide 1", "slide 2"]
+    assert all("voice similarity" in w and "< 0.99" in w for w in quality.warnings)
+    report = json.loads(storage.read_bytes(good_run.out_url[: -len(".mp4")] + ".quality.json"))
+    assert report["job"]["warnings"] == quality.warnings
+    assert [s["slide"] for s in report["slides"]] == [1, 2]  # "Pricing" has no notes
+
+
+def test_fail_mode_fails_the_run_at_quality_naming_the_slide_and_publishes_nothing(
+    good_run, dag_bag, reference_voice, tmp_path
+):
+    """A slide whose take came out as noise (put in the audio cache, where its speak task
+    finds it): the quality task fails once, without retries, and nothing is published."""
+    from deck2video import job
+    from deck2video.config import JobSettings
+    from tests.narrations import seed_narration, white_noise
+
+    slides = [
+        SLIDES[0],
+        SampleSlide("Static", "This slide should be speech but came out as noise."),
+    ]
+    deck = storage.upload(
+        build_deck(tmp_path / "noisy.pptx", slides), f"s3://{good_run.bucket}/in/noisy.pptx"
+    )
+    voice = storage.upload(reference_voice, f"s3://{good_run.bucket}/in/voice.wav")
+    out = f"s3://{good_run.bucket}/out/noisy.mp4"
+    plan = job.prepare(
+        deck,
+        voice,
+        out_url=out,
+        root_url=good_run.root,
+        settings=JobSettings(width=1280, height=720),
+    )
+    seed_narration(JobFolder(plan.job_url), 2, white_noise(4.0))
+    conf = {
+        "deck_url": deck,
+        "voice_url": voice,
+        "out_url": out,
+        "resolution": "1280x720",
+        "quality_mode": "fail",
+        "min_similarity": 0.0,
+    }
+    dag_run, tis = run_dag(dag_bag.get_dag(DAG_ID), conf, good_run.root)
+
+    assert dag_run.state == "failed"
+    failed = tis[("quality", -1)]
+    assert (failed.state, failed.try_number) == ("failed", 1)  # bad output: no retry
+    assert {tis[(step, -1)].state for step in ("assemble", "publish")} == {"upstream_failed"}
+    manifest = load_manifest(plan.job_url)
+    assert (manifest.status, manifest.stage) == ("failed", "quality")
+    assert "slide 2: DNSMOS overall" in manifest.reason and "< 2.5" in manifest.reason
+    assert "slide 1" not in manifest.reason
+    assert not storage.exists(out)
+    assert not storage.exists(out[: -len(".mp4")] + ".quality.json")
 
 
 def test_publish_records_an_asset_event_naming_the_video(good_run):

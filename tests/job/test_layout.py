@@ -19,9 +19,11 @@ def every_url(store: Store, job: JobFolder) -> set[str]:
     """What layout.py makes for a two-slide job, relative to the root."""
     urls = {job.manifest, job.deck, job.voice_input(".m4a"), job.lexicon, job.reference}
     urls |= {job.video, job.captions_vtt, job.captions_srt, job.embedding("embedding-x.npy")}
+    urls.add(job.quality)
     for n in (1, 2):
         urls |= {job.slide(n), job.notes(n), job.audio(n), job.speech_result(n)}
-    for entry in (store.cache.slides("k" * 64, 2), store.cache.audio("a" * 64)):
+    entries = (store.cache.slides("k" * 64, 2), store.cache.audio("a" * 64))
+    for entry in (*entries, store.cache.quality("a" * 64)):
         urls |= set(entry.files.values())
     urls |= set(store.cache.voice("embedding-x.npy").files.values())
     return {url.removeprefix(store.url + "/") for url in urls}
@@ -53,6 +55,7 @@ def test_cache_entries_end_with_their_marker():
     assert slides.marker.endswith(f"/cache/slides/{'k' * 64}/complete")
     assert caches.audio("a" * 64).marker == f"{ROOT}/cache/audio/{'a' * 64}.json"
     assert caches.voice("e.npy").marker == f"{ROOT}/cache/voice/e.npy"
+    assert caches.quality("q").marker == f"{ROOT}/cache/quality/q.json"
 
 
 def _documented_paths(text: str) -> set[str]:
