@@ -101,10 +101,17 @@ def main() -> None:
         table.add_row(f"cold: {step}", f"{seconds:.2f} s", "")
     table.add_row("cold: total", f"{cold_s:.2f} s", "")
     table.add_row("video duration", f"{cold.video_seconds:.1f} s", "")
+    # The quality step's own time; most of the scoring runs in the background while the next
+    # slides are spoken, and its busy time is shown too (its whole cost if it ran serially).
     quality_s = cold.stage_seconds.get("quality", 0.0)
+    table.add_row(
+        "cold: quality scored ahead (background)", f"{cold.quality_ahead_seconds:.2f} s", ""
+    )
     table.add_row(
         "quality share of the cold run", f"{quality_s / cold_s:.3f}", f"< {GOALS['quality_share']}"
     )
+    serial = (quality_s + cold.quality_ahead_seconds) / cold_s
+    table.add_row("quality share, had it all run after speaking", f"{serial:.3f}", "")
     rtf = cold_s / cold.video_seconds
     table.add_row("real-time factor (total / video)", f"{rtf:.3f}", f"< {GOALS['rtf']}")
     table.add_row("edited re-run (slides synthesized)", f"{edit_s:.2f} s ({edit.synthesized})", "")

@@ -74,16 +74,27 @@ def test_the_same_voice_is_more_similar_than_another_voice(models, voices, piper
     assert quality.similarity(reference, reference) == pytest.approx(1.0, abs=1e-4)
 
 
-def score(models, samples_24k, *, words: int, asked=(), reference=None) -> SlideQuality:
-    narration = quality.Narration(samples_24k, words=words, asked_silences=tuple(asked))
-    return quality.score(narration, reference, models)
+@pytest.fixture(scope="module")
+def presenter(models, voices) -> np.ndarray:
+    return embedding(models, voices["reference"])
 
 
-def test_noise_and_silence_where_speech_should_be_score_a_low_dnsmos(models, piper):
-    speech = score(models, piper.synthesize(OTHER_TEXT, speed=1.0), words=26)
-    noise = score(models, white_noise(6.0), words=26)
-    quiet = score(models, silence(6.0), words=26)
-    thresholds = QualitySettings()
+@pytest.fixture
+def score(models, presenter):
+    """Score a narration against the presenter's voice: ``score(samples, words=N)``."""
+
+    def scored(samples_24k: np.ndarray, *, words: int, asked=()) -> SlideQuality:
+        narration = quality.Narration(samples_24k, words=words, asked_silences=tuple(asked))
+        return quality.score(narration, presenter, models)
+
+    return scored
+
+
+def test_noise_and_silence_where_speech_should_be_score_a_low_dnsmos(score, piper):
+    speech = score(piper.synthesize(OTHER_TEXT, speed=1.0), words=26)
+    noise = score(white_noise(6.0), words=26)
+    quiet = score(silence(6.0), words=26)
+    thresholds = QualitySettings(min_similarity=0.0)  # Piper is not the presenter
     assert speech.dnsmos_ovrl > 3.0 and quality.problems(speech, thresholds) == []
     assert noise.dnsmos_ovrl < 1.5
     assert "DNSMOS overall" in " ".join(quality.problems(noise, thresholds))
@@ -92,31 +103,29 @@ def test_noise_and_silence_where_speech_should_be_score_a_low_dnsmos(models, pip
     assert quality.problems(quiet, thresholds)[0] == "no speech, where the notes have 26 words"
 
 
-def test_a_silence_no_pause_asked_for_is_reported_and_an_asked_one_is_not(models, piper):
+def test_a_silence_no_pause_asked_for_is_reported_and_an_asked_one_is_not(score, piper):
     notes = "The first sentence is spoken here. [PAUSE 3] The second one comes after a pause."
     segments = narrate(notes)
     asked = synthesize_slide(segments, piper, speed=1.0)
     spans = quality.asked_silences(segments, asked.cues, asked.duration)
     assert [round(b - a, 2) for a, b in spans] == [3.0]
-    paused = score(models, asked.samples, words=14, asked=spans)
+    paused = score(asked.samples, words=14, asked=spans)
     assert paused.longest_silence < 1.0
 
     # The same narration with the 3 s gap where nobody asked for one (as a broken take has).
     plain = synthesize_slide([s for s in segments if isinstance(s, Speech)], piper, speed=1.0)
     cut = round(plain.cues[0].end * SAMPLE_RATE)
     gapped = np.concatenate([plain.samples[:cut], silence(3.0), plain.samples[cut:]])
-    found = score(models, gapped, words=14)
+    found = score(gapped, words=14)
     # The 3 s, plus the sentence gap and the trimmed edges that were there already.
     assert (
-        3.0
-        <= found.longest_silence
-        <= 3.0 + score(models, plain.samples, words=14).longest_silence + 0.05
+        3.0 <= found.longest_silence <= 3.0 + score(plain.samples, words=14).longest_silence + 0.05
     )
     assert found.longest_silence_at == pytest.approx(plain.cues[0].end, abs=0.15)
     assert "s of silence at 1." in " ".join(quality.problems(found, QualitySettings()))
 
 
-def test_a_known_speaking_rate_is_measured_within_ten_percent(models, piper):
+def test_a_known_speaking_rate_is_measured_within_ten_percent(score, piper):
     """Truth: words over the length of one unbroken utterance. Pauses, asked or not, and
     sentence gaps around it must not change the measured rate."""
     words = len(STEADY.split())
@@ -126,7 +135,6 @@ def test_a_known_speaking_rate_is_measured_within_ten_percent(models, piper):
         segments = [Speech(STEADY), Pause(2.0), Speech(STEADY), Speech(STEADY)]
         slide = synthesize_slide(segments, piper, speed=speed)
         measured = score(
-            models,
             slide.samples,
             words=3 * words,
             asked=quality.asked_silences(segments, slide.cues, slide.duration),
@@ -134,11 +142,11 @@ def test_a_known_speaking_rate_is_measured_within_ten_percent(models, piper):
         assert measured.words_per_minute == pytest.approx(truth, rel=0.10), speed
 
 
-def test_clipping_and_level_are_measured(models, piper):
+def test_clipping_and_level_are_measured(score, piper):
     spoken = piper.synthesize(OTHER_TEXT, speed=1.0)
     loud = np.clip(spoken / np.abs(spoken).max() * 4.0, -1.0, 1.0)
-    clean = score(models, spoken, words=26)
-    clipped = score(models, loud, words=26)
+    clean = score(spoken, words=26)
+    clipped = score(loud, words=26)
     assert clean.clipping == 0.0
     assert clipped.clipping > 0.01
     assert clipped.loudness_dbfs > clean.loudness_dbfs + 6

@@ -152,7 +152,7 @@ def asked_silences(
 # --- scoring -------------------------------------------------------------------------------------
 
 
-def score(narration: Narration, reference: np.ndarray | None, models: Models) -> SlideQuality:
+def score(narration: Narration, reference: np.ndarray, models: Models) -> SlideQuality:
     """Every measure of one slide's narration (``reference``: the presenter's embedding)."""
     samples = np.asarray(narration.samples, dtype=np.float32)
     silent = _silent_frames(samples)
@@ -180,7 +180,7 @@ def score(narration: Narration, reference: np.ndarray | None, models: Models) ->
     sig, bak, ovrl = dnsmos(models, _middle(heard, DNSMOS_SECONDS * SAMPLE_RATE))
     measured.dnsmos_sig, measured.dnsmos_bak, measured.dnsmos_ovrl = sig, bak, ovrl
     measured.dnsmos_seconds = round(min(heard.size / SAMPLE_RATE, DNSMOS_SECONDS), 3)
-    if voiced.size and reference is not None:
+    if voiced.size:
         sample = _middle(voiced, SPEAKER_SECONDS * SAMPLE_RATE)
         found = speaker_embedding(models, sample)
         if found is not None:  # else the encoder hears no voice in it (noise, garble)
@@ -292,7 +292,8 @@ def problems(measured: SlideQuality, thresholds: QualitySettings) -> list[str]:
             found.append(f"{rate:.0f} words/min < {thresholds.min_wpm:g}")
         elif rate > thresholds.max_wpm:
             found.append(f"{rate:.0f} words/min > {thresholds.max_wpm:g}")
-    if measured.longest_silence > thresholds.max_silence_seconds:
+    silent_through = measured.words and measured.words_per_minute is None  # said above
+    if measured.longest_silence > thresholds.max_silence_seconds and not silent_through:
         found.append(
             f"{measured.longest_silence:.1f} s of silence at {measured.longest_silence_at:.1f} s "
             f"that no [PAUSE] asked for > {thresholds.max_silence_seconds:g} s"

@@ -1,5 +1,6 @@
-"""The quality step on a real job (Piper narration, local storage), with two slides' narration
-replaced by what a broken take leaves: white noise, and speech with 3 s of silence in it."""
+"""The quality step on a real job (Piper narration, local storage), with three slides' narration
+replaced by what a broken take leaves: white noise, silence, and speech with 3 s of silence in
+it."""
 
 from __future__ import annotations
 
@@ -25,8 +26,9 @@ SLIDES = [
     SampleSlide("Noise", "This slide should be speech, but its take came out as noise."),
     SampleSlide("Quiet", "[SILENCE]"),
     SampleSlide("Gap", "This slide has a silence in the middle that nobody asked for."),
+    SampleSlide("Mute", "This slide should be speech, but its take came out silent."),
 ]
-NOISE, GAP = 2, 4  # their numbers in the video; in the deck they are slides 3 and 5
+NOISE, GAP, MUTE = 2, 4, 5  # their numbers in the video; in the deck they are slides 3, 5, 6
 PERMISSIVE = {"min_similarity": 0.0}  # Piper is not the presenter: leave that check out here
 
 
@@ -47,6 +49,7 @@ def spoken_job(folder: Path, reference_voice: Path) -> tuple[JobFolder, Path, Pa
     speech = piper.synthesize(SLIDES[4].notes, speed=1.0)
     half = speech.size // 2
     seed_narration(folder_job, NOISE, white_noise(4.0))
+    seed_narration(folder_job, MUTE, silence(4.0))
     seed_narration(folder_job, GAP, np.concatenate([speech[:half], silence(3.0), speech[half:]]))
     for slide in plan.slides:
         job.speak_slide(folder_job, slide.number)
@@ -67,18 +70,22 @@ def test_warn_mode_records_every_slide_by_its_powerpoint_number(spoken, caplog):
     assert 100 < by_deck[1].quality.words_per_minute < 300
     assert by_deck[3].quality.dnsmos_ovrl < 2.0
     assert by_deck[5].quality.longest_silence == pytest.approx(3.0, abs=0.2)
+    assert by_deck[6].quality.dnsmos_ovrl < 2.5 and by_deck[6].quality.speech_seconds == 0
 
     assert manifest.quality == checked and not checked.passed
-    assert checked.worst.slide == 3 and checked.slides_scored == 3
-    assert [w.split(":")[0] for w in checked.warnings] == ["slide 3", "slide 5"]
+    assert checked.worst.slide == 3 and checked.slides_scored == 4
+    slides = [w.split(":")[0] for w in checked.warnings]
+    assert slides == ["slide 3", "slide 5", "slide 6", "slide 6"]
     assert "DNSMOS overall" in checked.warnings[0] and "< 2.5" in checked.warnings[0]
     assert "s of silence at" in checked.warnings[1] and "> 2 s" in checked.warnings[1]
+    assert checked.warnings[2] == "slide 6: no speech, where the notes have 11 words"
+    assert checked.warnings[3].startswith("slide 6: DNSMOS overall 1.")
     logged = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert logged == [f"narration quality: {w}" for w in checked.warnings]
     assert manifest.stages["quality"].status == "done"
 
     report = json.loads(storage.read_bytes(folder_job.quality))
-    assert [s["slide"] for s in report["slides"]] == [1, 3, 5]
+    assert [s["slide"] for s in report["slides"]] == [1, 3, 5, 6]
     assert report["job"]["warnings"] == checked.warnings
 
 
@@ -86,7 +93,7 @@ def test_a_second_check_scores_nothing_again(spoken):
     folder_job, _, _ = spoken
     job.check_quality(folder_job, QualitySettings(**PERMISSIVE))
     detail = load_manifest(folder_job).stages["quality"].detail
-    assert (detail["scored"], detail["cached"]) == (0, 3)
+    assert (detail["scored"], detail["cached"]) == (0, 4)
     assert any(p.name.startswith("speaker-") for p in Path(folder_job.url, "voice").iterdir())
 
 
@@ -97,8 +104,8 @@ def test_warn_mode_publishes_the_quality_file_next_to_the_video(spoken):
     published = job.publish(folder_job)
     assert published.quality_url == published.video_url[: -len(".mp4")] + ".quality.json"
     report = json.loads(Path(published.quality_url).read_text())
-    assert [s["slide"] for s in report["slides"]] == [1, 3, 5]
-    assert report["job"]["mode"] == "warn" and len(report["job"]["warnings"]) == 2
+    assert [s["slide"] for s in report["slides"]] == [1, 3, 5, 6]
+    assert report["job"]["mode"] == "warn" and len(report["job"]["warnings"]) == 4
     assert load_manifest(folder_job).outputs["quality"] == published.quality_url
 
 
@@ -112,6 +119,7 @@ def test_fail_mode_names_each_failing_slide_and_publishes_nothing(tmp_path, refe
     assert "\n" not in message
     assert "slide 3: DNSMOS overall" in message and "< 2.5" in message
     assert "slide 5: 3." in message and "> 2 s" in message
+    assert "slide 6: no speech" in message
     assert not out.parent.exists()  # neither the video, nor its captions, nor the quality file
     manifest = load_manifest(folder_job)
     assert (manifest.status, manifest.stage) == ("failed", "quality")
