@@ -52,6 +52,16 @@ def trim_edges(samples: np.ndarray, *, keep_seconds: float, threshold: float = 1
     return samples[start:end]
 
 
+def frame_levels_db(samples: np.ndarray, frame_seconds: float) -> np.ndarray:
+    """RMS level of each ``frame_seconds`` frame in dBFS (the last frame zero-padded)."""
+    size = round(frame_seconds * SAMPLE_RATE)
+    frames = -(-samples.size // size)
+    padded = np.zeros(frames * size, dtype=np.float64)
+    padded[: samples.size] = samples
+    power = np.mean(padded.reshape(frames, size) ** 2, axis=1)
+    return 10.0 * np.log10(np.maximum(power, 1e-12))
+
+
 def write_wav(path: Path, samples: np.ndarray) -> None:
     """Write 24 kHz mono 16-bit PCM; atomically, so a reader never sees half a file."""
     path = Path(path)

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from deck2video.audio import SAMPLE_RATE, resample
+from deck2video.audio import SAMPLE_RATE, frame_levels_db, resample
 from deck2video.captions import Cue
 from deck2video.config import QualitySettings
 from deck2video.errors import ProcessingError
@@ -448,17 +448,8 @@ def _frames(seconds: float) -> int:
     return max(1, round(seconds / FRAME_SECONDS))
 
 
-def _levels_db(samples: np.ndarray) -> np.ndarray:
-    """RMS level of each frame in dBFS (the last one zero-padded)."""
-    count = -(-samples.size // _FRAME)
-    padded = np.zeros(count * _FRAME, dtype=np.float64)
-    padded[: samples.size] = samples
-    power = np.mean(padded.reshape(count, _FRAME) ** 2, axis=1)
-    return 10.0 * np.log10(np.maximum(power, 1e-12))
-
-
 def _silent_frames(samples: np.ndarray) -> np.ndarray:
-    levels = _levels_db(samples)
+    levels = frame_levels_db(samples, FRAME_SECONDS)
     if levels.size == 0:
         return np.zeros(0, dtype=bool)
     threshold = max(float(levels.max()) - SILENCE_BELOW_PEAK_DB, SILENCE_FLOOR_DBFS)

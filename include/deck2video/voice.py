@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deck2video.audio import SAMPLE_RATE, write_wav
+from deck2video.audio import SAMPLE_RATE, frame_levels_db, write_wav
 from deck2video.errors import InputError, ProcessingError
 from deck2video.procs import run_tool
 
@@ -49,7 +49,7 @@ def prepare_reference(
     digest = _sha256(src)
     samples = _decode(src, timeout)
 
-    levels = _frame_levels_db(samples)
+    levels = frame_levels_db(samples, FRAME_SECONDS)
     speech = _speech_frames(levels)
     if not speech.any():
         raise InputError(f"voice recording {src} is silent")
@@ -103,16 +103,6 @@ def _undecodable_reason(message: str, src: Path) -> str | None:
     if "does not contain any stream" in detail or "matches no streams" in detail:
         return "no audio stream"
     return detail
-
-
-def _frame_levels_db(samples: np.ndarray) -> np.ndarray:
-    """RMS level of each 20 ms frame in dBFS (the last frame zero-padded)."""
-    size = round(FRAME_SECONDS * SAMPLE_RATE)
-    frames = -(-samples.size // size)
-    padded = np.zeros(frames * size, dtype=np.float64)
-    padded[: samples.size] = samples
-    power = np.mean(padded.reshape(frames, size) ** 2, axis=1)
-    return 10.0 * np.log10(np.maximum(power, 1e-12))
 
 
 def _speech_frames(levels: np.ndarray) -> np.ndarray:
