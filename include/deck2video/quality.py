@@ -58,6 +58,10 @@ FULL_SCALE = 1.0 - 1e-4
 _MEL_WINDOW = 400
 _MEL_HOP = 160
 _MEL_BANDS = 40
+# resemblyzer's embed_utterance defaults: overlapping 1.6 s partials, 1.3 a second, the last one
+# kept when it is three-quarters full.
+_PARTIALS_PER_SECOND = 1.3
+_MIN_COVERAGE = 0.75
 
 
 @dataclass(frozen=True)
@@ -156,11 +160,10 @@ def score(narration: Narration, reference: np.ndarray, models: Models) -> SlideQ
     """Every measure of one slide's narration (``reference``: the presenter's embedding)."""
     samples = np.asarray(narration.samples, dtype=np.float32)
     silent = _silent_frames(samples)
-    pauses = _runs(silent, minimum=_frames(MIN_PAUSE_SECONDS))
     asked = _asked_frames(narration.asked_silences, silent.size)
     unasked = _runs(silent & ~asked, minimum=1)
     longest = max(unasked, key=lambda run: run[1] - run[0], default=None)
-    speech = ~_mask(pauses, silent.size)
+    speech = _speaking(silent)
     speech_seconds = float(speech.sum()) * FRAME_SECONDS
     has_speech = speech_seconds >= MIN_PAUSE_SECONDS and not silent.all()
 
@@ -194,8 +197,7 @@ def voice_embedding(models: Models, samples: np.ndarray, seconds: float) -> np.n
     middle, its pauses left out."""
     samples = np.asarray(samples, dtype=np.float32)
     silent = _silent_frames(samples)
-    speech = ~_mask(_runs(silent, minimum=_frames(MIN_PAUSE_SECONDS)), silent.size)
-    voiced = samples[:0] if silent.all() else _frames_audio(samples, speech)
+    voiced = samples[:0] if silent.all() else _frames_audio(samples, _speaking(silent))
     found = (
         speaker_embedding(models, _middle(voiced, seconds * SAMPLE_RATE)) if voiced.size else None
     )
@@ -234,7 +236,9 @@ def speaker_embedding(
     if wav.size == 0:
         return None
     encoder = models.encoder
-    wav_slices, mel_slices = encoder.compute_partial_slices(wav.size, 1.3, 0.75)
+    wav_slices, mel_slices = encoder.compute_partial_slices(
+        wav.size, _PARTIALS_PER_SECOND, _MIN_COVERAGE
+    )
     wav = np.pad(wav, (0, max(0, wav_slices[-1].stop - wav.size)))
     mel = mel_spectrogram(wav.astype(np.float32))
     partials = np.stack([mel[s] for s in mel_slices])
@@ -454,6 +458,11 @@ def _silent_frames(samples: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=bool)
     threshold = max(float(levels.max()) - SILENCE_BELOW_PEAK_DB, SILENCE_FLOOR_DBFS)
     return levels <= threshold
+
+
+def _speaking(silent: np.ndarray) -> np.ndarray:
+    """The frames that are not part of a pause (short silences between words are speech)."""
+    return ~_mask(_runs(silent, minimum=_frames(MIN_PAUSE_SECONDS)), silent.size)
 
 
 def _runs(flags: np.ndarray, *, minimum: int) -> list[tuple[int, int]]:
