@@ -9,19 +9,20 @@ from pathlib import Path
 import pytest
 
 from deck2video import config
-from deck2video.config import Deployment, JobSettings, Limits
+from deck2video.config import Deployment, JobSettings, Limits, QualitySettings
 from deck2video.errors import InputError
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_every_job_setting_is_declared_with_title_help_and_bounds_or_choices():
-    for name, declared in config.declarations():
+@pytest.mark.parametrize("kind", [JobSettings, QualitySettings])
+def test_every_setting_is_declared_with_title_help_and_bounds_or_choices(kind):
+    for name, declared in config.declarations(kind):
         assert declared.title and declared.help, name
-        kind = type(getattr(JobSettings(), name))
-        if kind in (int, float):
+        kind_of_value = type(getattr(kind(), name))
+        if kind_of_value in (int, float):
             assert declared.minimum is not None and declared.maximum is not None, name
-        if kind is str:
+        if kind_of_value is str:
             assert declared.choices, name
 
 
@@ -51,6 +52,18 @@ def test_from_dict_coerces_json_and_cli_values_and_refuses_unknown_keys():
         JobSettings.from_dict({"include_hidden": "maybe"})
     with pytest.raises(InputError, match=r"unknown key\(s\) sped"):
         JobSettings.from_dict({"sped": 1})
+
+
+def test_quality_thresholds_are_checked_against_their_declarations():
+    with pytest.raises(InputError, match="setting min_wpm: 300 is above max_wpm 200"):
+        QualitySettings(min_wpm=300, max_wpm=200)
+    with pytest.raises(InputError, match="setting quality_mode: 'maybe' is not one of"):
+        QualitySettings(quality_mode="maybe")
+    with pytest.raises(InputError, match="setting min_similarity: 1.5 is outside 0..1"):
+        QualitySettings(min_similarity=1.5)
+    assert QualitySettings.from_choices({"min_dnsmos": "3", "max_wpm": None}).min_dnsmos == 3.0
+    with pytest.raises(InputError, match=r"unknown key\(s\) min_dnsmoss"):
+        QualitySettings.from_dict({"min_dnsmoss": 3})
 
 
 def test_resolution_is_chosen_as_one_value_and_parsed_once():

@@ -9,6 +9,7 @@ import pytest
 
 from deck2video import config
 from deck2video.cli import build_parser
+from deck2video.config import JobSettings
 from deck2video.errors import InputError
 from deck2video.params import (
     DECK_PATTERN,
@@ -16,6 +17,7 @@ from deck2video.params import (
     URL_PATTERN,
     check_conf,
     out_url_for,
+    quality_from_params,
     settings_from_params,
 )
 
@@ -23,8 +25,9 @@ GOOD_CONF = {"deck_url": "s3://decks/talk.pptx", "voice_url": "s3://decks/voice.
 
 
 def test_every_setting_param_has_its_declared_default_bounds_and_help():
-    """One declaration: the form cannot drift from JobSettings (padding 0-5 in both, ...)."""
-    for name, declared, default in config.choosable():
+    """One declaration: the form cannot drift from JobSettings (padding 0-5 in both, ...) nor
+    from QualitySettings."""
+    for name, declared, default in (*config.choosable(), *config.quality_choosable()):
         spec = PARAMS[name]
         assert spec["default"] == default, name
         assert (spec.get("minimum"), spec.get("maximum")) == (declared.minimum, declared.maximum)
@@ -37,7 +40,7 @@ def test_the_cli_offers_every_setting_the_form_does():
         action for action in build_parser()._actions if getattr(action, "choices", None)
     ).choices["run"]
     flags = {opt for action in run._actions for opt in action.option_strings}
-    for name, _, _ in config.choosable():
+    for name, _, _ in (*config.choosable(), *config.quality_choosable()):
         assert f"--{name.replace('_', '-')}" in flags, name
 
 
@@ -81,3 +84,12 @@ def test_params_translate_to_job_settings():
     )
     assert out_url_for(GOOD_CONF) == "s3://decks/talk.mp4"
     assert out_url_for({**GOOD_CONF, "out_url": "/v/x.mp4"}) == "/v/x.mp4"
+
+
+def test_quality_params_make_the_run_thresholds_and_leave_the_job_settings_alone():
+    """Thresholds decide publishing, not the video: they are not part of the job id."""
+    params = {**GOOD_CONF, "quality_mode": "fail", "min_dnsmos": 3, "max_wpm": None}
+    thresholds = quality_from_params(params)
+    assert (thresholds.quality_mode, thresholds.min_dnsmos) == ("fail", 3.0)
+    assert thresholds.max_wpm == config.QualitySettings().max_wpm
+    assert settings_from_params(params) == JobSettings()

@@ -11,7 +11,7 @@ import pytest
 from deck2video import quality, samples
 from deck2video.audio import SAMPLE_RATE, read_wav, silence
 from deck2video.config import QualitySettings
-from deck2video.errors import InputError, ProcessingError
+from deck2video.errors import ProcessingError
 from deck2video.manifest import SlideQuality, SlideRecord
 from deck2video.narration import Pause, Speech, narrate
 from deck2video.speech import load_backend, synthesize_slide
@@ -198,11 +198,3 @@ def test_the_job_figures_are_duration_weighted_and_name_the_worst_by_powerpoint_
     assert job.warnings == ["slide 4: DNSMOS overall 1.50 < 2.5"] and not job.passed
     line = quality.one_line(job)
     assert "similarity 0.72" in line and "DNSMOS 3.00" in line and "worst: slide 4" in line
-
-
-def test_thresholds_are_checked_once_declared():
-    with pytest.raises(InputError, match="min_wpm"):
-        QualitySettings(min_wpm=300, max_wpm=200)
-    with pytest.raises(InputError, match="quality_mode"):
-        QualitySettings(quality_mode="maybe")
-    assert QualitySettings.from_choices({"min_dnsmos": "3", "max_wpm": None}).min_dnsmos == 3.0
