@@ -1,8 +1,9 @@
 """`make bench`: the whole pipeline on a 30-slide deck with about 10 minutes of narration.
 
-Prints time per stage, the real-time factor (run time / video duration), a cold run against a
-re-run with one slide's notes edited, and assembly against a plain MoviePy baseline on the same
-inputs. Every ratio is measured within this one run, since the machine is shared and noisy.
+Prints time per stage, the real-time factor (run time / video duration), the narration-quality
+step's share of a cold run (CPU time, and wall time against the same run without it), a cold run
+against a re-run with one slide's notes edited, and assembly against a plain MoviePy baseline on
+the same inputs. Every ratio is measured within this one run, since the machine is shared and noisy.
 
     .venv/bin/python -m bench.pipeline_bench [--slides 30] [--minutes 10] [--no-baseline]
 """
@@ -10,6 +11,7 @@ inputs. Every ratio is measured within this one run, since the machine is shared
 from __future__ import annotations
 
 import argparse
+import resource
 import tempfile
 import time
 from dataclasses import replace
@@ -31,6 +33,31 @@ def timed_run(deck: Path, voice: Path, root: Path, out: Path) -> tuple[job.RunSu
     began = time.perf_counter()
     summary = job.run(str(deck), str(voice), out_url=str(out), root_url=str(root))
     return summary, time.perf_counter() - began
+
+
+def unscored_run(deck: Path, voice: Path, root: Path, out: Path) -> float:
+    """The same cold run without the quality step, for its wall-clock cost: the steps ``job.run``
+    calls, less that one. Runs second, with the models already loaded and the caches of the
+    operating system warm, so the difference overstates the cost rather than hides it."""
+    began = time.perf_counter()
+    plan = job.prepare(str(deck), str(voice), out_url=str(out), root_url=str(root))
+    folder = job.JobFolder(plan.job_url)
+    job.prepare_voice(folder)
+    for slide in plan.slides:
+        job.speak_slide(folder, slide.number)
+    job.assemble(folder)
+    job.publish(folder)
+    return time.perf_counter() - began
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process (all its threads) and of its finished children (LibreOffice,
+    ffmpeg): on a shared machine, less at the mercy of the others than wall time."""
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def job_clips(job_url: str) -> tuple[list[SlideClip], list[float]]:
@@ -81,7 +108,11 @@ def main() -> None:
         root = work / "root"
 
         console.print(f"cold run: {args.slides} slides, ~{args.minutes:g} min of narration ...")
+        cpu_before = cpu_seconds()
         cold, cold_s = timed_run(deck, voice, root, work / "cold.mp4")
+        cold_cpu = cpu_seconds() - cpu_before
+        console.print("the same cold run without the quality step ...")
+        unscored_s = unscored_run(deck, voice, work / "unscored", work / "unscored.mp4")
 
         edited = list(slides)
         middle = len(edited) // 2
@@ -101,17 +132,23 @@ def main() -> None:
         table.add_row(f"cold: {step}", f"{seconds:.2f} s", "")
     table.add_row("cold: total", f"{cold_s:.2f} s", "")
     table.add_row("video duration", f"{cold.video_seconds:.1f} s", "")
-    # The quality step's own time; most of the scoring runs in the background while the next
-    # slides are spoken, and its busy time is shown too (its whole cost if it ran serially).
+    # Most of the scoring runs in a background thread while the next slides are spoken, so the
+    # quality step's own time is not its cost; its CPU time, against the whole run's, is.
     quality_s = cold.stage_seconds.get("quality", 0.0)
+    ahead = f"{cold.quality_ahead_seconds:.2f} s"
+    table.add_row("cold: quality scored ahead (background, wall)", ahead, "")
+    table.add_row("cold: CPU time, whole run", f"{cold_cpu:.2f} s", "")
+    table.add_row("cold: CPU time, narration quality", f"{cold.quality_cpu_seconds:.2f} s", "")
     table.add_row(
-        "cold: quality scored ahead (background)", f"{cold.quality_ahead_seconds:.2f} s", ""
+        "quality share of the cold run (CPU)",
+        f"{cold.quality_cpu_seconds / cold_cpu:.3f}",
+        f"< {GOALS['quality_share']}",
     )
     table.add_row(
-        "quality share of the cold run", f"{quality_s / cold_s:.3f}", f"< {GOALS['quality_share']}"
+        "quality step's own share of the cold run (wall)", f"{quality_s / cold_s:.3f}", ""
     )
-    serial = (quality_s + cold.quality_ahead_seconds) / cold_s
-    table.add_row("quality share, had it all run after speaking", f"{serial:.3f}", "")
+    table.add_row("cold run without the quality step", f"{unscored_s:.2f} s", "")
+    table.add_row("quality share of the cold run (wall, A/B)", f"{1 - unscored_s / cold_s:.3f}", "")
     rtf = cold_s / cold.video_seconds
     table.add_row("real-time factor (total / video)", f"{rtf:.3f}", f"< {GOALS['rtf']}")
     table.add_row("edited re-run (slides synthesized)", f"{edit_s:.2f} s ({edit.synthesized})", "")

@@ -9,7 +9,8 @@ clean speech, is it paced right.
 
 Cost is bounded per slide, whatever its length: DNSMOS hears one window of its model's input
 length (9.01 s) from the middle of the slide, the speaker encoder at most
-:data:`SPEAKER_SECONDS` of its speech. The models load once per process and never download.
+:data:`SPEAKER_SECONDS` of its speech, both in the calling thread (one core). The models load
+once per process and never download.
 The mel spectrogram the encoder takes is computed here with numpy, the same one resemblyzer's
 helper computes with librosa: importing librosa's feature module costs seconds per process.
 """
@@ -87,12 +88,24 @@ def load_models() -> Models:
 def _load_models() -> Models:
     resemblyzer = _require("resemblyzer")
     dnsmos = _require("speechmos.dnsmos")
-    models = importlib.resources.files("speechmos")
-    primary = str(models / "dnsmos_models" / "sig_bak_ovr.onnx")
-    p808 = str(models / "dnsmos_models" / "model_v8.onnx")
+    import onnxruntime
+
+    class SingleThreadDNSMOS(dnsmos.DNSMOS):
+        """speechmos's scorer (its calibration curves) on the P.835 model alone, in the calling
+        thread: scoring shares its machine with speech synthesis, which has the other cores."""
+
+        def __init__(self, primary: str) -> None:
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = options.inter_op_num_threads = 1
+            self.primary_model_path = primary
+            self.onnx_sess = onnxruntime.InferenceSession(
+                primary, options, providers=["CPUExecutionProvider"]
+            )
+
+    primary = importlib.resources.files("speechmos") / "dnsmos_models" / "sig_bak_ovr.onnx"
     return Models(
         encoder=resemblyzer.VoiceEncoder("cpu", verbose=False),
-        dnsmos=dnsmos.DNSMOS(primary, p808),
+        dnsmos=SingleThreadDNSMOS(str(primary)),
     )
 
 
@@ -243,7 +256,8 @@ def speaker_embedding(
     mel = mel_spectrogram(wav.astype(np.float32))
     partials = np.stack([mel[s] for s in mel_slices])
     threads = torch.get_num_threads()
-    # A small LSTM batch: one thread is as fast, and threads fighting for a busy CPU are slower.
+    # A small LSTM batch: one thread is as fast, and threads fighting for a busy CPU are slower;
+    # scoring then runs in the calling thread alone, like DNSMOS.
     torch.set_num_threads(1)
     try:
         with torch.inference_mode():

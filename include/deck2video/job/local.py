@@ -36,8 +36,10 @@ class RunSummary:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     quality: JobQuality | None = None
     quality_url: str | None = None
-    # Scoring done in the background while slides were spoken (not in stage_seconds' sum).
+    # Scoring done in the background while slides were spoken (not in stage_seconds' sum),
+    # and the CPU time of all scoring, in the background and in the quality step.
     quality_ahead_seconds: float = 0.0
+    quality_cpu_seconds: float = 0.0
 
 
 class _Timings(dict[str, float]):
@@ -108,6 +110,9 @@ def run(
         quality=manifest.quality,
         quality_url=published.quality_url,
         quality_ahead_seconds=round(ahead.busy_seconds, 3),
+        quality_cpu_seconds=round(
+            ahead.cpu_seconds + manifest.stages["quality"].detail["cpu_seconds"], 3
+        ),
     )
 
 

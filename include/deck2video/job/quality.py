@@ -44,7 +44,7 @@ def check_quality(job: JobFolder, thresholds: QualitySettings | None = None) -> 
     thresholds = thresholds or QualitySettings()
     manifest = load_manifest(job)
     with stage(job, manifest, "quality", "synthesizing_audio") as record:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         scoring = Scoring.of(job, manifest)
         record.detail["load_seconds"] = round(time.perf_counter() - started, 3)
         durations, scored = {}, 0
@@ -57,7 +57,11 @@ def check_quality(job: JobFolder, thresholds: QualitySettings | None = None) -> 
         base = scoring.base_similarity()
         manifest.quality = quality.summarise(manifest.slides, durations, thresholds, base)
         storage.write_bytes(job.quality, report_json(manifest).encode())
-        record.detail.update(scored=scored, cached=manifest.quality.slides_scored - scored)
+        record.detail.update(
+            scored=scored,
+            cached=manifest.quality.slides_scored - scored,
+            cpu_seconds=round(time.thread_time() - cpu, 3),  # scoring runs in this thread
+        )
         for warning in manifest.quality.warnings:
             log.warning("narration quality: %s", warning)
         if thresholds.quality_mode == "fail" and not manifest.quality.passed:
@@ -168,7 +172,8 @@ class ScoreAhead:
     def __init__(self) -> None:
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="deck2video-quality")
         self._scoring: Scoring | None = None
-        self.busy_seconds = 0.0
+        self.busy_seconds = 0.0  # wall time
+        self.cpu_seconds = 0.0  # scoring runs in this one thread, so its CPU time is the cost
 
     def warm(self) -> None:
         """Load the models now, while the slides are rendered."""
@@ -192,13 +197,14 @@ class ScoreAhead:
         self._scoring.slide(self._scoring.manifest.slide(number))
 
     def _timed(self, work: Callable[..., object], *args: object) -> None:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         try:
             work(*args)
         except Exception as error:  # the quality step scores this slide again, and says why
             log.debug("narration quality ahead of the step: %s", error)
         finally:
             self.busy_seconds += time.perf_counter() - started
+            self.cpu_seconds += time.thread_time() - cpu
 
 
 def spoken_words(cues: list[Cue], language: str) -> int:
