@@ -11,11 +11,14 @@ threshold fails the job (BadOutputError, not retried) before anything is assembl
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
+import os
 import re
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -165,12 +168,16 @@ class Scoring:
 
 class ScoreAhead:
     """Scores slides in one background thread while the next ones are spoken (the local run):
-    the TTS engine leaves a core free on a CPU and all of them on a GPU, so most of the
-    scoring is done by the time the quality step runs, which then finds it in the cache. A
-    failure here is left for the quality step to meet again and report."""
+    speech synthesis on a GPU leaves the CPU idle, and on a CPU leaves gaps, so much of the
+    scoring is done by the time the quality step runs, which then finds it in the cache. The
+    thread runs at the lowest CPU priority, so that it takes only what the speech leaves; what
+    it has not done, the step does. A failure here is left for the step to meet again and
+    report."""
 
     def __init__(self) -> None:
-        self._worker = ThreadPoolExecutor(1, thread_name_prefix="deck2video-quality")
+        self._worker = ThreadPoolExecutor(
+            1, thread_name_prefix="deck2video-quality", initializer=_lowest_priority
+        )
         self._scoring: Scoring | None = None
         self.busy_seconds = 0.0  # wall time
         self.cpu_seconds = 0.0  # scoring runs in this one thread, so its CPU time is the cost
@@ -210,6 +217,12 @@ class ScoreAhead:
 def spoken_words(cues: list[Cue], language: str) -> int:
     """Words as they are said ("$5" is "five dollars"), over every caption of a slide."""
     return sum(len(re.findall(r"\w+", expand_for_speech(c.text, language))) for c in cues)
+
+
+def _lowest_priority() -> None:
+    """Make the calling thread yield the CPU to everything else (Linux: a thread's own nice)."""
+    with contextlib.suppress(AttributeError, OSError):  # elsewhere: it just runs at normal
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
 
 
 def _reference_embedding(job: JobFolder, manifest: Manifest, models: quality.Models) -> np.ndarray:
