@@ -52,8 +52,9 @@ def check_quality(job: JobFolder, thresholds: QualitySettings | None = None) -> 
         record.detail["load_seconds"] = round(time.perf_counter() - started, 3)
         durations, scored = {}, 0
         for slide in manifest.slides:
-            durations[slide.number] = speech_result(job, slide.number)["duration"]
-            slide.quality, computed = scoring.slide(slide)
+            result = speech_result(job, slide.number)
+            durations[slide.number] = result["duration"]
+            slide.quality, computed = scoring.slide(slide, result)
             if slide.quality is not None:
                 slide.quality.problems = quality.problems(slide.quality, thresholds)
             scored += computed
@@ -109,12 +110,11 @@ class Scoring:
             _reference_embedding(job, manifest, models),
         )
 
-    def slide(self, slide: SlideRecord) -> tuple[SlideQuality | None, bool]:
+    def slide(self, slide: SlideRecord, result: dict) -> tuple[SlideQuality | None, bool]:
         """One slide's scores (None for a slide with nothing to say) and whether they were
-        computed now rather than found in the cache."""
+        computed now rather than found in the cache; ``result``: what its speak task said."""
         if slide.silent:
             return None, False
-        result = speech_result(self.job, slide.number)
         described = [
             quality.QUALITY_VERSION,
             self.models.version,
@@ -201,7 +201,8 @@ class ScoreAhead:
     def _score(self, job: JobFolder, number: int) -> None:
         if self._scoring is None or self._scoring.job != job:
             self._scoring = Scoring.of(job, load_manifest(job))
-        self._scoring.slide(self._scoring.manifest.slide(number))
+        slide = self._scoring.manifest.slide(number)
+        self._scoring.slide(slide, speech_result(job, number))
 
     def _timed(self, work: Callable[..., object], *args: object) -> None:
         started, cpu = time.perf_counter(), time.thread_time()
