@@ -269,6 +269,7 @@ def test_pronouncing_backend_speaks_the_expanded_text() -> None:
     backend = PronouncingBackend(base, "en-us", {"SQL": "sequel"})
     assert backend.synthesize("SQL costs $5.", speed=1.5) == "sequel costs five dollars."
     assert base.heard == [("sequel costs five dollars.", 1.5)]
+    assert backend.spoken_form("SQL costs $5.") == "sequel costs five dollars."  # what pages show
     assert (backend.name, backend.embedding_name) == ("echo", "en-us")
 
 

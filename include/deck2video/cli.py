@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     speak = commands.add_parser("speak", help="synthesize one slide's narration")
     speak.add_argument("--job", required=True, help="job URL (<root>/jobs/<job_id>)")
     speak.add_argument("--slide", required=True, type=int, help="slide number (1-based)")
+    speak.add_argument(
+        "--take", type=int, default=1, help="which recording: above 1 re-records the slide"
+    )
     return parser
 
 
@@ -109,7 +112,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     elif args.command == "prepare-voice":
         _print_json(job.prepare_voice(job.JobFolder.at(args.job)))
     elif args.command == "speak":
-        _print_json(asdict(job.speak_slide(job.JobFolder.at(args.job), args.slide)))
+        _print_json(asdict(job.speak_slide(job.JobFolder.at(args.job), args.slide, args.take)))
     elif args.command == "assemble":
         _print_json(job.assemble(job.JobFolder.at(args.job)))
     elif args.command == "publish":

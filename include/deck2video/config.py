@@ -38,6 +38,8 @@ LANGUAGES = tuple(LANGUAGE_VOICES)
 # The trigger form offers these sizes; the CLI takes any even WIDTHxHEIGHT within the bounds.
 RESOLUTIONS = ("1920x1080", "1280x720", "3840x2160")
 ENV_PREFIX = "DECK2VIDEO_"
+# Re-takes of one slide that a job keeps apart in the cache: more is a typo, not patience.
+MAX_TAKE = 1000
 
 
 # --- job settings --------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ class SlideRecord:
     audio_key: str = ""  # speech cache key; equal keys mean equal audio
     duration: float | None = None  # narration seconds
     synthesized: bool | None = None  # False: the audio came from the cache
+    take: int = 1  # which recording of the notes (a re-take asks for another)
     start: float | None = None  # the slide's interval in the video
     end: float | None = None
 

@@ -7,11 +7,11 @@ imports nothing from Airflow (nor jsonschema): the DAG files wrap each spec in `
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from deck2video import storage
-from deck2video.config import JobSettings, Setting, choosable
+from deck2video.config import MAX_TAKE, JobSettings, Setting, choosable
 from deck2video.errors import InputError
 
 # Written for both Python's re (server-side validation) and ECMAScript (the UI form): refuse a
@@ -82,12 +82,37 @@ def setting_param(declared: Setting, default: Any) -> dict[str, Any]:
     return spec
 
 
+# What one run asks for beyond the job's inputs and settings: neither changes the job id.
+RUN_OPTIONS: dict[str, dict[str, Any]] = {
+    "approve_before_publish": {
+        "default": False,
+        "type": "boolean",
+        "title": "Approve before publishing",
+        "description": "Wait after assembly until someone approves the video in Airflow "
+        "(Required actions); a rejected video is not published.",
+        "section": "Review",
+    },
+    "takes": {
+        "default": {},
+        "type": "object",
+        "propertyNames": {"pattern": "^[1-9][0-9]{0,3}$"},
+        "additionalProperties": {"type": "integer", "minimum": 1, "maximum": MAX_TAKE},
+        "title": "Re-takes",
+        "description": 'Slides to record anew, by their PowerPoint number: {"7": 2} speaks '
+        "slide 7 again as its second take (speech engines sample, so it sounds different); "
+        "the other slides keep the take of the job's current video, from the cache. The "
+        "deck2video page's Re-take button fills this in.",
+        "section": "Review",
+    },
+}
+
 _JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string"}
 PARAMS: dict[str, dict[str, Any]] = {
     **INPUTS,
     **{name: setting_param(declared, default) for name, declared, default in choosable()},
+    **RUN_OPTIONS,
 }
-SETTING_PARAMS = tuple(name for name in PARAMS if name not in INPUTS)
+SETTING_PARAMS = tuple(name for name in PARAMS if name not in INPUTS and name not in RUN_OPTIONS)
 
 _URL_FIELDS = ("deck_url", "voice_url", "out_url", "lexicon_url")
 
@@ -122,3 +147,29 @@ def out_url_for(params: Mapping[str, Any]) -> str:
     deck_url = str(params["deck_url"])
     stem = deck_url[: -len(".pptx")] if deck_url.lower().endswith(".pptx") else deck_url
     return f"{stem}.mp4"
+
+
+def takes_for(params: Mapping[str, Any], narrated: Iterable[int]) -> dict[int, int]:
+    """The takes a run asks for (PowerPoint slide number -> take), checked against the slides
+    the video narrates, so that a re-take of a hidden or missing slide is refused by name."""
+    takes: dict[int, int] = {}
+    for slide, take in (params.get("takes") or {}).items():
+        try:
+            takes[int(slide)] = int(take)
+        except (TypeError, ValueError):
+            raise InputError(
+                f"param takes: {str(slide)[:20]!r} -> {str(take)[:20]!r} is not "
+                "slide number -> take"
+            ) from None
+    shown = sorted(set(narrated))
+    unknown = sorted(set(takes) - set(shown))
+    if unknown:
+        listed = ", ".join(map(str, shown[:20])) + (", ..." if len(shown) > 20 else "")
+        raise InputError(
+            f"param takes: slide {', '.join(map(str, unknown[:5]))} is not narrated in this "
+            f"video (its slides: {listed})"
+        )
+    bad = sorted(slide for slide, take in takes.items() if not 1 <= take <= MAX_TAKE)
+    if bad:
+        raise InputError(f"param takes: slide {bad[0]}: a take is 1..{MAX_TAKE}")
+    return takes

@@ -462,6 +462,9 @@ class PronouncingBackend:
         digest = hashlib.sha256(described.encode()).hexdigest()[:12]
         self.model_version = f"{base.model_version}+pronounce{RULES_VERSION}-{digest}"
 
+    def spoken_form(self, text: str) -> str:
+        """What the engine hears for ``text``: the rules and the lexicon applied."""
+        return expand_for_speech(text, self.language, self.lexicon)
+
     def synthesize(self, text: str, *, speed: float) -> Any:
-        spoken = expand_for_speech(text, self.language, self.lexicon)
-        return self.base.synthesize(spoken, speed=speed)
+        return self.base.synthesize(self.spoken_form(text), speed=speed)

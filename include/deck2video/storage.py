@@ -190,6 +190,28 @@ def read_bytes(url: str) -> bytes:
         raise _s3_error(url, error) from error
 
 
+def read_range(url: str, start: int, length: int) -> bytes:
+    """``length`` bytes of an object from offset ``start`` (fewer at its end): for streaming
+    a video to a player that seeks, without reading the whole object."""
+    if start < 0 or length <= 0:
+        raise ValueError(f"read_range {url}: start {start}, length {length}")
+    loc = parse(url)
+    if not loc.is_s3:
+        try:
+            with open(loc.key, "rb") as file:
+                file.seek(start)
+                return file.read(length)
+        except FileNotFoundError:
+            raise InputError(f"{url}: no such file") from None
+    try:
+        response = s3_client().get_object(
+            Bucket=loc.bucket, Key=loc.key, Range=f"bytes={start}-{start + length - 1}"
+        )
+        return response["Body"].read()
+    except Exception as error:
+        raise _s3_error(url, error) from error
+
+
 def write_bytes(url: str, data: bytes) -> str:
     loc = parse(url)
     if not loc.is_s3:

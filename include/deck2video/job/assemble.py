@@ -51,6 +51,7 @@ def _fetch_clips(job: JobFolder, manifest: Manifest, work: Path) -> list[SlideCl
         slide.audio_key = result["key"]
         slide.duration = round(result["duration"], 3)
         slide.synthesized = result["synthesized"]
+        slide.take = result.get("take", 1)
         speech_seconds += result.get("seconds", 0.0)
         clips.append(
             SlideClip(

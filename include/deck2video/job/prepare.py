@@ -27,8 +27,10 @@ from deck2video.voice import AUDIO_SUFFIXES
 
 @dataclass(frozen=True)
 class SlidePlan:
-    number: int
+    number: int  # position among the shown slides: names the job's files
     title: str
+    source_index: int  # the deck's own (PowerPoint) slide number: what a user sees
+    take: int = 1  # the take in the job's current video: a re-take stays until replaced
 
 
 @dataclass(frozen=True)
@@ -200,7 +202,7 @@ def _plan(manifest: Manifest, job: JobFolder) -> JobPlan:
         job_id=manifest.job_id,
         job_url=job.url,
         out_url=manifest.outputs["video"],
-        slides=tuple(SlidePlan(s.number, s.title) for s in manifest.slides),
+        slides=tuple(SlidePlan(s.number, s.title, s.source_index, s.take) for s in manifest.slides),
     )
 
 

@@ -16,16 +16,16 @@ from pathlib import Path
 from deck2video import storage
 from deck2video.audio import write_wav
 from deck2video.captions import Cue
-from deck2video.config import Deployment, JobSettings
-from deck2video.errors import ProcessingError
+from deck2video.config import MAX_TAKE, Deployment, JobSettings
+from deck2video.errors import InputError, ProcessingError
 from deck2video.job.cache import get_or_put
 from deck2video.job.layout import JobFolder
 from deck2video.job.state import load_manifest, one_line, record_failure
 from deck2video.job.voice import ensure_embedding
 from deck2video.manifest import Manifest
-from deck2video.narration import narrate
-from deck2video.pronounce import load_lexicon
-from deck2video.speech import Backend, cache_key, synthesize_slide
+from deck2video.narration import Speech, narrate
+from deck2video.pronounce import PronouncingBackend, load_lexicon
+from deck2video.speech import cache_key, synthesize_slide
 from deck2video.speech.narrator import build_narrator, find_converter
 
 
@@ -34,27 +34,45 @@ class SpeakResult:
     number: int
     duration: float
     synthesized: bool
+    take: int = 1
 
 
-def speak_slide(job: JobFolder, number: int) -> SpeakResult:
-    """Synthesize one slide's narration (+ its cues), or copy it from the cache."""
+def speak_slide(job: JobFolder, number: int, take: int = 1) -> SpeakResult:
+    """Synthesize one slide's narration (+ its cues), or copy it from the cache.
+
+    ``take`` > 1 records the slide anew (a re-take) instead of reusing the cached first take.
+    """
     manifest = load_manifest(job)
     try:
-        return _speak(job, manifest, number)
+        return _speak(job, manifest, number, take)
     except BaseException as error:
         with contextlib.suppress(Exception):
-            record_failure(job, "speak", f"slide {number}: {one_line(error)}")
+            record_failure(job, "speak", f"slide {_shown_as(manifest, number)}: {one_line(error)}")
         raise
 
 
-def _speak(job: JobFolder, manifest: Manifest, number: int) -> SpeakResult:
+def _shown_as(manifest: Manifest, number: int) -> int:
+    """The deck's own slide number, which is what a user reads; the position if unknown."""
+    for slide in manifest.slides:
+        if slide.number == number:
+            return slide.source_index
+    return number
+
+
+def _speak(job: JobFolder, manifest: Manifest, number: int, take: int) -> SpeakResult:
     started = time.perf_counter()
     settings = JobSettings.from_dict(manifest.settings)
     manifest.slide(number)  # refuses a slide number the job doesn't have
+    if not 1 <= take <= MAX_TAKE:
+        raise InputError(f"slide {_shown_as(manifest, number)}: take {take} is not 1..{MAX_TAKE}")
     segments = narrate(storage.read_bytes(job.notes(number)).decode(), settings.silence_seconds)
     backend = narrator(job, manifest, settings)
     key = cache_key(
-        segments, backend=backend, speed=settings.speed, voice_sha256=manifest.voice["sha256"]
+        segments,
+        backend=backend,
+        speed=settings.speed,
+        voice_sha256=manifest.voice["sha256"],
+        take=take,
     )
 
     with tempfile.TemporaryDirectory(prefix="deck2video-speak-") as scratch:
@@ -73,14 +91,18 @@ def _speak(job: JobFolder, manifest: Manifest, number: int) -> SpeakResult:
         **info,
         "number": number,
         "key": key,
+        "take": take,
+        # What the engine was given, after the pronunciation rules and lexicons: what a
+        # reviewer compares with the notes when a word sounds wrong.
+        "spoken": [backend.spoken_form(s.text) for s in segments if isinstance(s, Speech)],
         "synthesized": not cached.hit,
         "seconds": round(time.perf_counter() - started, 3),
     }
     storage.write_bytes(job.speech_result(number), json.dumps(result).encode())
-    return SpeakResult(number, info["duration"], not cached.hit)
+    return SpeakResult(number, info["duration"], not cached.hit, take)
 
 
-def narrator(job: JobFolder, manifest: Manifest, settings: JobSettings) -> Backend:
+def narrator(job: JobFolder, manifest: Manifest, settings: JobSettings) -> PronouncingBackend:
     """The backend that speaks this job's slides: base TTS, in the presenter's voice when
     converter weights are configured here, with the pronunciation rules and lexicons."""
     converter = find_converter()

@@ -145,9 +145,19 @@ def synthesize_slide(segments: Sequence[Segment], backend: Backend, *, speed: fl
 
 
 def cache_key(
-    segments: Sequence[Segment], *, backend: Backend, speed: float, voice_sha256: str
+    segments: Sequence[Segment],
+    *,
+    backend: Backend,
+    speed: float,
+    voice_sha256: str,
+    take: int = 1,
 ) -> str:
-    """Content address of a slide's audio: same key, same sound (up to the model's sampling)."""
+    """Content address of a slide's audio: same key, same sound (up to the model's sampling).
+
+    ``take`` > 1 asks for another recording of the same text: speech engines sample, so a new
+    take sounds different and is cached beside the others. The first take's key leaves it out,
+    so audio cached before takes existed is still found.
+    """
     described = []
     for segment in segments:
         if isinstance(segment, Pause):
@@ -165,5 +175,7 @@ def cache_key(
         "voice_sha256": voice_sha256,
         "segments": described,
     }
+    if take != 1:
+        payload["take"] = int(take)
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
