@@ -14,9 +14,15 @@ Notes conventions: an empty slide or `[SILENCE]` shows the slide for the silent-
 `[PAUSE 1.5]` inserts a pause. Hidden slides are skipped unless asked for.
 
 **Steps**: `prepare` (fetch, check, render the slides) -> `prepare_voice` (clean the
-recording) -> `speak` (one task per slide, labelled `slide N: Title`, on the `gpu` pool/queue)
--> `assemble` (stills + narration -> MP4 + captions) -> `publish` (copy to the output
-location; updates the `deck2video-videos` asset).
+recording) -> `speak` (one task per slide, labelled `slide N: Title` with the deck's own slide
+number, on the `gpu` pool/queue) -> `assemble` (stills + narration -> MP4 + captions) ->
+`approve` (only with `approve_before_publish`: waits under *Required actions*; "Reject"
+publishes nothing) -> `publish` (copy to the output location; updates the `deck2video-videos`
+asset; its **Watch** link opens the run's video page).
+
+**Review**: the *Videos* page (deck2video plugin) shows every job's status, video and a
+per-slide review, with a *Re-take* button per slide: it starts a run with `takes` set
+(`{"7": 2}`), which records slide 7 anew and reassembles; the other slides come from the cache.
 
 Bad input (not a deck, no slides, a silent recording, ...) fails the step at once without
 retries; other errors are retried with exponential backoff. Every job keeps its files and a
@@ -30,8 +36,9 @@ from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import Asset, AssetAlias, Param, dag, get_current_context, task
-from deck2video_airflow.speech import speech_task
+from airflow.sdk import Asset, AssetAlias, Param, TriggerRule, dag, get_current_context, task
+from deck2video_airflow.review import ApproveBeforePublish, with_watch_link
+from deck2video_airflow.speech import slides_to_speak, speech_task
 from deck2video_airflow.tasks import DEFAULT_ARGS
 
 from deck2video import params as job_params
@@ -80,15 +87,8 @@ def deck_to_video() -> None:
         )
         context["ti"].xcom_push(key="job_url", value=plan.job_url)
         context["ti"].xcom_push(key="job_id", value=plan.job_id)
-        return [
-            {
-                "job_url": plan.job_url,
-                "number": slide.number,
-                "title": slide.title,
-                "label": f"slide {slide.number}: {slide.title}"[:200],
-            }
-            for slide in plan.slides
-        ]
+        takes = job_params.takes_for(params, (slide.source_index for slide in plan.slides))
+        return slides_to_speak(plan, takes)
 
     @task(multiple_outputs=False, execution_timeout=timedelta(minutes=15))
     def prepare_voice(job_url: str) -> dict[str, Any]:
@@ -104,10 +104,21 @@ def deck_to_video() -> None:
 
         return job.assemble(job.JobFolder.at(job_url))
 
+    # A person's answer is not retried; without one within a week the step fails, unpublished.
+    approve = ApproveBeforePublish(
+        task_id="approve",
+        retries=0,
+        execution_timeout=timedelta(minutes=5),
+        response_timeout=timedelta(days=7),
+    )
+
     @task(
         multiple_outputs=False,
         outlets=[VIDEOS, VIDEO_FILES],
         execution_timeout=timedelta(minutes=15),
+        # After an approval, or when none was asked for (approve skipped itself); a rejection
+        # skips publish directly.
+        trigger_rule=TriggerRule.NONE_FAILED,
     )
     def publish(job_url: str, job_id: str) -> dict[str, Any]:
         """Copy the video and captions to the output location; the video goes last."""
@@ -125,7 +136,8 @@ def deck_to_video() -> None:
     voice = prepare_voice(plan["job_url"])
     spoken = speak.expand(slide=plan)
     video = assemble(plan["job_url"])
-    voice >> spoken >> video >> publish(plan["job_url"], plan["job_id"])
+    published = with_watch_link(publish(plan["job_url"], plan["job_id"]))
+    voice >> spoken >> video >> approve >> published
 
 
 deck_to_video()

@@ -17,6 +17,7 @@ from deck2video.params import (
     check_conf,
     out_url_for,
     settings_from_params,
+    takes_for,
 )
 
 GOOD_CONF = {"deck_url": "s3://decks/talk.pptx", "voice_url": "s3://decks/voice.m4a"}
@@ -81,3 +82,10 @@ def test_params_translate_to_job_settings():
     )
     assert out_url_for(GOOD_CONF) == "s3://decks/talk.mp4"
     assert out_url_for({**GOOD_CONF, "out_url": "/v/x.mp4"}) == "/v/x.mp4"
+
+
+def test_takes_name_narrated_slides_by_their_powerpoint_numbers():
+    assert takes_for({"takes": {"4": 2}}, [1, 2, 4]) == {4: 2}
+    assert takes_for({}, [1, 2, 4]) == {}
+    with pytest.raises(InputError, match=r"^param takes: slide 3 is not narrated .*: 1, 2, 4\)$"):
+        takes_for({"takes": {"3": 2}}, [1, 2, 4])  # hidden slide 3

@@ -20,14 +20,14 @@ from deck2video.samples import SampleSlide, build_deck
 from tests import bad_files
 
 DAG_ID = "deck_to_video"
-STEPS = ["prepare", "prepare_voice", "speak", "assemble", "publish"]
+STEPS = ["prepare", "prepare_voice", "speak", "assemble", "approve", "publish"]
 SLIDES = [
     SampleSlide("Welcome", "Hello and welcome. This video was made by Airflow."),
     SampleSlide("Braces {{ ds }} stay text", "Curly braces like {{ ds }} are read as they are."),
     SampleSlide("Backstage", "This hidden slide is never read.", hidden=True),
     SampleSlide("Pricing", ""),
 ]
-LABELS = ["slide 1: Welcome", "slide 2: Braces {{ ds }} stay text", "slide 3: Pricing"]
+LABELS = ["slide 1: Welcome", "slide 2: Braces {{ ds }} stay text", "slide 4: Pricing"]
 
 
 # --- parsing ---------------------------------------------------------------------------------
@@ -58,6 +58,9 @@ def test_every_step_has_a_timeout_retries_and_fails_fast_on_bad_input(dag_bag):
 
     for task in dag_bag.get_dag(DAG_ID).tasks:
         assert task.execution_timeout is not None, task.task_id
+        if task.task_id == "approve":  # a person's answer: never asked twice
+            assert task.retries == 0 and task.response_timeout is not None
+            continue
         assert task.retries >= 1 and task.retry_exponential_backoff > 0, task.task_id
         assert task.max_retry_delay is not None, task.task_id
         assert task.retry_policy is BAD_INPUT_FAILS_AT_ONCE, task.task_id
@@ -68,6 +71,23 @@ def test_every_step_has_a_timeout_retries_and_fails_fast_on_bad_input(dag_bag):
 def test_publish_declares_the_video_asset(dag_bag):
     outlets = dag_bag.get_dag(DAG_ID).get_task("publish").outlets
     assert {o.name for o in outlets} == {"deck2video-videos", "deck2video-video-files"}
+
+
+def test_publish_links_to_the_plugins_run_tab_after_an_optional_approval(dag_bag):
+    import deck2video_plugin
+    from deck2video_airflow.review import RUN_VIEW_ROUTE, ApproveBeforePublish, WatchVideo
+
+    dag = dag_bag.get_dag(DAG_ID)
+    publish, approve = dag.get_task("publish"), dag.get_task("approve")
+    assert [type(link) for link in publish.operator_extra_links] == [WatchVideo]
+    assert publish.operator_extra_links[0].name == "Watch"
+    assert isinstance(approve, ApproveBeforePublish)
+    assert approve.task_id in publish.upstream_task_ids
+    assert publish.trigger_rule == "none_failed"  # runs when no approval was asked for
+    routes = {
+        v["destination"]: v["url_route"] for v in deck2video_plugin.Deck2VideoPlugin.external_views
+    }
+    assert routes["dag_run"] == RUN_VIEW_ROUTE
 
 
 def test_every_param_is_documented_for_the_trigger_form(dag_bag):
@@ -141,6 +161,12 @@ GOOD_CONF = {"deck_url": "s3://decks/talk.pptx", "voice_url": "s3://decks/voice.
             "out_url",
             "does not match",
             id="not-mp4",
+        ),
+        pytest.param(
+            {**GOOD_CONF, "takes": {"seven": 2}}, "takes", "does not match", id="take-of-a-name"
+        ),
+        pytest.param(
+            {**GOOD_CONF, "takes": {"7": 0}}, "takes", "less than the minimum", id="take-zero"
         ),
     ],
 )
@@ -226,6 +252,15 @@ def good_run(dag_bag, bucket, e2e_deck, reference_voice) -> Iterator[Run]:
     conf = {"deck_url": e2e_deck, "voice_url": voice, "out_url": out, "resolution": "1280x720"}
     dag_run, tis = run_dag(dag_bag.get_dag(DAG_ID), conf, root)
     yield Run(dag_run, tis, root, out, bucket)
+
+
+def run_note(dag_run) -> str | None:
+    """The note on the run's page (the plugin's listener writes it when a run fails)."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        return session.get(DagRun, dag_run.id).note
 
 
 def job_manifests(root: str) -> dict[str, Manifest]:
@@ -319,6 +354,7 @@ def test_bad_voice_fails_the_run_at_once_and_the_manifest_says_why(
     assert (manifest.status, manifest.stage) == ("failed", "prepare_voice")
     assert "silent.wav" in manifest.reason and "\n" not in manifest.reason
     assert not storage.exists(out)
+    assert run_note(dag_run) == f"Failed at prepare_voice: {manifest.reason}"
 
 
 def test_unknown_conf_key_fails_the_first_step_before_any_work(good_run, dag_bag, e2e_deck):
@@ -340,16 +376,25 @@ def test_failure_callback_records_what_the_step_could_not(good_run, tmp_path):
 
     class TI:
         task_id = "assemble"
+        pushed: dict = {}
 
         def xcom_pull(self, task_ids: str, key: str) -> str:
             assert (task_ids, key) == ("prepare", "job_url")
             return copy
 
+        def xcom_push(self, key: str, value: dict) -> None:
+            self.pushed[key] = value
+
     timeout = TimeoutError("Timeout, PID: 4242\nafter 3600 s")
-    record_failed_stage({"ti": TI(), "exception": timeout, "task": None})
+    ti = TI()
+    record_failed_stage({"ti": ti, "exception": timeout, "task": None})
     manifest = load_manifest(copy)
     assert (manifest.status, manifest.stage) == ("failed", "assemble")
     assert manifest.reason == "TimeoutError: Timeout, PID: 4242 after 3600 s"
+    # ... and the run's note will say it too (the plugin's listener reads this XCom).
+    assert ti.pushed == {
+        "deck2video_failure": {"step": "assemble", "reason": manifest.reason},
+    }
 
 
 def test_manifest_json_is_readable_without_airflow(good_run):

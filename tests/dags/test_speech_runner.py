@@ -91,6 +91,10 @@ def test_the_command_holds_urls_and_a_number_only():
     assert op.command == ["speak", "--job", SLIDE["job_url"], "--slide", "2"]
     assert op.environment == {}  # nothing public to template; the secrets go privately
     assert "slide" not in op.template_fields
+    retake = SpeakInContainer(
+        task_id="speak", slide={**SLIDE, "take": 3}, storage_conn_id="c", image="speech:1"
+    )
+    assert retake.command[-2:] == ["--take", "3"]
 
 
 def test_execute_puts_the_connection_into_the_private_environment(monkeypatch):
