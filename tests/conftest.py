@@ -120,3 +120,17 @@ def s3_bucket(s3_server: str) -> str:
     name = f"test-{uuid.uuid4().hex[:12]}"
     s3_client().create_bucket(Bucket=name)
     return name
+
+
+@pytest.fixture(scope="session")
+def airflow_servers(tmp_path_factory, s3_server):
+    """One real Airflow (tests/airflow_servers.py) for the session, its jobs on the S3 server:
+    the REST API tests and the browser tests share it, so its start is paid once."""
+    from deck2video.storage import s3_client
+    from tests.airflow_servers import running_airflow
+
+    bucket = "airflow-servers"
+    s3_client().create_bucket(Bucket=bucket)
+    home = tmp_path_factory.mktemp("airflow-servers")
+    with running_airflow(home, root=f"s3://{bucket}/d2v") as servers:
+        yield servers
