@@ -124,6 +124,7 @@ def job_page(
             "status": pages.status_of(shown, view) if shown else None,
             "output_url": pages.output_url(shown) if shown else None,
             "may_trigger": may_trigger(user),
+            "working": pages.working(history),
         },
     )
 

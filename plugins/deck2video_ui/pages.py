@@ -90,6 +90,16 @@ def status_of(run: Run, job: JobView | None) -> Status:
     return Status("running", "busy")
 
 
+def working(runs: Sequence[Run]) -> Run | None:
+    """A run of the job still at work (not just waiting for an approval): a re-take now would
+    race it for the same files, so the page offers none until it ends."""
+    for run in runs:
+        waiting = run.approval is not None and run.approval.state == "waiting"
+        if run.state in ("queued", "running") and not waiting:
+            return run
+    return None
+
+
 def output_url(run: Run) -> str | None:
     """Where the run publishes its video (its own param, else next to the deck)."""
     if not run.conf.get("deck_url"):

@@ -128,3 +128,11 @@ def test_rows_fold_the_runs_of_one_job():
     rows = pages.job_rows([run(run_id="r3"), run(run_id="r2", job_id=None), run(run_id="r1")], {})
     assert [(r.run.run_id, r.runs) for r in rows] == [("r3", 2), ("r2", 1)]
     assert rows[1].deck_name == "talk.pptx" and rows[0].voice_name == "v.wav"
+
+
+def test_no_retake_while_a_run_of_the_job_is_at_work():
+    assert pages.working([run(), run(state="failed")]) is None
+    busy = run(run_id="r2", state="running")
+    assert pages.working([busy, run()]) is busy
+    waiting = run(state="running", approval=Approval("waiting"))
+    assert pages.working([waiting]) is None  # a reviewer may still re-take before answering
