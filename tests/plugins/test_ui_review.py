@@ -6,6 +6,7 @@ nothing. Every run is an ordinary Airflow run, by the signed-in user, in Airflow
 from __future__ import annotations
 
 import hashlib
+import time
 import urllib.parse
 
 import pytest
@@ -111,6 +112,13 @@ def approval_job(airflow_servers, reference_voice, tmp_path_factory) -> dict:
     }
 
 
+# Airflow 3.3.2's LocalExecutor reports the exit of the worker that parked the approval step
+# as a success; if an answer re-queues the step before the scheduler has read that report, the
+# scheduler takes the stale report for the resumed step and fails it ("task state changed
+# externally"). A person takes longer than this to answer; a test waits it out.
+PARKED_SETTLE_SECONDS = 10.0
+
+
 def wait_for_approval(servers, run_id: str) -> None:
     def waiting() -> bool:
         state = servers.task_state(run_id, "approve")
@@ -118,6 +126,7 @@ def wait_for_approval(servers, run_id: str) -> None:
         return state == "awaiting_input"
 
     servers.wait_for("the approval to be asked for", waiting, 300)
+    time.sleep(PARKED_SETTLE_SECONDS)
 
 
 def test_approval_holds_publishing_until_approved_in_airflow(
