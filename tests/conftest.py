@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import http.server
 import logging
 import os
 import socket
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -120,3 +123,46 @@ def s3_bucket(s3_server: str) -> str:
     name = f"test-{uuid.uuid4().hex[:12]}"
     s3_client().create_bucket(Bucket=name)
     return name
+
+
+@dataclass
+class Listener:
+    """An HTTP server on loopback that records every connection made to it."""
+
+    url: str
+    connections: list[str] = field(default_factory=list)  # client address, per connection
+    requests: list[str] = field(default_factory=list)  # "GET /path"
+
+
+@pytest.fixture
+def loopback_listener() -> Iterator[Listener]:
+    """A loopback HTTP listener that must see no request: what a sandboxed renderer would
+    fetch from a hostile deck's links. Every connection counts, HTTP or not."""
+    seen = Listener(url="")
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (the http.server API)
+            seen.requests.append(f"{self.command} {self.path}")
+            self.send_response(404)
+            self.end_headers()
+
+        do_HEAD = do_POST = do_PROPFIND = do_OPTIONS = do_GET  # noqa: N815
+
+        def log_message(self, *args) -> None:
+            pass
+
+    class Server(http.server.ThreadingHTTPServer):
+        def verify_request(self, request, client_address) -> bool:
+            seen.connections.append(str(client_address))
+            return True
+
+    server = Server(("127.0.0.1", 0), Handler)
+    seen.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield seen
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
