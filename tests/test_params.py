@@ -18,6 +18,7 @@ from deck2video.params import (
     out_url_for,
     settings_from_params,
 )
+from deck2video.roots import Roots
 
 GOOD_CONF = {"deck_url": "s3://decks/talk.pptx", "voice_url": "s3://decks/voice.m4a"}
 
@@ -81,3 +82,26 @@ def test_params_translate_to_job_settings():
     )
     assert out_url_for(GOOD_CONF) == "s3://decks/talk.mp4"
     assert out_url_for({**GOOD_CONF, "out_url": "/v/x.mp4"}) == "/v/x.mp4"
+
+
+def test_check_conf_refuses_locations_outside_the_roots_naming_field_and_roots():
+    roots = Roots(read=("s3://decks/in/",), write=("s3://decks/videos/",))
+    check_conf({**GOOD_CONF, "deck_url": "s3://decks/in/talk.pptx",
+                "voice_url": "s3://decks/in/v.wav", "out_url": "s3://decks/videos/t.mp4"},
+               roots)  # fmt: skip
+    cases = {
+        "voice_url": ({"voice_url": "/proc/self/environ"}, "allowed for reading (s3://decks/in/)"),
+        "lexicon_url": ({"lexicon_url": "file:///etc/shadow"}, "allowed for reading"),
+        "out_url": ({"out_url": "s3://other/talk.mp4"}, "allowed for writing (s3://decks/videos/)"),
+    }
+    for field, (change, says) in cases.items():
+        conf = {"deck_url": "s3://decks/in/talk.pptx", "voice_url": "s3://decks/in/v.wav"}
+        conf.setdefault("out_url", "s3://decks/videos/t.mp4")
+        with pytest.raises(InputError, match=r"^[^\n]*$") as refused:
+            check_conf({**conf, **change}, roots)
+        assert str(refused.value).startswith(f"param {field} ") and says in str(refused.value)
+    # Without out_url the video goes next to the deck: that must be writable too.
+    with pytest.raises(InputError, match=r"^param out_url s3://decks/in/talk.mp4: not under"):
+        check_conf(
+            {"deck_url": "s3://decks/in/talk.pptx", "voice_url": "s3://decks/in/v.wav"}, roots
+        )

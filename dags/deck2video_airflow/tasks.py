@@ -23,6 +23,14 @@ BAD_INPUT_FAILS_AT_ONCE = ExceptionRetryPolicy(
 )
 
 
+def service_roots():
+    """Where a run's URLs may point in this deployment (read when the task runs)."""
+    from deck2video.config import Deployment
+    from deck2video.roots import Roots
+
+    return Roots.for_service(Deployment.from_env())
+
+
 def slide_number(task: Any) -> int | None:
     """The slide a mapped speech task works on (local: op_kwargs; docker: an attribute)."""
     slide = getattr(task, "slide", None) or (getattr(task, "op_kwargs", None) or {}).get("slide")

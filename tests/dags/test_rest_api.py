@@ -94,6 +94,8 @@ def airflow_servers(tmp_path_factory, s3_server) -> Iterator[tuple[Api, dict]]:
     bucket = "rest-api"
     storage.s3_client().create_bucket(Bucket=bucket)
     env["DECK2VIDEO_ROOT"] = f"s3://{bucket}/d2v"
+    env["DECK2VIDEO_READ_ROOTS"] = f"s3://{bucket}/in/"
+    env["DECK2VIDEO_WRITE_ROOTS"] = f"s3://{bucket}/out/"
     subprocess.run(
         [AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300
     )
