@@ -1,14 +1,18 @@
 """Time and peak memory of a child process and of everything it starts: what the bomb tests bound.
 
-Two figures, because a sandboxed tool's rusage does not reach its grandparent: the kernel's
-peak resident size of the child and the descendants it waited for (``wait4``), and the largest
-total resident size of the whole process tree at one moment, sampled from /proc.
+Two figures: the kernel's peak resident size of the command and the descendants it waited for,
+and the largest total resident size of the whole process tree at one moment, sampled from /proc
+(a sandboxed tool's rusage does not reach its grandparent). The kernel's figure is taken by a
+small launcher: a process started straight from pytest would count pytest's own pages, which a
+forked child shares until it execs, as its peak.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -33,30 +37,52 @@ class Measured:
         )
 
 
+# Runs the command as its child and writes that child's rusage (itself and what it waited for).
+_LAUNCHER = """
+import json, os, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as report:
+    json.dump({"code": os.waitstatus_to_exitcode(status), "maxrss_kb": usage.ru_maxrss}, report)
+"""
+
+
 def run_measured(
     argv: Sequence[str], *, env: Mapping[str, str] | None = None, timeout: float = 300
 ) -> Measured:
     """Run ``argv`` to the end (killing its session after ``timeout``) and measure it."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.NamedTemporaryFile("r", suffix=".json") as report,
+    ):
         started = time.monotonic()
-        proc = subprocess.Popen(list(argv), stdout=out, stderr=err, env=env, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _LAUNCHER, report.name, *argv],
+            stdout=out,
+            stderr=err,
+            env=env,
+            start_new_session=True,
+        )
         sampler = _TreeSampler(proc.pid)
         sampler.start()
         killer = threading.Timer(timeout, os.killpg, (proc.pid, 9))
         killer.start()
         try:
-            _, status, usage = os.wait4(proc.pid, 0)
+            proc.wait()
         finally:
             killer.cancel()
             sampler.stop()
-        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
         seconds = time.monotonic() - started
+        reported = json.loads(report.read() or '{"code": -9, "maxrss_kb": 0}')
         out.seek(0)
         err.seek(0)
         return Measured(
-            returncode=proc.returncode,
+            returncode=reported["code"],
             seconds=seconds,
-            peak_rss_mb=usage.ru_maxrss / 1024,
+            peak_rss_mb=reported["maxrss_kb"] / 1024,
             peak_tree_mb=sampler.peak_kb / 1024,
             stdout=out.read().decode(errors="replace"),
             stderr=err.read().decode(errors="replace"),

@@ -22,7 +22,7 @@ from deck2video.procs import (
     scratch,
     sweep_stale,
 )
-from tests.conftest import leftovers
+from tests.conftest import leftovers, wait_until
 
 PYTHON3 = "/usr/bin/python3"  # Debian's, which a sandbox can see (the venv is not in it)
 LIMITS = ToolLimits(memory_mb=200, cpu_seconds=1, setting="DECK2VIDEO_TEST")
@@ -34,15 +34,6 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
-
-
-def wait_until(condition, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def test_a_tool_sees_none_of_our_credentials(monkeypatch):

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,7 @@ from deck2video.procs import run_tool, sweep_stale, tool_environment
 from deck2video.render import SOFFICE, render_slides, write_profile
 from deck2video.samples import SampleSlide, build_deck
 from tests import bad_files
-from tests.conftest import leftovers
+from tests.conftest import leftovers, wait_until
 from tests.test_render import living_processes_mentioning
 
 MAGENTA = (255, 0, 255)
@@ -137,25 +136,17 @@ def test_killing_the_pipeline_kills_libreoffice_and_the_next_run_sweeps(
         env={**os.environ, "TMPDIR": str(scratch_dir)}, start_new_session=True,
     )  # fmt: skip
     try:
-        assert _wait_for(
-            lambda: any("soffice.bin" in p for p in living_processes_mentioning(str(scratch_dir)))
+        assert wait_until(
+            lambda: any("soffice.bin" in p for p in living_processes_mentioning(str(scratch_dir))),
+            timeout=60,
         ), "soffice.bin never started"
     finally:
         os.kill(pipeline.pid, signal.SIGKILL)
         pipeline.wait()
 
-    assert _wait_for(lambda: not living_processes_mentioning(str(scratch_dir))), (
+    assert wait_until(lambda: not living_processes_mentioning(str(scratch_dir)), timeout=10), (
         living_processes_mentioning(str(scratch_dir))
     )
     [left] = [p for p in scratch_dir.iterdir() if p.name.startswith("deck2video-render-")]
     assert sweep_stale(scratch_dir) == [left]
     assert leftovers(scratch_dir) == []
-
-
-def _wait_for(condition, timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return bool(condition())

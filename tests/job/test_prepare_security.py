@@ -298,7 +298,7 @@ def test_a_bomb_is_refused_within_bounded_time_and_memory(
     [line] = measured.stderr.strip().splitlines()
     assert line.startswith(f"deck2video: error: deck {deck.name}: ") and says in line, line
     assert measured.seconds < 60  # was 94 s (pictures) and 220 s (title) in soffice
-    assert measured.peak_rss_mb < 600 and measured.peak_tree_mb < 800  # was 4.6, 10.9, 2.7 GB
+    assert measured.peak_rss_mb < 400 and measured.peak_tree_mb < 500  # was 4.6, 10.9, 2.7 GB
     only_the_manifest(service, line.removeprefix("deck2video: error: "))
     assert leftovers(scratch_dir) == []
 

@@ -61,20 +61,22 @@ def estimate(
 
 
 def check_slide_seconds(label: str, seconds: float, limits: Limits, *, measured: bool) -> None:
-    if seconds > limits.max_slide_narration_seconds:
-        raise InputError(
-            f"{label}: narration {'is' if measured else 'estimated at'} {seconds:.0f} s, more "
-            f"than the limit of {limits.max_slide_narration_seconds:g} s per slide "
-            f"({Limits.variable('max_slide_narration_seconds')})"
-        )
+    _check_seconds(label, seconds, limits, "max_slide_narration_seconds", "", measured=measured)
 
 
 def check_job_seconds(what: str, seconds: float, limits: Limits, *, measured: bool) -> None:
-    if seconds > limits.max_job_narration_seconds:
+    _check_seconds(what, seconds, limits, "max_job_narration_seconds", " in all", measured=measured)
+
+
+def _check_seconds(
+    what: str, seconds: float, limits: Limits, limit: str, scope: str, *, measured: bool
+) -> None:
+    allowed = getattr(limits, limit)
+    if seconds > allowed:
+        per = "per slide" if limit == "max_slide_narration_seconds" else "per job"
         raise InputError(
-            f"{what}: narration {'is' if measured else 'estimated at'} {seconds:.0f} s in all, "
-            f"more than the limit of {limits.max_job_narration_seconds:g} s per job "
-            f"({Limits.variable('max_job_narration_seconds')})"
+            f"{what}: narration {'is' if measured else 'estimated at'} {seconds:.0f} s{scope}, "
+            f"more than the limit of {allowed:g} s {per} ({Limits.variable(limit)})"
         )
 
 
