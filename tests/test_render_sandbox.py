@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from deck2video.config import Limits
+from deck2video.config import Limits, tool_environment
 from deck2video.errors import InputError, ProcessingError
-from deck2video.procs import run_tool, sweep_stale, tool_environment
+from deck2video.procs import run_tool, sweep_stale
 from deck2video.render import SOFFICE, render_slides, write_profile
 from deck2video.samples import SampleSlide, build_deck
 from tests import bad_files

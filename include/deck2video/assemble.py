@@ -27,8 +27,9 @@ from PIL import Image
 
 from deck2video.audio import SAMPLE_RATE, SAMPLES_PER_MS, read_pcm16, write_wav
 from deck2video.captions import Cue, to_srt, to_vtt
+from deck2video.config import ToolLimits
 from deck2video.errors import InputError, ProcessingError
-from deck2video.procs import ToolLimits, run_tool
+from deck2video.procs import run_tool
 
 # Below this a slide could not be seen, and the concat list needs a little room at the end.
 MIN_SLIDE_MS = 100

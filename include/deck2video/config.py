@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from deck2video.errors import InputError
-from deck2video.procs import ToolLimits
 
 BACKENDS = ("piper", "melo")
 # Language settings and the MeloTTS model and speaker each is spoken with. Piper speaks English
@@ -205,6 +204,15 @@ def _variable(default: Any, help: str) -> Any:
     return field(default=default, metadata={"help": help})
 
 
+@dataclass(frozen=True)
+class ToolLimits:
+    """Per-process budgets of an external tool; ``setting`` names what to raise in messages."""
+
+    memory_mb: int | None = None
+    cpu_seconds: int | None = None
+    setting: str = ""  # e.g. "DECK2VIDEO_SOFFICE" -> DECK2VIDEO_SOFFICE_MEMORY_MB
+
+
 MIB = 1024 * 1024
 
 
@@ -384,6 +392,18 @@ def storage_environment(environ: Mapping[str, str] | None = None) -> dict[str, s
     """This process's storage endpoint and credentials, for a child (e.g. a speech container)."""
     environ = os.environ if environ is None else environ
     return {name: environ[name] for name in STORAGE_VARIABLES if environ.get(name)}
+
+
+# What an external tool may see of this process's environment: never the storage credentials,
+# Airflow's settings or ours.
+_PASSED_ON = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "HOME")
+
+
+def tool_environment(**extra: str) -> dict[str, str]:
+    """The little of this process's environment a tool needs, plus ``extra``."""
+    passed = {name: os.environ[name] for name in _PASSED_ON if os.environ.get(name)}
+    passed.setdefault("PATH", "/usr/bin:/bin")
+    return {**passed, **extra}
 
 
 _ALLOWED = {

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from deck2video.config import ToolLimits, tool_environment
 from deck2video.errors import InputError, ProcessingError
 
 PRLIMIT = "/usr/bin/prlimit"
@@ -34,8 +35,6 @@ BWRAP = "/usr/bin/bwrap"  # Debian's bubblewrap
 # merged /usr), the dynamic linker's cache and fontconfig.
 _SYSTEM = ("/usr", "/etc/ld.so.cache", "/etc/fonts")
 _MERGED_USR = ("bin", "lib", "lib64", "sbin")
-# What a tool may see of our environment: never the storage credentials or Airflow's settings.
-_PASSED_ON = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "HOME")
 # Messages by which tools say that an allocation failed (under RLIMIT_AS a failed mmap).
 _OUT_OF_MEMORY = (
     "bad_alloc",
@@ -62,15 +61,6 @@ class Sandbox:
 
     read_only: tuple[Path, ...] = ()
     writable: tuple[Path, ...] = ()
-
-
-@dataclass(frozen=True)
-class ToolLimits:
-    """Per-process budgets of an external tool; ``setting`` names what to raise in messages."""
-
-    memory_mb: int | None = None
-    cpu_seconds: int | None = None
-    setting: str = ""  # e.g. "DECK2VIDEO_SOFFICE" -> DECK2VIDEO_SOFFICE_MEMORY_MB
 
 
 def run_tool(
@@ -179,13 +169,6 @@ def _require_sandbox() -> None:
             f"renderer sandbox: bwrap cannot create its namespaces here ({last_line(done.stderr)}"
             "); allow unprivileged user namespaces, or set DECK2VIDEO_RENDER_SANDBOX=none"
         )
-
-
-def tool_environment(**extra: str) -> dict[str, str]:
-    """The little of this process's environment a tool needs, plus ``extra``."""
-    passed = {name: os.environ[name] for name in _PASSED_ON if os.environ.get(name)}
-    passed.setdefault("PATH", "/usr/bin:/bin")
-    return {**passed, **extra}
 
 
 def _failure(argv: list[str], code: int, err: bytes, what: str, limits: ToolLimits) -> Exception:

@@ -23,9 +23,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from deck2video.config import Limits
+from deck2video.config import Limits, ToolLimits, tool_environment
 from deck2video.errors import InputError, ProcessingError
-from deck2video.procs import Sandbox, ToolLimits, last_line, run_tool, scratch, tool_environment
+from deck2video.procs import Sandbox, last_line, run_tool, scratch
 
 # LibreOffice leaves hidden slides out of a PDF unless this export option is set; 7.4+ accepts
 # the filter options as JSON after the filter name.

@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from deck2video.audio import SAMPLE_RATE, write_wav
+from deck2video.config import ToolLimits
 from deck2video.errors import InputError, ProcessingError
-from deck2video.procs import ToolLimits, run_tool
+from deck2video.procs import run_tool
 
 # The recordings the decoder is asked to read (by extension; ffmpeg decides from the bytes).
 AUDIO_SUFFIXES = (".wav", ".mp3", ".m4a", ".flac", ".ogg", ".oga", ".opus", ".aac")
