@@ -7,8 +7,11 @@ spoken; the result is an MP4 with captions (`.vtt` and `.srt` next to it).
 **Trigger** this DAG with the form (*Trigger* button) or with conf, e.g.
 `airflow dags trigger deck_to_video --conf '{"deck_url": "s3://decks/talk.pptx",
 "voice_url": "s3://decks/voice.m4a", "out_url": "s3://videos/talk.mp4"}'`.
-Locations are `s3://bucket/key` URLs, `file://` URLs or absolute paths. A run with a missing
-or malformed field is refused before it starts, with a message naming the field.
+Locations are `s3://bucket/key` URLs, `file://` URLs or absolute paths, under the storage
+roots this deployment allows (`DECK2VIDEO_READ_ROOTS` / `DECK2VIDEO_WRITE_ROOTS`; by default
+the job root, the inbox and the outbox). A run with a missing or malformed field is refused
+before it starts, one with a location outside the roots by its first step, with a message
+naming the field.
 
 Notes conventions: an empty slide or `[SILENCE]` shows the slide for the silent-slide length;
 `[PAUSE 1.5]` inserts a pause. Hidden slides are skipped unless asked for.
@@ -39,7 +42,7 @@ from typing import Any
 from airflow.sdk import Asset, AssetAlias, Param, TriggerRule, dag, get_current_context, task
 from deck2video_airflow.review import ApproveBeforePublish, with_watch_link
 from deck2video_airflow.speech import slides_to_speak, speech_task
-from deck2video_airflow.tasks import DEFAULT_ARGS
+from deck2video_airflow.tasks import DEFAULT_ARGS, service_roots
 
 from deck2video import params as job_params
 from deck2video.config import Deployment
@@ -76,7 +79,8 @@ def deck_to_video() -> None:
         from deck2video import job
 
         context = get_current_context()
-        job_params.check_conf(context["dag_run"].conf or {})
+        roots = service_roots()
+        job_params.check_conf(context["dag_run"].conf or {}, roots)
         params = dict(context["params"])
         plan = job.prepare(
             params["deck_url"],
@@ -84,6 +88,7 @@ def deck_to_video() -> None:
             out_url=job_params.out_url_for(params),
             settings=job_params.settings_from_params(params),
             lexicon_url=params.get("lexicon_url"),
+            roots=roots,
         )
         context["ti"].xcom_push(key="job_url", value=plan.job_url)
         context["ti"].xcom_push(key="job_id", value=plan.job_id)
@@ -121,12 +126,14 @@ def deck_to_video() -> None:
         trigger_rule=TriggerRule.NONE_FAILED,
     )
     def publish(job_url: str, job_id: str) -> dict[str, Any]:
-        """Copy the video and captions to the output location; the video goes last."""
+        """Copy the video and captions to this run's output location; the video goes last."""
         from deck2video import job
 
-        published = asdict(job.publish(job.JobFolder.at(job_url)))
+        context = get_current_context()
+        out_url = job_params.out_url_for(dict(context["params"]))  # the run's, not the job's
+        published = asdict(job.publish(job.JobFolder.at(job_url), out_url, roots=service_roots()))
         extra = {**published, "job_id": job_id, "job_url": job_url}
-        events = get_current_context()["outlet_events"]
+        events = context["outlet_events"]
         events[VIDEOS].extra = extra
         events[VIDEO_FILES].add(Asset(_asset_uri(published["video_url"])), extra=extra)
         return published

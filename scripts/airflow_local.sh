@@ -14,6 +14,9 @@
 #   GPU_SLOTS                    size of the gpu pool: speech tasks at once (default 1)
 #   AIRFLOW_PARALLELISM          task processes at once (default 4)
 #   DECK2VIDEO_ROOT              job store (default .airflow/store; inbox DAG: <root>/inbox)
+#   DECK2VIDEO_READ_ROOTS, DECK2VIDEO_WRITE_ROOTS
+#                                where runs may read decks and publish videos (default: <root>
+#                                and its inbox / outbox; docs/security.md)
 #   DECK2VIDEO_S3_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION
 #                                S3 storage (MinIO, ...): used by the tasks and copied into the
 #                                deck2video_storage connection
@@ -206,7 +209,8 @@ cat <<EOF
   DAGs: deck_to_video (unpaused), deck_inbox (paused: unpause it to watch $DECK2VIDEO_ROOT/inbox)
   Trigger: the UI's Trigger button, or
     AIRFLOW_HOME=$AIRFLOW_HOME $airflow_bin dags trigger deck_to_video \\
-      --conf '{"deck_url": "/abs/talk.pptx", "voice_url": "/abs/voice.wav"}'
+      --conf '{"deck_url": "$DECK2VIDEO_ROOT/inbox/talk.pptx", "voice_url": "$DECK2VIDEO_ROOT/inbox/voice.wav"}'
+    (locations under the storage roots: DECK2VIDEO_READ_ROOTS / DECK2VIDEO_WRITE_ROOTS, docs/security.md)
   REST API v2 and more: docs/airflow.md.  Logs: $AIRFLOW_HOME/*.log
   Ctrl-C stops everything.
 

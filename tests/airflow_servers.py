@@ -197,6 +197,10 @@ def running_airflow(home: Path, root: str) -> Iterator[AirflowServers]:
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
         "DECK2VIDEO_ROOT": root,
+        # Runs may read decks and publish videos anywhere beside the job store (its jobs/ and
+        # cache/ stay refused): the tests' inputs and outputs live in the same bucket.
+        "DECK2VIDEO_READ_ROOTS": root.rsplit("/", 1)[0] + "/",
+        "DECK2VIDEO_WRITE_ROOTS": root.rsplit("/", 1)[0] + "/",
         "PYTHONPATH": os.pathsep.join(
             filter(None, [str(REPO / "include"), os.environ.get("PYTHONPATH")])
         ),

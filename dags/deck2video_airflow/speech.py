@@ -89,7 +89,8 @@ def _in_container(deployment: Deployment, common: dict[str, Any]) -> Any:
             if deployment.docker_gpus == "all"
             else None
         ),
-        auto_remove="success",
+        # Removed whatever the outcome: a failed container kept its environment (credentials).
+        auto_remove="force",
         mount_tmp_dir=False,
         storage_conn_id=deployment.storage_conn_id,
     )

@@ -28,6 +28,14 @@ BAD_INPUT_FAILS_AT_ONCE = ExceptionRetryPolicy(
 FAILURE_XCOM = "deck2video_failure"
 
 
+def service_roots():
+    """Where a run's URLs may point in this deployment (read when the task runs)."""
+    from deck2video.config import Deployment
+    from deck2video.roots import Roots
+
+    return Roots.for_service(Deployment.from_env())
+
+
 def slide_number(task: Any) -> int | None:
     """The deck's own number of the slide a mapped speech task works on (local: op_kwargs;
     docker: an attribute), which is the number the user sees in PowerPoint."""

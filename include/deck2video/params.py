@@ -13,6 +13,7 @@ from typing import Any
 from deck2video import storage
 from deck2video.config import MAX_TAKE, JobSettings, Setting, choosable
 from deck2video.errors import InputError
+from deck2video.roots import Roots
 
 # Written for both Python's re (server-side validation) and ECMAScript (the UI form): refuse a
 # ".." path segment and percent-encoded dots/slashes/NUL (file:// URLs are unquoted), then
@@ -115,11 +116,13 @@ PARAMS: dict[str, dict[str, Any]] = {
 SETTING_PARAMS = tuple(name for name in PARAMS if name not in INPUTS and name not in RUN_OPTIONS)
 
 _URL_FIELDS = ("deck_url", "voice_url", "out_url", "lexicon_url")
+_READ_FIELDS = ("deck_url", "voice_url", "lexicon_url")
 
 
-def check_conf(conf: Mapping[str, Any]) -> None:
-    """Refuse what a JSON schema cannot: unknown keys (a typo would silently be ignored) and
-    URLs that the storage layer would refuse. The message names the field."""
+def check_conf(conf: Mapping[str, Any], roots: Roots | None = None) -> None:
+    """Refuse what a JSON schema cannot: unknown keys (a typo would silently be ignored), URLs
+    that the storage layer would refuse and, given ``roots``, URLs outside them (the output
+    too when it defaults to the deck's folder). The message names the field."""
     unknown = sorted(set(conf) - set(PARAMS))
     if unknown:
         raise InputError(
@@ -133,6 +136,13 @@ def check_conf(conf: Mapping[str, Any]) -> None:
             storage.parse(value)
         except InputError as error:
             raise InputError(f"param {name}: {error}") from None
+    if roots is None:
+        return
+    for name in _READ_FIELDS:
+        if conf.get(name) is not None:
+            roots.check_read(f"param {name}", conf[name])
+    if conf.get("deck_url") is not None or conf.get("out_url") is not None:
+        roots.check_write("param out_url", out_url_for(conf))
 
 
 def settings_from_params(params: Mapping[str, Any]) -> JobSettings:

@@ -4,6 +4,7 @@ pipeline end to end under ``dag.test()`` against the loopback S3 server."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -230,12 +231,17 @@ def e2e_deck(bucket: str, tmp_path_factory) -> str:
 
 
 def run_dag(dag, conf: dict, root: str) -> tuple[object, dict]:
-    """``dag.test()`` with the pipeline's storage root; returns the run and its task instances."""
+    """``dag.test()`` with the pipeline's storage root, reading from the bucket's ``in/`` and
+    writing under its ``out/`` (the deployment's roots); returns the run and its task
+    instances."""
     from airflow.models.taskinstance import TaskInstance
     from airflow.utils.session import create_session
 
+    bucket = root.split("/")[2]
     with pytest.MonkeyPatch.context() as env:
         env.setenv("DECK2VIDEO_ROOT", root)
+        env.setenv("DECK2VIDEO_READ_ROOTS", f"s3://{bucket}/in/")
+        env.setenv("DECK2VIDEO_WRITE_ROOTS", f"s3://{bucket}/out/")
         dag_run = dag.test(run_conf=conf)
     with create_session() as session:
         tis = session.query(TaskInstance).filter_by(dag_id=dag.dag_id, run_id=dag_run.run_id)
@@ -272,6 +278,10 @@ def job_manifests(root: str) -> dict[str, Manifest]:
     return found
 
 
+def completed_jobs(root: str) -> list[tuple[str, Manifest]]:
+    return [(url, m) for url, m in job_manifests(root).items() if m.status == "completed"]
+
+
 def test_run_succeeds_with_one_labelled_speak_per_shown_slide(good_run):
     assert good_run.dag_run.state == "success"
     speak = sorted(
@@ -306,7 +316,7 @@ def test_manifest_says_completed(good_run):
     [(job_url, manifest)] = job_manifests(good_run.root).items()
     assert (manifest.status, manifest.stage, manifest.reason) == ("completed", "publish", None)
     assert [s.title for s in manifest.slides] == [SLIDES[0].title, SLIDES[1].title, "Pricing"]
-    assert manifest.outputs["video"] == good_run.out_url
+    assert [p["video_url"] for p in manifest.published] == [good_run.out_url]
     assert job_url.startswith(f"{good_run.root}/jobs/talk-")
 
 
@@ -366,27 +376,43 @@ def test_unknown_conf_key_fails_the_first_step_before_any_work(good_run, dag_bag
     assert storage.list_objects(root) == []
 
 
+class PreparedTI:
+    """What the failure callback asks of its task instance: the job the run prepared."""
+
+    task_id = "assemble"
+
+    def __init__(self, job_url: str) -> None:
+        self.job_url = job_url
+        self.pushed: dict = {}
+
+    def xcom_pull(self, task_ids: str, key: str) -> str:
+        assert (task_ids, key) == ("prepare", "job_url")
+        return self.job_url
+
+    def xcom_push(self, key: str, value: dict) -> None:
+        self.pushed[key] = value
+
+
+def copy_of_the_finished_job(run: Run, name: str, *, unfinished: bool = False) -> str:
+    from deck2video.job.state import save_manifest
+
+    [job_url] = [u for u, m in job_manifests(run.root).items() if m.status == "completed"]
+    copy = storage.join(f"{run.root}-copies", "jobs", name)  # beside the run's own jobs
+    storage.copy(JobFolder.at(job_url).manifest, JobFolder.at(copy).manifest)
+    if unfinished:  # as it was while assembling: not yet published
+        manifest = load_manifest(copy)
+        manifest.published, manifest.status, manifest.stage = [], "assembling_video", "assemble"
+        save_manifest(JobFolder.at(copy), manifest)
+    return copy
+
+
 def test_failure_callback_records_what_the_step_could_not(good_run, tmp_path):
     """A step killed from outside (timeout, lost worker): the callback marks the job failed."""
     from deck2video_airflow.tasks import record_failed_stage
 
-    [job_url] = [u for u, m in job_manifests(good_run.root).items() if m.status == "completed"]
-    copy = storage.join(good_run.root, "jobs", "callback-copy")
-    storage.copy(JobFolder.at(job_url).manifest, JobFolder.at(copy).manifest)
-
-    class TI:
-        task_id = "assemble"
-        pushed: dict = {}
-
-        def xcom_pull(self, task_ids: str, key: str) -> str:
-            assert (task_ids, key) == ("prepare", "job_url")
-            return copy
-
-        def xcom_push(self, key: str, value: dict) -> None:
-            self.pushed[key] = value
-
+    copy = copy_of_the_finished_job(good_run, "callback-copy", unfinished=True)
     timeout = TimeoutError("Timeout, PID: 4242\nafter 3600 s")
-    ti = TI()
+    ti = PreparedTI(copy)
     record_failed_stage({"ti": ti, "exception": timeout, "task": None})
     manifest = load_manifest(copy)
     assert (manifest.status, manifest.stage) == ("failed", "assemble")
@@ -397,8 +423,71 @@ def test_failure_callback_records_what_the_step_could_not(good_run, tmp_path):
     }
 
 
+def test_a_late_failure_callback_cannot_fail_a_finished_job(good_run):
+    """E.g. a zombie speak task of a run whose video was published meanwhile."""
+    from deck2video_airflow.tasks import record_failed_stage
+
+    copy = copy_of_the_finished_job(good_run, "late-callback-copy")
+    record_failed_stage(
+        {"ti": PreparedTI(copy), "exception": TimeoutError("too late"), "task": None}
+    )
+    manifest = load_manifest(copy)
+    assert (manifest.status, manifest.stage, manifest.reason) == ("completed", "publish", None)
+    assert manifest.stages["assemble"].status == "done"
+    assert manifest.stages["assemble"].detail["reason"] == "TimeoutError: too late"
+
+
 def test_manifest_json_is_readable_without_airflow(good_run):
     [job_url] = [u for u, m in job_manifests(good_run.root).items() if m.status == "completed"]
     data = json.loads(storage.read_bytes(JobFolder.at(job_url).manifest))
     assert data["status"] == "completed"
     assert Path(data["outputs"]["video"]).suffix == ".mp4"
+
+
+# --- issue 9: roots, one output per run, no secrets ------------------------------------------
+
+
+def test_a_run_reaching_outside_the_roots_fails_at_once_storing_nothing(
+    good_run, dag_bag, e2e_deck
+):
+    root = f"s3://{good_run.bucket}/outside-root"
+    conf = {"deck_url": e2e_deck, "voice_url": "/proc/self/environ", "out_url": good_run.out_url}
+    dag_run, tis = run_dag(dag_bag.get_dag(DAG_ID), conf, root)
+    assert dag_run.state == "failed"
+    assert (tis[("prepare", -1)].state, tis[("prepare", -1)].try_number) == ("failed", 1)
+    assert storage.list_objects(root) == []
+
+
+def test_a_second_run_of_the_job_publishes_to_its_own_output(good_run, dag_bag, e2e_deck):
+    """The output travels with the run (its params), not in the job's shared manifest."""
+    [(job_url, before)] = completed_jobs(good_run.root)
+    first = storage.read_bytes(good_run.out_url)
+    other = f"s3://{good_run.bucket}/out/second/talk.mp4"
+    conf = {**dict(good_run.dag_run.conf), "out_url": other}
+    dag_run, tis = run_dag(dag_bag.get_dag(DAG_ID), conf, good_run.root)
+    assert dag_run.state == "success"
+    assert tis[("publish", -1)].xcom_pull(task_ids="publish")["video_url"] == other
+    assert storage.read_bytes(other) == first  # the same job, so the same video
+    assert storage.read_bytes(good_run.out_url) == first
+    [(again, manifest)] = completed_jobs(good_run.root)
+    assert again == job_url
+    assert [p["video_url"] for p in manifest.published] == [
+        *[p["video_url"] for p in before.published],
+        other,
+    ]
+
+
+def test_no_credential_reaches_xcom_or_the_job_folder(good_run):
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    secrets = [os.environ["AWS_SECRET_ACCESS_KEY"], os.environ["AWS_ACCESS_KEY_ID"]]
+    with create_session() as session:
+        rows = session.query(XComModel).filter_by(run_id=good_run.dag_run.run_id).all()
+        values = [json.dumps(row.value, default=str) for row in rows]
+    assert values and not any(s in v for s in secrets for v in values)
+    [(job_url, _)] = completed_jobs(good_run.root)
+    for obj in storage.list_objects(job_url):
+        if obj.url.endswith((".json", ".txt")):
+            text = storage.read_bytes(obj.url).decode(errors="replace")
+            assert not any(s in text for s in secrets), obj.url

@@ -46,7 +46,9 @@ def test_docker_runner_maps_the_container_operator_over_the_slides(monkeypatch):
     kwargs = speak.partial_kwargs
     assert kwargs["image"] == "speech:1"
     assert kwargs["device_requests"] == [DeviceRequest(count=-1, capabilities=[["gpu"]])]
-    assert (kwargs["auto_remove"], kwargs["mount_tmp_dir"]) == ("success", False)
+    # "force": removed after a failure too, so no stopped container keeps the credentials it was
+    # given (it was "success", which kept failed ones).
+    assert (kwargs["auto_remove"], kwargs["mount_tmp_dir"]) == ("force", False)
     assert (kwargs["network_mode"], kwargs["mem_limit"]) == ("host", "8g")
     assert kwargs["docker_url"] == "unix://var/run/docker.sock"
     assert kwargs["storage_conn_id"] == "deck2video_storage"

@@ -122,7 +122,9 @@ def test_manifest_records_completion_and_timings(local_run):
     manifest = load_manifest(summary.job_url)
     assert manifest.status == "completed"
     assert manifest.reason is None
-    assert manifest.outputs["video"] == str(out)
+    # The job's own video; where this run published it is the run's, listed in `published`.
+    assert manifest.outputs["video"] == JobFolder.at(summary.job_url).video
+    assert [p["video_url"] for p in manifest.published] == [str(out)]
     for name in ("prepare", "prepare_voice", "speak", "assemble", "publish"):
         assert manifest.stages[name].status == "done", name
         assert manifest.stages[name].seconds is not None

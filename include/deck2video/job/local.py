@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from deck2video.config import JobSettings, Limits
+from deck2video.config import Deployment, JobSettings, Limits
 from deck2video.job.assemble import assemble
 from deck2video.job.layout import JobFolder
 from deck2video.job.prepare import prepare
@@ -16,6 +16,7 @@ from deck2video.job.publish import publish
 from deck2video.job.speak import speak_slide
 from deck2video.job.state import load_manifest
 from deck2video.job.voice import prepare_voice
+from deck2video.roots import Roots
 
 Progress = Callable[[str, int, int], None]  # (step, done, total)
 T = TypeVar("T")
@@ -52,8 +53,14 @@ def run(
     limits: Limits | None = None,
     lexicon_url: str | None = None,
     progress: Progress | None = None,
+    roots: Roots | None = None,
 ) -> RunSummary:
-    """Run every step for one deck, in this process."""
+    """Run every step for one deck, in this process.
+
+    This is a person's own run (the CLI's), so ``roots`` default to what they may reach:
+    anywhere, unless the deployment configures roots (:meth:`Roots.for_person`).
+    """
+    roots = roots or Roots.for_person(Deployment.from_env())
     notify = progress or (lambda step, done, total: None)
     timings = _Timings()
     notify("prepare", 0, 1)
@@ -67,6 +74,7 @@ def run(
             settings=settings,
             limits=limits,
             lexicon_url=lexicon_url,
+            roots=roots,
         ),
     )
     notify("prepare", 1, 1)
@@ -78,7 +86,7 @@ def run(
         notify("speak", done, total)
     notify("assemble", 0, 1)
     timings.timed("assemble", assemble, job)
-    published = timings.timed("publish", publish, job)
+    published = timings.timed("publish", lambda: publish(job, plan.out_url, roots=roots))
     notify("assemble", 1, 1)
 
     manifest = load_manifest(job)

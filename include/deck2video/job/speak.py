@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,12 +17,14 @@ from deck2video.audio import write_wav
 from deck2video.captions import Cue
 from deck2video.config import MAX_TAKE, Deployment, JobSettings
 from deck2video.errors import InputError, ProcessingError
+from deck2video.job.budget import check_slide_seconds, estimate, narration_lexicon
 from deck2video.job.cache import get_or_put
 from deck2video.job.layout import JobFolder
 from deck2video.job.state import load_manifest, one_line, record_failure
 from deck2video.job.voice import ensure_embedding
 from deck2video.manifest import Manifest
 from deck2video.narration import Speech, narrate
+from deck2video.procs import scratch
 from deck2video.pronounce import PronouncingBackend, load_lexicon
 from deck2video.speech import cache_key, synthesize_slide
 from deck2video.speech.narrator import build_narrator, find_converter
@@ -62,11 +63,16 @@ def _shown_as(manifest: Manifest, number: int) -> int:
 def _speak(job: JobFolder, manifest: Manifest, number: int, take: int) -> SpeakResult:
     started = time.perf_counter()
     settings = JobSettings.from_dict(manifest.settings)
+    deployment = Deployment.from_env()
+    limits = deployment.limits
     manifest.slide(number)  # refuses a slide number the job doesn't have
     if not 1 <= take <= MAX_TAKE:
         raise InputError(f"slide {_shown_as(manifest, number)}: take {take} is not 1..{MAX_TAKE}")
     segments = narrate(storage.read_bytes(job.notes(number)).decode(), settings.silence_seconds)
-    backend = narrator(job, manifest, settings)
+    lexicon = _lexicon(job, manifest, settings, deployment)
+    label = f"slide {_shown_as(manifest, number)}"
+    estimate(label, segments, settings=settings, lexicon=lexicon, limits=limits)
+    backend = narrator(job, manifest, settings, lexicon)
     key = cache_key(
         segments,
         backend=backend,
@@ -75,13 +81,16 @@ def _speak(job: JobFolder, manifest: Manifest, number: int, take: int) -> SpeakR
         take=take,
     )
 
-    with tempfile.TemporaryDirectory(prefix="deck2video-speak-") as scratch:
+    with scratch("speak") as work:
 
         def synthesize() -> dict[str, Path | bytes]:
-            audio = synthesize_slide(segments, backend, speed=settings.speed)
+            audio = synthesize_slide(
+                segments, backend, speed=settings.speed, call_timeout=limits.synthesis_timeout
+            )
+            check_slide_seconds(label, audio.duration, limits, measured=True)  # before caching
             info = {"duration": audio.duration, "cues": [_cue_json(c) for c in audio.cues]}
-            write_wav(Path(scratch) / "slide.wav", audio.samples)
-            return {"wav": Path(scratch) / "slide.wav", "info": json.dumps(info).encode()}
+            write_wav(work / "slide.wav", audio.samples)
+            return {"wav": work / "slide.wav", "info": json.dumps(info).encode()}
 
         cached = get_or_put(
             job.store.cache.audio(key), synthesize, copy_to={"wav": job.audio(number)}
@@ -102,7 +111,12 @@ def _speak(job: JobFolder, manifest: Manifest, number: int, take: int) -> SpeakR
     return SpeakResult(number, info["duration"], not cached.hit, take)
 
 
-def narrator(job: JobFolder, manifest: Manifest, settings: JobSettings) -> PronouncingBackend:
+def narrator(
+    job: JobFolder,
+    manifest: Manifest,
+    settings: JobSettings,
+    lexicon: dict[str, str] | None = None,
+) -> PronouncingBackend:
     """The backend that speaks this job's slides: base TTS, in the presenter's voice when
     converter weights are configured here, with the pronunciation rules and lexicons."""
     converter = find_converter()
@@ -116,20 +130,22 @@ def narrator(job: JobFolder, manifest: Manifest, settings: JobSettings) -> Prono
         settings.language,
         converter=converter,
         target_embedding=lambda found: ensure_embedding(job, manifest, found)[1],
-        lexicon=_lexicon(job, manifest, settings),
+        lexicon=lexicon if lexicon is not None else _lexicon(job, manifest, settings),
     )
 
 
-def _lexicon(job: JobFolder, manifest: Manifest, settings: JobSettings) -> dict[str, str]:
+def _lexicon(
+    job: JobFolder, manifest: Manifest, settings: JobSettings, deployment: Deployment | None = None
+) -> dict[str, str]:
     """The deployment's lexicon, then the job's own (which wins)."""
-    entries: dict[str, str] = {}
-    deployment = Deployment.from_env().lexicon
-    if deployment:
-        entries.update(load_lexicon(Path(deployment), settings.language))
+    deployment = deployment or Deployment.from_env()
+    own: dict[str, str] = {}
     if manifest.lexicon:
         text = storage.read_bytes(job.lexicon).decode("utf-8-sig")
-        entries.update(load_lexicon(text, settings.language, name=manifest.lexicon["url"]))
-    return entries
+        own = load_lexicon(
+            text, settings.language, name=manifest.lexicon["url"], limits=deployment.limits
+        )
+    return narration_lexicon(settings, own, deployment)
 
 
 def _cue_json(cue: Cue) -> list:

@@ -27,6 +27,7 @@ from deck2video.audio import (
 from deck2video.captions import Cue
 from deck2video.errors import InputError
 from deck2video.narration import Pause, Segment, Speech
+from deck2video.procs import call_with_timeout
 
 __all__ = [
     "SAMPLE_RATE",
@@ -106,12 +107,19 @@ class SlideAudio:
         return self.samples.size / SAMPLE_RATE
 
 
-def synthesize_slide(segments: Sequence[Segment], backend: Backend, *, speed: float) -> SlideAudio:
+def synthesize_slide(
+    segments: Sequence[Segment],
+    backend: Backend,
+    *,
+    speed: float,
+    call_timeout: float | None = None,
+) -> SlideAudio:
     """Speak a slide's segments in order; Pause segments become exactly that much silence.
 
     Each spoken chunk is trimmed to a short lead-in/out so that chunk boundaries sound like
     sentence breaks rather than whatever padding the model happened to produce. A Speech whose
-    text produces no sound (punctuation only) adds neither audio nor a cue.
+    text produces no sound (punctuation only) adds neither audio nor a cue. ``call_timeout``
+    bounds each call of the backend (a ProcessingError past it).
     """
     if not speed > 0:
         raise InputError(f"setting speed: {speed} must be greater than 0")
@@ -124,7 +132,7 @@ def synthesize_slide(segments: Sequence[Segment], backend: Backend, *, speed: fl
             part = silence(segment.seconds)
             after_speech = False
         elif isinstance(segment, Speech):
-            spoken = backend.synthesize(segment.text, speed=speed)
+            spoken = _speak_one(backend, segment.text, speed, call_timeout)
             spoken = trim_edges(spoken, keep_seconds=EDGE_SECONDS)
             if spoken.size == 0:
                 continue
@@ -142,6 +150,16 @@ def synthesize_slide(segments: Sequence[Segment], backend: Backend, *, speed: fl
         position += part.size
     samples = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
     return SlideAudio(samples=samples, cues=tuple(cues))
+
+
+def _speak_one(backend: Backend, text: str, speed: float, timeout: float | None) -> np.ndarray:
+    if timeout is None:
+        return backend.synthesize(text, speed=speed)
+    return call_with_timeout(
+        lambda: backend.synthesize(text, speed=speed),
+        timeout=timeout,
+        what=f"speech synthesis ({backend.name}, {len(text)} characters)",
+    )
 
 
 def cache_key(
