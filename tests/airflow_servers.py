@@ -49,6 +49,19 @@ class Api:
     def call(
         self, method: str, path: str, body: dict | None = None, headers: dict | None = None
     ) -> tuple[int, Any]:
+        """One API call; retried with backoff while Airflow answers "Database error": its
+        components share one SQLite file here, and a write that found it locked was rolled
+        back, so trying again cannot do anything twice."""
+        for attempt in range(5):
+            status, answer = self._call_once(method, path, body, headers)
+            if not (status >= 500 and _is_database_error(answer)):
+                break
+            time.sleep(0.5 * 2**attempt)
+        return status, answer
+
+    def _call_once(
+        self, method: str, path: str, body: dict | None, headers: dict | None
+    ) -> tuple[int, Any]:
         request = urllib.request.Request(
             f"{self.base}{path}",
             method=method,
@@ -77,6 +90,11 @@ class Api:
                 return response.status, dict(response.headers), response.read()
         except urllib.error.HTTPError as error:
             return error.code, dict(error.headers), error.read()
+
+
+def _is_database_error(answer: Any) -> bool:
+    detail = answer.get("detail") if isinstance(answer, dict) else None
+    return isinstance(detail, dict) and detail.get("reason") == "Database error"
 
 
 def _body(data: bytes) -> Any:
