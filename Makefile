@@ -7,8 +7,9 @@ UV_VERSION := 0.13.8
 TORCH_VERSION := 2.13.0
 OPENVOICE_CLI_VERSION := 0.0.5
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# bubblewrap: the renderer's sandbox (docs/security.md); util-linux (prlimit, setpriv) is essential.
 APT_PACKAGES := libreoffice-impress-nogui poppler-utils ffmpeg espeak-ng sox fonts-dejavu-core \
-	docker.io debootstrap
+	docker.io debootstrap bubblewrap chromium chromium-driver
 DEMO_DIR ?= demo-output
 PYTEST_ARGS ?=
 

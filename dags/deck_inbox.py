@@ -8,7 +8,8 @@ processes every deck uploaded in that range.
 
 - **Options**: a sidecar JSON next to the deck (`talk.pptx` + `talk.json`) holds that deck's
   run options, i.e. deck_to_video's params such as `{"voice_url": "anna.m4a", "speed": 1.1}`
-  (relative URLs are next to the deck). Without one the defaults below apply.
+  (relative input URLs are next to the deck, a relative `out_url` is in the outbox; absolute
+  ones must be under the deployment's storage roots). Without one the defaults below apply.
 - **Output**: `<outbox>/<path under the inbox>.mp4`, unless the sidecar names `out_url`.
 - **Once only**: a deck whose output already exists is skipped, and the run id is derived
   from the deck's key, version and options, so running an interval again starts nothing twice.
@@ -88,15 +89,21 @@ def deck_inbox() -> None:
     def find_decks() -> list[dict[str, Any]]:
         """Decks that arrived in this data interval -> one deck_to_video run each."""
         from deck2video_airflow.inbox import plan_inbox
+        from deck2video_airflow.tasks import service_roots
 
         context = get_current_context()
         inbox, outbox, voice = _defaults(dict(context["params"]))
+        roots = service_roots()
+        roots.check_folder("param inbox_url", inbox, writing=False)
+        roots.check_folder("param outbox_url", outbox, writing=True)
+        roots.check_read("param voice_url", voice)
         plan = plan_inbox(
             inbox,
             outbox,
             voice,
             context["data_interval_start"],
             context["data_interval_end"],
+            roots=roots,
         )
         for line in plan.skipped:
             log.info("skipped %s", line)

@@ -7,18 +7,27 @@ spoken; the result is an MP4 with captions (`.vtt` and `.srt` next to it).
 **Trigger** this DAG with the form (*Trigger* button) or with conf, e.g.
 `airflow dags trigger deck_to_video --conf '{"deck_url": "s3://decks/talk.pptx",
 "voice_url": "s3://decks/voice.m4a", "out_url": "s3://videos/talk.mp4"}'`.
-Locations are `s3://bucket/key` URLs, `file://` URLs or absolute paths. A run with a missing
-or malformed field is refused before it starts, with a message naming the field.
+Locations are `s3://bucket/key` URLs, `file://` URLs or absolute paths, under the storage
+roots this deployment allows (`DECK2VIDEO_READ_ROOTS` / `DECK2VIDEO_WRITE_ROOTS`; by default
+the job root, the inbox and the outbox). A run with a missing or malformed field is refused
+before it starts, one with a location outside the roots by its first step, with a message
+naming the field.
 
 Notes conventions: an empty slide or `[SILENCE]` shows the slide for the silent-slide length;
 `[PAUSE 1.5]` inserts a pause. Hidden slides are skipped unless asked for.
 
 **Steps**: `prepare` (fetch, check, render the slides) -> `prepare_voice` (clean the
-recording) -> `speak` (one task per slide, labelled `slide N: Title`, on the `gpu` pool/queue)
--> `quality` (score each slide's narration: voice similarity, DNSMOS, pace; warn, or fail the
-run before publishing) -> `assemble` (stills + narration -> MP4 + captions) -> `publish` (copy
-video, captions and `<name>.quality.json` to the output location; updates the
-`deck2video-videos` asset).
+recording) -> `speak` (one task per slide, labelled `slide N: Title` with the deck's own slide
+number, on the `gpu` pool/queue) -> `quality` (score each slide's narration: voice similarity,
+DNSMOS, pace; warn, or fail the run before publishing) -> `assemble` (stills + narration -> MP4 +
+captions) -> `approve` (only with `approve_before_publish`: waits under *Required actions*;
+"Reject" publishes nothing) -> `publish` (copy video, captions and `<name>.quality.json` to the
+output location; updates the `deck2video-videos` asset; its **Watch** link opens the run's video
+page).
+
+**Review**: the *Videos* page (deck2video plugin) shows every job's status, video and a
+per-slide review, with a *Re-take* button per slide: it starts a run with `takes` set
+(`{"7": 2}`), which records slide 7 anew and reassembles; the other slides come from the cache.
 
 Bad input (not a deck, no slides, a silent recording, ...) fails the step at once without
 retries; other errors are retried with exponential backoff. Every job keeps its files and a
@@ -32,9 +41,10 @@ from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import Asset, AssetAlias, Param, dag, get_current_context, task
-from deck2video_airflow.speech import speech_task
-from deck2video_airflow.tasks import DEFAULT_ARGS
+from airflow.sdk import Asset, AssetAlias, Param, TriggerRule, dag, get_current_context, task
+from deck2video_airflow.review import ApproveBeforePublish, with_watch_link
+from deck2video_airflow.speech import slides_to_speak, speech_task
+from deck2video_airflow.tasks import DEFAULT_ARGS, service_roots
 
 from deck2video import params as job_params
 from deck2video.config import Deployment
@@ -71,7 +81,8 @@ def deck_to_video() -> None:
         from deck2video import job
 
         context = get_current_context()
-        job_params.check_conf(context["dag_run"].conf or {})
+        roots = service_roots()
+        job_params.check_conf(context["dag_run"].conf or {}, roots)
         params = dict(context["params"])
         plan = job.prepare(
             params["deck_url"],
@@ -79,18 +90,12 @@ def deck_to_video() -> None:
             out_url=job_params.out_url_for(params),
             settings=job_params.settings_from_params(params),
             lexicon_url=params.get("lexicon_url"),
+            roots=roots,
         )
         context["ti"].xcom_push(key="job_url", value=plan.job_url)
         context["ti"].xcom_push(key="job_id", value=plan.job_id)
-        return [
-            {
-                "job_url": plan.job_url,
-                "number": slide.number,
-                "title": slide.title,
-                "label": f"slide {slide.number}: {slide.title}"[:200],
-            }
-            for slide in plan.slides
-        ]
+        takes = job_params.takes_for(params, (slide.source_index for slide in plan.slides))
+        return slides_to_speak(plan, takes)
 
     @task(multiple_outputs=False, execution_timeout=timedelta(minutes=15))
     def prepare_voice(job_url: str) -> dict[str, Any]:
@@ -115,18 +120,31 @@ def deck_to_video() -> None:
 
         return job.assemble(job.JobFolder.at(job_url))
 
+    # A person's answer is not retried; without one within a week the step fails, unpublished.
+    approve = ApproveBeforePublish(
+        task_id="approve",
+        retries=0,
+        execution_timeout=timedelta(minutes=5),
+        response_timeout=timedelta(days=7),
+    )
+
     @task(
         multiple_outputs=False,
         outlets=[VIDEOS, VIDEO_FILES],
         execution_timeout=timedelta(minutes=15),
+        # After an approval, or when none was asked for (approve skipped itself); a rejection
+        # skips publish directly.
+        trigger_rule=TriggerRule.NONE_FAILED,
     )
     def publish(job_url: str, job_id: str) -> dict[str, Any]:
-        """Copy the video and captions to the output location; the video goes last."""
+        """Copy the video and captions to this run's output location; the video goes last."""
         from deck2video import job
 
-        published = asdict(job.publish(job.JobFolder.at(job_url)))
+        context = get_current_context()
+        out_url = job_params.out_url_for(dict(context["params"]))  # the run's, not the job's
+        published = asdict(job.publish(job.JobFolder.at(job_url), out_url, roots=service_roots()))
         extra = {**published, "job_id": job_id, "job_url": job_url}
-        events = get_current_context()["outlet_events"]
+        events = context["outlet_events"]
         events[VIDEOS].extra = extra
         events[VIDEO_FILES].add(Asset(_asset_uri(published["video_url"])), extra=extra)
         return published
@@ -137,7 +155,8 @@ def deck_to_video() -> None:
     spoken = speak.expand(slide=plan)
     checked = quality(plan["job_url"])
     video = assemble(plan["job_url"])
-    voice >> spoken >> checked >> video >> publish(plan["job_url"], plan["job_id"])
+    published = with_watch_link(publish(plan["job_url"], plan["job_id"]))
+    voice >> spoken >> checked >> video >> approve >> published
 
 
 deck_to_video()

@@ -3,8 +3,9 @@
 #
 #   scripts/airflow_local.sh            (needs `make install` first)
 #
-# Runs the api-server (UI + REST API v2) on 127.0.0.1:8080, the scheduler (LocalExecutor) and
-# the dag-processor, with AIRFLOW_HOME=.airflow (SQLite DB, logs, the admin's password). Before
+# Runs the api-server (UI + REST API v2) on 127.0.0.1:8080, the scheduler (LocalExecutor), the
+# dag-processor and the triggerer, with the deck2video plugin (plugins/: the Videos page), with
+# AIRFLOW_HOME=.airflow (SQLite DB, logs, the admin's password). Before
 # starting it creates the `gpu` pool and the `deck2video_storage` connection and, once the DAGs
 # are parsed, unpauses deck_to_video. Ctrl-C stops every process it started.
 #
@@ -13,6 +14,9 @@
 #   GPU_SLOTS                    size of the gpu pool: speech tasks at once (default 1)
 #   AIRFLOW_PARALLELISM          task processes at once (default 4)
 #   DECK2VIDEO_ROOT              job store (default .airflow/store; inbox DAG: <root>/inbox)
+#   DECK2VIDEO_READ_ROOTS, DECK2VIDEO_WRITE_ROOTS
+#                                where runs may read decks and publish videos (default: <root>
+#                                and its inbox / outbox; docs/security.md)
 #   DECK2VIDEO_S3_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION
 #                                S3 storage (MinIO, ...): used by the tasks and copied into the
 #                                deck2video_storage connection
@@ -143,14 +147,14 @@ trap 'stop_all; exit 143' TERM HUP
 trap 'stop_all' EXIT
 
 declare -A component_of
-for component in api-server scheduler dag-processor; do
+for component in api-server scheduler dag-processor triggerer; do
     args=("$component")
     [ "$component" = api-server ] && args+=(--host 127.0.0.1 --port "$port" --workers 1)
     setsid "$airflow_bin" "${args[@]}" >"$AIRFLOW_HOME/$component.log" 2>&1 </dev/null &
     pids+=("$!")
     component_of[$!]="$component"
 done
-say "started api-server, scheduler, dag-processor; their logs: $AIRFLOW_HOME/<name>.log"
+say "started api-server, scheduler, dag-processor, triggerer; logs: $AIRFLOW_HOME/<name>.log"
 
 # Ready when the API answers and deck_to_video is parsed; then unpause it (new DAGs start
 # paused) so that triggered runs start right away.
@@ -201,10 +205,12 @@ api PATCH /api/v2/dags/deck_to_video '{"is_paused": false}'
 cat <<EOF
 
   Airflow is ready: $base_url   (login: admin / $password)
+  Videos (every job, its video and a per-slide review): $base_url/plugin/deck2video
   DAGs: deck_to_video (unpaused), deck_inbox (paused: unpause it to watch $DECK2VIDEO_ROOT/inbox)
   Trigger: the UI's Trigger button, or
     AIRFLOW_HOME=$AIRFLOW_HOME $airflow_bin dags trigger deck_to_video \\
-      --conf '{"deck_url": "/abs/talk.pptx", "voice_url": "/abs/voice.wav"}'
+      --conf '{"deck_url": "$DECK2VIDEO_ROOT/inbox/talk.pptx", "voice_url": "$DECK2VIDEO_ROOT/inbox/voice.wav"}'
+    (locations under the storage roots: DECK2VIDEO_READ_ROOTS / DECK2VIDEO_WRITE_ROOTS, docs/security.md)
   REST API v2 and more: docs/airflow.md.  Logs: $AIRFLOW_HOME/*.log
   Ctrl-C stops everything.
 

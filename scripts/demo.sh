@@ -42,6 +42,8 @@ export AIRFLOW__LOGGING__LOGGING_LEVEL="${DEMO_LOG_LEVEL:-WARNING}"
 export PYTHONWARNINGS="${PYTHONWARNINGS:-ignore}"
 export DECK2VIDEO_ROOT="$demo_dir/store"
 export DECK2VIDEO_SPEECH_RUNNER=local
+# The demo's deck, voice and video live in its own folder: the roots runs may use.
+export DECK2VIDEO_READ_ROOTS="$demo_dir" DECK2VIDEO_WRITE_ROOTS="$demo_dir"
 mkdir -p "$AIRFLOW_HOME"
 airflow() { "$venv/bin/airflow" "$@"; }
 
@@ -76,7 +78,7 @@ from pathlib import Path
 
 root, out, seconds, venv = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
 manifests = [json.loads(p.read_text()) for p in (root / "jobs").glob("*/manifest.json")]
-mine = [m for m in manifests if out in m.get("outputs", {}).values()]
+mine = [m for m in manifests if any(p["video_url"] == out for p in m.get("published", []))]
 if not mine:
     sys.exit(f"demo: no job under {root}/jobs published {out}")
 job = max(mine, key=lambda m: m["updated"])
@@ -92,8 +94,9 @@ steps = ", ".join(
     if stage.get("seconds") is not None
 )
 job_url = f"{root}/jobs/{job['job_id']}"
-for key, path in job["outputs"].items():
-    print(f"{key.replace('_', ' ') + ':':14}{path}")
+published = next(p for p in job["published"] if p["video_url"] == out)
+for key in ("video_url", "vtt_url", "srt_url"):
+    print(f"{key.removesuffix('_url') + ':':14}{published[key]}")
 print(f"{'job:':14}{job_url}  (details: {venv}/bin/deck2video status --job {job_url})")
 print(
     f"{'summary:':14}{job['status']}: {len(slides)} slides ({silent} silent), "

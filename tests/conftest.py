@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import http.server
 import logging
 import os
 import socket
 import tempfile
+import threading
+import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -35,6 +39,16 @@ def private_tempdir(path: Path) -> Iterator[Path]:
             os.environ.pop("TMPDIR", None)
         else:
             os.environ["TMPDIR"] = saved_env
+
+
+def wait_until(condition, timeout: float = 5.0) -> bool:
+    """Poll ``condition()`` until it holds or ``timeout`` seconds passed; its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return bool(condition())
 
 
 def leftovers(scratch: Path) -> list[Path]:
@@ -120,3 +134,60 @@ def s3_bucket(s3_server: str) -> str:
     name = f"test-{uuid.uuid4().hex[:12]}"
     s3_client().create_bucket(Bucket=name)
     return name
+
+
+@pytest.fixture(scope="session")
+def airflow_servers(tmp_path_factory, s3_server):
+    """One real Airflow (tests/airflow_servers.py) for the session, its jobs on the S3 server:
+    the REST API tests and the browser tests share it, so its start is paid once."""
+    from deck2video.storage import s3_client
+    from tests.airflow_servers import running_airflow
+
+    bucket = "airflow-servers"
+    s3_client().create_bucket(Bucket=bucket)
+    home = tmp_path_factory.mktemp("airflow-servers")
+    with running_airflow(home, root=f"s3://{bucket}/d2v") as servers:
+        yield servers
+
+
+@dataclass
+class Listener:
+    """An HTTP server on loopback that records every connection made to it."""
+
+    url: str
+    connections: list[str] = field(default_factory=list)  # client address, per connection
+    requests: list[str] = field(default_factory=list)  # "GET /path"
+
+
+@pytest.fixture
+def loopback_listener() -> Iterator[Listener]:
+    """A loopback HTTP listener that must see no request: what a sandboxed renderer would
+    fetch from a hostile deck's links. Every connection counts, HTTP or not."""
+    seen = Listener(url="")
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (the http.server API)
+            seen.requests.append(f"{self.command} {self.path}")
+            self.send_response(404)
+            self.end_headers()
+
+        do_HEAD = do_POST = do_PROPFIND = do_OPTIONS = do_GET  # noqa: N815
+
+        def log_message(self, *args) -> None:
+            pass
+
+    class Server(http.server.ThreadingHTTPServer):
+        def verify_request(self, request, client_address) -> bool:
+            seen.connections.append(str(client_address))
+            return True
+
+    server = Server(("127.0.0.1", 0), Handler)
+    seen.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield seen
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

@@ -34,8 +34,9 @@ def test_cues_come_out_in_time_order() -> None:
 
 
 def test_vtt_escapes_markup_and_arrows() -> None:
-    text = to_vtt([Cue(0, 1, "R&D <b>costs</b> --> up")])
-    assert read_vtt(text)[0].text == "R&amp;D &lt;b&gt;costs&lt;/b&gt; --&gt; up"
+    # Tags are stripped before (issue 9: players applied them); what is left is escaped.
+    text = to_vtt([Cue(0, 1, "R&D <b>costs</b> --> up, a < b")])
+    assert read_vtt(text)[0].text == "R&amp;D costs --&gt; up, a &lt; b"
 
 
 def test_srt_defuses_arrows_in_text() -> None:
@@ -90,3 +91,35 @@ def test_a_single_overlong_word_is_not_cut() -> None:
 
 def test_shifted_moves_both_ends() -> None:
     assert Cue(1.0, 2.0, "x").shifted(3.5) == Cue(4.5, 5.5, "x")
+
+
+# --- text hygiene: notes are hostile, and players apply what markup they find -----------------
+
+
+def test_srt_drops_the_markup_players_would_apply() -> None:
+    hostile = "<b>bold</b> <font color=red>red</font> {\\an8}on top <<i>i>x</i>"
+    [cue] = read_srt(to_srt([Cue(0, 1, hostile)]))
+    assert cue.text == "bold red on top x"
+
+
+def test_vtt_drops_tags_and_override_blocks_and_escapes_the_rest() -> None:
+    [cue] = read_vtt(to_vtt([Cue(0, 1, "<c.red>x</c> {\\an8}{\\pos(1,1)}y <v Bob>a<b")]))
+    assert cue.text == "x y a&lt;b"
+
+
+@pytest.mark.parametrize("to_text", [to_vtt, to_srt])
+def test_bidi_overrides_and_controls_never_reach_a_caption(to_text) -> None:
+    spoof = "pay to \u202eLIVE\u202c \u2066evil\u2069 now\x1b[31m \x85red"
+    text = to_text([Cue(0, 1, spoof)])
+    assert not any(ch in text for ch in "\u202e\u202c\u2066\u2069\x1b\x85")
+    [cue] = (read_vtt if to_text is to_vtt else read_srt)(text)
+    assert cue.text == "pay to LIVE evil now [31m red"
+
+
+def test_visible_text_keeps_ordinary_unicode() -> None:
+    from deck2video.captions import visible_text
+
+    assert (
+        visible_text("Café — naïve 漢字 עברית 👩\u200d💻\nnext")
+        == "Café — naïve 漢字 עברית 👩\u200d💻\nnext"
+    )

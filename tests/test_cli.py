@@ -103,7 +103,7 @@ def test_step_subcommands_on_s3(small_inputs, s3_bucket, tmp_path):
     assert checked.returncode == 0, checked.stderr
     assert json.loads(checked.stdout)["slides_scored"] == 2
     assert deck2video("assemble", "--job", job).returncode == 0
-    published = deck2video("publish", "--job", job)
+    published = deck2video("publish", "--job", job, "--out", out_url)  # the run's, not the job's
     assert published.returncode == 0, published.stderr
     assert json.loads(published.stdout)["video_url"] == out_url
     video = storage.download(out_url, tmp_path / "talk.mp4")

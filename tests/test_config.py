@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from deck2video import config
-from deck2video.config import Deployment, JobSettings, Limits, QualitySettings
+from deck2video.config import Deployment, JobSettings, Limits, QualitySettings, variables
 from deck2video.errors import InputError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -131,3 +131,30 @@ def test_every_variable_the_docs_name_is_a_deployment_field():
     named -= {"DECK2VIDEO_"} | set(re.findall(r"\$\{(DECK2VIDEO_[A-Z0-9_]+):", compose))
     assert named <= declared, sorted(named - declared)
     assert {f"DECK2VIDEO_{f.name.upper()}" for f in fields(Limits)} <= declared
+
+
+# --- issue 9: limits and security settings ---------------------------------------------------
+
+SECURITY_DOC = REPO / "docs" / "security.md"
+SECURITY_SETTINGS = ("read_roots", "write_roots", "external_links", "render_sandbox")
+
+
+def test_limits_are_read_from_the_environment():
+    limits = Limits.from_env({"DECK2VIDEO_MAX_PICTURE_PIXELS": "1000", "DECK2VIDEO_MAX_SLIDES": ""})
+    assert (limits.max_picture_pixels, limits.max_slides) == (1000, Limits().max_slides)
+    with pytest.raises(ValueError, match=r"^DECK2VIDEO_SOFFICE_MEMORY_MB='lots': not a int$"):
+        Limits.from_env({"DECK2VIDEO_SOFFICE_MEMORY_MB": "lots"})
+
+
+def test_security_settings_take_only_their_choices():
+    assert Deployment.from_env({"DECK2VIDEO_EXTERNAL_LINKS": "STRIP"}).external_links == "strip"
+    with pytest.raises(ValueError, match="DECK2VIDEO_RENDER_SANDBOX='docker'"):
+        Deployment.from_env({"DECK2VIDEO_RENDER_SANDBOX": "docker"})
+
+
+def test_every_limit_and_security_setting_is_documented_with_its_variable():
+    documented = SECURITY_DOC.read_text()
+    names = [Limits.variable(f.name) for f in fields(Limits)]
+    names += [f"DECK2VIDEO_{name.upper()}" for name in SECURITY_SETTINGS]
+    assert [n for n in names if f"`{n}`" not in documented] == []
+    assert {v for v, _, _ in variables()} >= set(names)

@@ -180,3 +180,15 @@ def test_long_demo_note_keeps_its_words_in_order() -> None:
 
     spoken = [w for text in speech for w in words(text)]
     assert spoken == words(re.sub(r"\[PAUSE[^\]]*\]", " ", long_note))
+
+
+def test_splitting_is_linear_in_the_length_of_the_notes() -> None:
+    """A megabyte of "a. " took 29 s when each sentence end rescanned the line (quadratic); a
+    generous bound here, the figure itself is in the report."""
+    import time
+
+    for hostile in ("a. " * 350_000, "x" * 1_000_000 + ".", "[pause " * 150_000, "a" + " " * 10**6):
+        started = time.process_time()
+        chunks = chunk_text(hostile) if not hostile.startswith("[") else narrate(hostile)
+        assert chunks
+        assert time.process_time() - started < 10, hostile[:10]

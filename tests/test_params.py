@@ -19,7 +19,9 @@ from deck2video.params import (
     out_url_for,
     quality_from_params,
     settings_from_params,
+    takes_for,
 )
+from deck2video.roots import Roots
 
 GOOD_CONF = {"deck_url": "s3://decks/talk.pptx", "voice_url": "s3://decks/voice.m4a"}
 
@@ -93,3 +95,33 @@ def test_quality_params_make_the_run_thresholds_and_leave_the_job_settings_alone
     assert (thresholds.quality_mode, thresholds.min_dnsmos) == ("fail", 3.0)
     assert thresholds.max_wpm == config.QualitySettings().max_wpm
     assert settings_from_params(params) == JobSettings()
+
+
+def test_takes_name_narrated_slides_by_their_powerpoint_numbers():
+    assert takes_for({"takes": {"4": 2}}, [1, 2, 4]) == {4: 2}
+    assert takes_for({}, [1, 2, 4]) == {}
+    with pytest.raises(InputError, match=r"^param takes: slide 3 is not narrated .*: 1, 2, 4\)$"):
+        takes_for({"takes": {"3": 2}}, [1, 2, 4])  # hidden slide 3
+
+
+def test_check_conf_refuses_locations_outside_the_roots_naming_field_and_roots():
+    roots = Roots(read=("s3://decks/in/",), write=("s3://decks/videos/",))
+    check_conf({**GOOD_CONF, "deck_url": "s3://decks/in/talk.pptx",
+                "voice_url": "s3://decks/in/v.wav", "out_url": "s3://decks/videos/t.mp4"},
+               roots)  # fmt: skip
+    cases = {
+        "voice_url": ({"voice_url": "/proc/self/environ"}, "allowed for reading (s3://decks/in/)"),
+        "lexicon_url": ({"lexicon_url": "file:///etc/shadow"}, "allowed for reading"),
+        "out_url": ({"out_url": "s3://other/talk.mp4"}, "allowed for writing (s3://decks/videos/)"),
+    }
+    for field, (change, says) in cases.items():
+        conf = {"deck_url": "s3://decks/in/talk.pptx", "voice_url": "s3://decks/in/v.wav"}
+        conf.setdefault("out_url", "s3://decks/videos/t.mp4")
+        with pytest.raises(InputError, match=r"^[^\n]*$") as refused:
+            check_conf({**conf, **change}, roots)
+        assert str(refused.value).startswith(f"param {field} ") and says in str(refused.value)
+    # Without out_url the video goes next to the deck: that must be writable too.
+    with pytest.raises(InputError, match=r"^param out_url s3://decks/in/talk.mp4: not under"):
+        check_conf(
+            {"deck_url": "s3://decks/in/talk.pptx", "voice_url": "s3://decks/in/v.wav"}, roots
+        )

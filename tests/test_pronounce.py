@@ -228,18 +228,20 @@ def test_load_lexicon_from_a_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        (
-            "nginx engine x\n",
-            r"^lexicon line 1: expected 'written = spoken', got 'nginx engine x'$",
-        ),
-        ("# c\n = spoken\n", r"^lexicon line 2: expected 'written = spoken'"),
-        ("nginx =\n", r"^lexicon line 1: expected 'written = spoken'"),
-        ("[en]\nSQL = a\nSQL = b\n", r"^lexicon line 3: 'SQL' is defined twice$"),
+        # Line numbers only: a lexicon's text never appears in a message.
+        ("nginx engine x\n", r"^lexicon line 1: expected 'written = spoken'$"),
+        ("# c\n = spoken\n", r"^lexicon line 2: expected 'written = spoken'$"),
+        ("nginx =\n", r"^lexicon line 1: expected 'written = spoken'$"),
+        ("[en]\nSQL = a\nSQL = b\n", r"^lexicon line 3: defined twice$"),
+        ("a = b\nKEY=\x00secret\n", r"^lexicon line 2: control characters \(not a text lexicon\)$"),
+        (f"nginx = {'x' * 201}\n", r"^lexicon line 1: 201 characters, more than the limit of 200 "),
+        ("".join(f"w{i} = s\n" for i in range(5001)), r"^lexicon: more than 5000 entries "),
     ],
 )
 def test_load_lexicon_errors(text: str, message: str) -> None:
-    with pytest.raises(InputError, match=message):
+    with pytest.raises(InputError, match=message) as refused:
         load_lexicon(text)
+    assert "secret" not in str(refused.value) and "nginx" not in str(refused.value)
 
 
 def test_load_lexicon_file_errors(tmp_path: Path) -> None:
@@ -269,6 +271,7 @@ def test_pronouncing_backend_speaks_the_expanded_text() -> None:
     backend = PronouncingBackend(base, "en-us", {"SQL": "sequel"})
     assert backend.synthesize("SQL costs $5.", speed=1.5) == "sequel costs five dollars."
     assert base.heard == [("sequel costs five dollars.", 1.5)]
+    assert backend.spoken_form("SQL costs $5.") == "sequel costs five dollars."  # what pages show
     assert (backend.name, backend.embedding_name) == ("echo", "en-us")
 
 

@@ -180,3 +180,14 @@ def test_cache_key_is_stable() -> None:
 def test_cache_key_changes_with_what_is_heard(changed: dict) -> None:
     arguments = {"segments": [Speech("Hello there."), Pause(1.0)]} | changed
     assert key(**arguments) != key([Speech("Hello there."), Pause(1.0)])
+
+
+def test_each_take_has_its_own_key_and_the_first_keeps_the_old_one() -> None:
+    segments = [Speech("Hello there.")]
+    first = key(segments)
+    takes = [
+        cache_key(segments, backend=ToneBackend(), speed=1.0, voice_sha256=VOICE, take=take)
+        for take in (1, 2, 3)
+    ]
+    assert takes[0] == first  # audio cached before re-takes existed is still found
+    assert len(set(takes)) == 3

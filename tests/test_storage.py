@@ -91,3 +91,22 @@ def test_local_writes_are_atomic_and_readable_by_others(tmp_path: Path):
 def test_a_missing_bucket_is_an_input_error(s3_server):
     with pytest.raises(InputError, match="no such bucket"):
         storage.read_bytes("s3://no-such-bucket-d2v/key")
+
+
+DATA = bytes(range(256)) * 40
+
+
+def test_read_range_returns_that_slice_and_less_at_the_end(base: str):
+    """What the plugin streams a video with: a slice, without reading the whole object."""
+    stored = storage.write_bytes(storage.join(base, "object.bin"), DATA)
+    assert storage.read_range(stored, 0, 10) == DATA[:10]
+    assert storage.read_range(stored, 1000, 2345) == DATA[1000:3345]
+    assert storage.read_range(stored, len(DATA) - 3, 100) == DATA[-3:]
+    with pytest.raises(InputError, match="no such"):
+        storage.read_range(stored + ".missing", 0, 10)
+
+
+@pytest.mark.parametrize(("start", "length"), [(-1, 10), (0, 0)])
+def test_read_range_refuses_a_range_that_is_none(start, length):
+    with pytest.raises(ValueError, match="read_range"):
+        storage.read_range("/srv/object.bin", start, length)

@@ -1,9 +1,12 @@
 """Which decks in an inbox prefix arrived during a time interval, and the run to start for each.
 
 A deck ``talk.pptx`` may have a sidecar ``talk.json`` next to it with run options (the
-deck_to_video params, e.g. ``{"voice_url": "voice.m4a", "speed": 1.1}``; relative URLs are
-next to the deck). The run id is derived from the deck's URL, version (size, last-modified)
-and options, so planning the same interval twice asks for the same runs.
+deck_to_video params, e.g. ``{"voice_url": "voice.m4a", "speed": 1.1}``). Relative input URLs
+are next to the deck, a relative ``out_url`` is in the outbox folder that mirrors the deck's
+folder; an absolute one must be under the deployment's roots. Whoever may upload to the inbox
+may write a sidecar, so it passes the same checks as a trigger's conf. The run id is derived
+from the deck's URL, version (size, last-modified) and options, so planning the same interval
+twice asks for the same runs.
 """
 
 from __future__ import annotations
@@ -21,6 +24,10 @@ from airflow.sdk import Param
 from deck2video import storage
 from deck2video.errors import InputError
 from deck2video.params import PARAMS, check_conf
+from deck2video.roots import Roots
+
+MAX_SIDECAR_BYTES = 64 * 1024
+_INPUT_URLS = ("voice_url", "lexicon_url")
 
 
 @dataclass
@@ -36,12 +43,13 @@ def plan_inbox(
     voice_url: str,
     start: datetime,
     end: datetime,
+    roots: Roots | None = None,
 ) -> InboxPlan:
     """Plan one run per deck (``*.pptx``) under ``inbox_url`` last modified in [start, end).
 
-    Each run's conf is checked against deck_to_video's params here, so that one deck with bad
-    options is reported by name instead of failing its trigger. Decks whose output already
-    exists are skipped; decks with unusable options are refused.
+    Each run's conf is checked against deck_to_video's params (and ``roots``) here, so that one
+    deck with bad options is reported by name instead of failing its trigger. Decks whose output
+    already exists are skipped; decks with unusable options are refused.
     """
     objects = storage.list_objects(inbox_url)
     present = {obj.url for obj in objects}
@@ -53,15 +61,15 @@ def plan_inbox(
     plan = InboxPlan()
     for deck in arrived:
         try:
-            options = _sidecar_options(deck.url, present)
             relative = storage.parse(deck.url).key[len(inbox_key) :].lstrip("/")
+            out_folder = storage.join(outbox_url, relative).rsplit("/", 1)[0]
             conf = {
                 "deck_url": deck.url,
                 "voice_url": voice_url,
                 "out_url": storage.join(outbox_url, relative[: -len(".pptx")] + ".mp4"),
-                **options,
+                **_sidecar_options(deck.url, present, out_folder),
             }
-            check_conf(conf)
+            check_conf(conf, roots)
             validate_run_conf(conf)
         except Exception as error:  # one bad deck must not hold up the others
             plan.refused.append(f"{deck.url}: {' '.join(str(error).split())}")
@@ -96,21 +104,22 @@ def _is_deck(url: str) -> bool:
     return name.lower().endswith(".pptx") and not name.startswith("~$")  # PowerPoint lock file
 
 
-def _sidecar_options(deck_url: str, present: set[str]) -> dict[str, Any]:
+def _sidecar_options(deck_url: str, present: set[str], out_folder: str) -> dict[str, Any]:
     sidecar = deck_url[: -len(".pptx")] + ".json"
     if sidecar not in present:
         return {}
     try:
-        options = json.loads(storage.read_bytes(sidecar))
+        options = json.loads(storage.read_bytes(sidecar, max_bytes=MAX_SIDECAR_BYTES))
     except ValueError as error:
-        raise InputError(f"sidecar {sidecar}: not JSON ({error})") from None
+        raise InputError(f"sidecar {sidecar}: not JSON (line {error.lineno})") from None
     if not isinstance(options, dict):
         raise InputError(f"sidecar {sidecar}: must be a JSON object of run options")
     if "deck_url" in options:
         raise InputError(f"sidecar {sidecar}: may not name another deck (deck_url)")
     folder = deck_url.rsplit("/", 1)[0]
-    for name in ("voice_url", "out_url"):
+    for name in (*_INPUT_URLS, "out_url"):
         value = options.get(name)
         if isinstance(value, str) and value and not value.startswith(("/", "s3://", "file://")):
-            options[name] = storage.join(folder, value)  # relative: next to the deck
+            # Relative: inputs next to the deck, the video in the outbox.
+            options[name] = storage.join(out_folder if name == "out_url" else folder, value)
     return options

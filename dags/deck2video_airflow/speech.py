@@ -3,7 +3,7 @@
 ``local`` (the embedded default): the worker process speaks the slide. ``docker``: the speech
 image does, through the DockerOperator, with a GPU device request. Either way the task is
 mapped over the slides prepare returns, runs in the speech pool and queue, and is labelled with
-the slide (``slide 7: Pricing``).
+the deck's own slide number and title (``slide 7: Pricing``; hidden slides keep their numbers).
 """
 
 from __future__ import annotations
@@ -15,6 +15,35 @@ from typing import Any
 from airflow.sdk import task
 
 from deck2video.config import Deployment
+
+
+def slides_to_speak(plan: Any, takes: dict[int, int]) -> list[dict[str, Any]]:
+    """One mapped speech task's argument per slide of a job's plan: where, which and what take.
+
+    ``number`` names the job's files (position among shown slides); ``source_index`` is the
+    PowerPoint number, which labels and messages show. A slide keeps the take in the job's
+    current video unless ``takes`` (PowerPoint number -> take) asks for another.
+    """
+    found = []
+    for slide in plan.slides:
+        take = takes.get(slide.source_index, slide.take)
+        found.append(
+            {
+                "job_url": plan.job_url,
+                "number": slide.number,
+                "source_index": slide.source_index,
+                "title": slide.title,
+                "take": take,
+                "label": slide_label(slide.source_index, slide.title, take),
+            }
+        )
+    return found
+
+
+def slide_label(number: int, title: str, take: int = 1) -> str:
+    """``slide 7: Pricing``, and ``slide 7: Pricing (take 2)`` for a re-take."""
+    suffix = f" (take {take})" if take != 1 else ""
+    return f"slide {number}: {title}"[: 200 - len(suffix)] + suffix
 
 
 def speech_task(deployment: Deployment, *, timeout: timedelta) -> Any:
@@ -39,7 +68,8 @@ def speak_in_worker(slide: dict[str, Any]) -> dict[str, Any]:
     """Synthesize one slide's narration (in this worker process)."""
     from deck2video import job
 
-    return asdict(job.speak_slide(job.JobFolder.at(slide["job_url"]), slide["number"]))
+    folder = job.JobFolder.at(slide["job_url"])
+    return asdict(job.speak_slide(folder, slide["number"], slide.get("take", 1)))
 
 
 def _in_container(deployment: Deployment, common: dict[str, Any]) -> Any:
@@ -59,7 +89,8 @@ def _in_container(deployment: Deployment, common: dict[str, Any]) -> Any:
             if deployment.docker_gpus == "all"
             else None
         ),
-        auto_remove="success",
+        # Removed whatever the outcome: a failed container kept its environment (credentials).
+        auto_remove="force",
         mount_tmp_dir=False,
         storage_conn_id=deployment.storage_conn_id,
     )

@@ -23,7 +23,9 @@ EXIT_BAD_INPUT = 2  # deck2video.cli's exit status for an InputError
 
 def speak_command(slide: dict[str, Any]) -> list[str]:
     """Arguments for the image's ``deck2video`` entrypoint: URLs and a number, never notes."""
-    return ["speak", "--job", str(slide["job_url"]), "--slide", str(slide["number"])]
+    command = ["speak", "--job", str(slide["job_url"]), "--slide", str(int(slide["number"]))]
+    take = int(slide.get("take", 1))
+    return command + (["--take", str(take)] if take != 1 else [])
 
 
 def storage_environment(conn_id: str) -> dict[str, str]:

@@ -29,30 +29,51 @@ BAD_INPUT_FAILS_AT_ONCE = ExceptionRetryPolicy(
 )
 
 
+# The XCom in which a failed task leaves its step and one-line reason: the deck2video plugin
+# puts it in the run's note and on its pages (plugins/deck2video_ui/runs.py reads this key).
+FAILURE_XCOM = "deck2video_failure"
+
+
+def service_roots():
+    """Where a run's URLs may point in this deployment (read when the task runs)."""
+    from deck2video.config import Deployment
+    from deck2video.roots import Roots
+
+    return Roots.for_service(Deployment.from_env())
+
+
 def slide_number(task: Any) -> int | None:
-    """The slide a mapped speech task works on (local: op_kwargs; docker: an attribute)."""
+    """The deck's own number of the slide a mapped speech task works on (local: op_kwargs;
+    docker: an attribute), which is the number the user sees in PowerPoint."""
     slide = getattr(task, "slide", None) or (getattr(task, "op_kwargs", None) or {}).get("slide")
-    return int(slide["number"]) if isinstance(slide, dict) and "number" in slide else None
+    if not isinstance(slide, dict):
+        return None
+    number = slide.get("source_index", slide.get("number"))
+    return int(number) if number is not None else None
 
 
 def record_failed_stage(context: Any) -> None:
-    """Mark the job ``failed`` in its manifest, with the failing step and a one-line reason.
+    """Record the failing step and a one-line reason: in an XCom of the task (for the run's
+    note) and, once ``prepare`` made the job folder, in the job's manifest.
 
-    The pipeline steps record their own errors; this covers what they cannot see: a timeout, a
-    killed worker, a container that died. Before ``prepare`` succeeded there is no job folder,
-    and Airflow's task state is the only record.
+    The pipeline steps record their own errors in the manifest; this covers what they cannot
+    see: a timeout, a killed worker, a container that died.
     """
     from deck2video import job
 
     ti = context["ti"]
-    job_url = ti.xcom_pull(task_ids="prepare", key="job_url")
-    if not job_url:
-        return
     error = context.get("exception")
     reason = job.one_line(error) if error is not None else "task failed"
     number = slide_number(context.get("task"))
     if number is not None:
         reason = f"slide {number}: {reason}"
+    try:
+        ti.xcom_push(key=FAILURE_XCOM, value={"step": ti.task_id, "reason": reason[:500]})
+    except Exception:  # the task's own state still says it failed
+        log.exception("could not record the failure of %s as an XCom", ti.task_id)
+    job_url = ti.xcom_pull(task_ids="prepare", key="job_url")
+    if not job_url:
+        return
     try:
         job.record_failure(job_url, ti.task_id, reason)
     except Exception:  # the storage may be what failed; the task state still says it

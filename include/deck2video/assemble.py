@@ -27,6 +27,7 @@ from PIL import Image
 
 from deck2video.audio import SAMPLE_RATE, SAMPLES_PER_MS, read_pcm16, write_wav
 from deck2video.captions import Cue, to_srt, to_vtt
+from deck2video.config import ToolLimits
 from deck2video.errors import InputError, ProcessingError
 from deck2video.procs import run_tool
 
@@ -72,11 +73,12 @@ def assemble_video(
     min_slide_seconds: float,
     timeout: float,
     loudness_lufs: float = -16.0,
+    tool_limits: ToolLimits | None = None,
 ) -> Video:
     """Write out_dir/video.mp4, captions.vtt and captions.srt; nothing is left half-written.
 
-    ``timeout`` bounds each ffmpeg run. Raises ProcessingError when an input file or ffmpeg
-    fails; out_dir then holds no new files.
+    ``timeout`` bounds each ffmpeg run, ``tool_limits`` its memory and CPU time. Raises
+    ProcessingError when an input file or ffmpeg fails; out_dir then holds no new files.
     """
     if not clips:
         raise InputError(f"assemble {out_dir}: no slides to put in the video")
@@ -103,19 +105,22 @@ def assemble_video(
             video_command(work / "slides.ffconcat", work / "stills.mp4"),
             timeout=timeout,
             what=f"{what}: video",
+            limits=tool_limits,
         )
         track = soundtrack(narrations, starts_ms, pad, total_ms=intervals_ms[-1][1])
         write_wav(work / "measure.wav", track)
-        loudness = measure_loudness(work / "measure.wav", timeout=timeout, what=f"{what}: audio")
+        loudness = measure_loudness(
+            work / "measure.wav", timeout=timeout, what=f"{what}: audio", limits=tool_limits
+        )
         write_wav(work / "audio.wav", normalise(track, loudness, loudness_lufs))
         audio_args = audio_command(work / "audio.wav", work / "audio.m4a")
-        run_tool(audio_args, timeout=timeout, what=f"{what}: audio")
+        run_tool(audio_args, timeout=timeout, what=f"{what}: audio", limits=tool_limits)
         (work / "chapters.txt").write_text(chapters_metadata(clips, intervals_ms), "utf-8")
         (work / "captions.srt").write_text(to_srt(cues), encoding="utf-8")
         (work / "captions.vtt").write_text(to_vtt(cues), encoding="utf-8")
         video_job.result()
         mux_args = mux_command(work, work / "video.mp4", has_captions=bool(cues))
-        run_tool(mux_args, timeout=timeout, what=what)
+        run_tool(mux_args, timeout=timeout, what=what, limits=tool_limits)
         # Captions first: once video.mp4 exists, the whole output does.
         for name in ("captions.vtt", "captions.srt", "video.mp4"):
             os.replace(work / name, out_dir / name)
@@ -189,7 +194,9 @@ def video_cues(
     return cues
 
 
-def measure_loudness(audio: Path, *, timeout: float, what: str) -> float | None:
+def measure_loudness(
+    audio: Path, *, timeout: float, what: str, limits: ToolLimits | None = None
+) -> float | None:
     """Integrated loudness (LUFS, EBU R128) of a track, or None when it is silent.
 
     ffmpeg's ebur128 meter rather than a loudnorm first pass: loudnorm works at 192 kHz and costs
@@ -200,6 +207,7 @@ def measure_loudness(audio: Path, *, timeout: float, what: str) -> float | None:
          "-af", "ebur128=framelog=verbose", "-f", "null", "-"],
         timeout=timeout,
         what=f"{what} loudness",
+        limits=limits,
     )  # fmt: skip
     summary = result.stderr.decode(errors="replace").rpartition("Summary:")[2]
     found = re.search(r"\bI:\s*(-?[\d.]+|-?inf)\s*LUFS", summary)

@@ -1,7 +1,16 @@
-"""Caption cues and their WebVTT / SRT text."""
+"""Caption cues and their WebVTT / SRT text, and the hygiene of any text a viewer sees.
+
+Cue text comes from speaker notes, so it is treated as hostile: players apply markup they find
+in it (``<b>``, ``<font>``, ``{\\an8}`` moves a caption to the top), so tag-like markup and
+override blocks are stripped from every cue (SubRip cannot escape them; WebVTT escapes what is
+left, a lone ``<`` too); and no text that reaches a screen (captions, titles, chapter names)
+keeps control characters or the bidirectional overrides that make text display as something
+else (``\u202e``).
+"""
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -21,6 +30,21 @@ class Cue:
 
     def shifted(self, offset: float) -> Cue:
         return Cue(self.start + offset, self.end + offset, self.text)
+
+
+# Embedding, override and isolate controls, and the marks that steer them (Unicode's Bidi_Control
+# set): they reorder what is displayed without showing themselves.
+_BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_INVISIBLE = {ord(ch): None for ch in _BIDI_CONTROLS}
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")  # Unicode's Cc, less the newline
+# What players read as markup: HTML-like tags (SubRip's and WebVTT's) and ASS override blocks
+# (several players turn any caption format into ASS).
+_MARKUP = re.compile(r"</?[A-Za-z][^<>]*>|\{\\[^{}]*\}")
+
+
+def visible_text(text: str) -> str:
+    """``text`` as it may be shown: control characters become spaces, bidi controls go."""
+    return _CONTROL.sub(" ", text.translate(_INVISIBLE))
 
 
 def to_vtt(cues: Iterable[Cue]) -> str:
@@ -51,7 +75,7 @@ def screen_cues(cues: Iterable[Cue]) -> Iterator[Cue]:
     after rounding are dropped (players show them badly or not at all).
     """
     for cue in sorted(cues, key=lambda c: (c.start, c.end)):
-        words = " ".join(cue.text.split())
+        words = " ".join(_strip_markup(visible_text(cue.text)).split())
         if not words or round(cue.end * 1000) <= round(cue.start * 1000):
             continue
         yield from _split_into_screens(Cue(cue.start, cue.end, words))
@@ -96,6 +120,13 @@ def _timestamp(seconds: float, decimal_mark: str) -> str:
     minutes, rest = divmod(rest, 60_000)
     secs, millis = divmod(rest, 1000)
     return f"{hours:02d}:{minutes:02d}:{secs:02d}{decimal_mark}{millis:03d}"
+
+
+def _strip_markup(text: str) -> str:
+    """Markup goes, repeatedly (``<<b>b>`` leaves no ``<b>``)."""
+    while (stripped := _MARKUP.sub("", text)) != text:
+        text = stripped
+    return text
 
 
 def _escape_vtt(text: str) -> str:

@@ -14,9 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from deck2video import __version__, job
-from deck2video.config import JobSettings, QualitySettings, choosable, quality_choosable
+from deck2video.config import (
+    Deployment,
+    JobSettings,
+    QualitySettings,
+    choosable,
+    quality_choosable,
+)
 from deck2video.errors import Deck2VideoError, InputError
 from deck2video.quality import one_line as quality_line
+from deck2video.roots import Roots
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
@@ -46,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("--job", required=True, help="job URL (<root>/jobs/<job_id>)")
+        if name == "publish":
+            sub.add_argument("--out", required=True, help="where to publish the .mp4 (URL)")
+            _add_roots(sub)
 
     smoke = commands.add_parser(
         "smoke", help="speech self-test: load the models, speak (and re-voice) one sentence"
@@ -57,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     speak = commands.add_parser("speak", help="synthesize one slide's narration")
     speak.add_argument("--job", required=True, help="job URL (<root>/jobs/<job_id>)")
     speak.add_argument("--slide", required=True, type=int, help="slide number (1-based)")
+    speak.add_argument(
+        "--take", type=int, default=1, help="which recording: above 1 re-records the slide"
+    )
 
     check = commands.add_parser("quality", help="score every slide's narration; check thresholds")
     check.add_argument("--job", required=True, help="job URL (<root>/jobs/<job_id>)")
@@ -70,6 +83,7 @@ def _add_job_inputs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="where to publish the .mp4 (URL)")
     parser.add_argument("--root", help="storage root for jobs and cache (default $DECK2VIDEO_ROOT)")
     parser.add_argument("--lexicon", help="pronunciation lexicon URL ('written = spoken' lines)")
+    _add_roots(parser)
     _add_settings(parser, choosable())
 
 
@@ -84,6 +98,20 @@ def _add_settings(parser: argparse.ArgumentParser, settings) -> None:
             parser.add_argument(
                 flag, type=type(default), default=default, help=f"{described} (%(default)s)"
             )
+
+
+def _add_roots(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--roots",
+        metavar="PREFIXES",
+        help="comma-separated URL prefixes the inputs may be read from and the outputs written "
+        "under (default $DECK2VIDEO_READ_ROOTS / $DECK2VIDEO_WRITE_ROOTS, else anywhere)",
+    )
+
+
+def roots_from_args(args: argparse.Namespace) -> Roots:
+    """The CLI runs a person's own files: anywhere, unless ``--roots`` or the deployment says."""
+    return Roots.for_person(Deployment.from_env(), args.roots)
 
 
 def settings_from_args(args: argparse.Namespace) -> JobSettings:
@@ -103,6 +131,7 @@ def _job_options(args: argparse.Namespace) -> dict[str, Any]:
         "root_url": args.root,
         "settings": settings_from_args(args),
         "lexicon_url": args.lexicon,
+        "roots": roots_from_args(args),
     }
 
 
@@ -127,14 +156,15 @@ def _dispatch(args: argparse.Namespace) -> int:
     elif args.command == "prepare-voice":
         _print_json(job.prepare_voice(job.JobFolder.at(args.job)))
     elif args.command == "speak":
-        _print_json(asdict(job.speak_slide(job.JobFolder.at(args.job), args.slide)))
+        _print_json(asdict(job.speak_slide(job.JobFolder.at(args.job), args.slide, args.take)))
     elif args.command == "quality":
         checked = job.check_quality(job.JobFolder.at(args.job), quality_from_args(args))
         _print_json(asdict(checked))
     elif args.command == "assemble":
         _print_json(job.assemble(job.JobFolder.at(args.job)))
     elif args.command == "publish":
-        _print_json(asdict(job.publish(job.JobFolder.at(args.job))))
+        published = job.publish(job.JobFolder.at(args.job), args.out, roots=roots_from_args(args))
+        _print_json(asdict(published))
     elif args.command == "smoke":
         from deck2video.smoke import run_smoke
 

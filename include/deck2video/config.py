@@ -41,6 +41,8 @@ LANGUAGES = tuple(LANGUAGE_VOICES)
 # The trigger form offers these sizes; the CLI takes any even WIDTHxHEIGHT within the bounds.
 RESOLUTIONS = ("1920x1080", "1280x720", "3840x2160")
 ENV_PREFIX = "DECK2VIDEO_"
+# Re-takes of one slide that a job keeps apart in the cache: more is a typo, not patience.
+MAX_TAKE = 1000
 
 
 # --- job settings --------------------------------------------------------------------------------
@@ -271,36 +273,102 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
 # --- deployment ----------------------------------------------------------------------------------
 
 
+def _variable(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class ToolLimits:
+    """Per-process budgets of an external tool; ``setting`` names what to raise in messages."""
+
+    memory_mb: int | None = None
+    cpu_seconds: int | None = None
+    setting: str = ""  # e.g. "DECK2VIDEO_SOFFICE" -> DECK2VIDEO_SOFFICE_MEMORY_MB
+
+
+MIB = 1024 * 1024
+
+
 @dataclass(frozen=True)
 class Limits:
-    """Guards against oversized or hostile input, and timeouts for external tools.
+    """Every size that drives time or memory, and the budgets of the external tools.
 
-    Each is read from ``DECK2VIDEO_<NAME>`` (e.g. ``DECK2VIDEO_MAX_SLIDES=200``).
+    Each is read from ``DECK2VIDEO_<NAME>`` (e.g. ``DECK2VIDEO_MAX_SLIDES=200``). A breach is an
+    :class:`InputError` naming the input (and slide) and the variable, so it fails at once. The
+    defaults keep one job under about 2 GB resident (docs/security.md lists what each protects).
     """
 
-    max_deck_bytes: int = 200 * 1024 * 1024
-    max_slides: int = 500
-    max_uncompressed_bytes: int = 1024 * 1024 * 1024
-    max_zip_entries: int = 20_000
-    max_compression_ratio: float = 100.0
-    max_voice_bytes: int = 50 * 1024 * 1024
-    max_lexicon_bytes: int = 1024 * 1024
-    soffice_timeout: float = 300.0
-    ffmpeg_timeout: float = 600.0
+    # The deck as a file and as a zip.
+    max_deck_bytes: int = _variable(200 * MIB, "largest deck file (bytes)")
+    max_slides: int = _variable(500, "most slides in a deck")
+    max_uncompressed_bytes: int = _variable(1024 * MIB, "a deck's parts unpacked, in all (bytes)")
+    max_zip_entries: int = _variable(20_000, "most parts (zip entries) in a deck")
+    max_compression_ratio: float = _variable(100.0, "unpacked : packed size of the whole deck")
+    max_entry_bytes: int = _variable(256 * MIB, "largest single part of a deck, unpacked (bytes)")
+    max_entry_ratio: float = _variable(
+        100.0, "unpacked : packed size of any one part over 1 MiB (zip bombs hide in one part)"
+    )
+    # What the deck holds.
+    max_picture_pixels: int = _variable(
+        40_000_000, "pixels in one picture, read from its header before rendering"
+    )
+    max_title_chars: int = _variable(500, "characters in a slide's title")
+    max_slide_text_chars: int = _variable(50_000, "characters of text on one slide, in all")
+    max_notes_chars: int = _variable(20_000, "characters in one slide's speaker notes")
+    # What is spoken.
+    max_pause_seconds: float = _variable(120.0, "[PAUSE] seconds on one slide, in all")
+    max_slide_narration_seconds: float = _variable(
+        1800.0, "narration of one slide (estimated from the text, then measured)"
+    )
+    max_job_narration_seconds: float = _variable(
+        3600.0, "narration of the whole deck (estimated from the text, then measured)"
+    )
+    max_expanded_chars: int = _variable(
+        4000, "characters one sentence may become once numbers and the lexicon are spelled out"
+    )
+    synthesis_timeout: float = _variable(300.0, "seconds one synthesis call may take")
+    # The other inputs.
+    max_voice_bytes: int = _variable(50 * MIB, "largest voice recording (bytes)")
+    max_lexicon_bytes: int = _variable(1 * MIB, "largest lexicon file (bytes)")
+    max_lexicon_entries: int = _variable(5000, "most entries in one lexicon")
+    max_lexicon_entry_chars: int = _variable(200, "characters on either side of a lexicon entry")
+    # The external tools: wall-clock timeouts (a breach may be load: retried) and memory and
+    # CPU-time limits per process (a breach is the input's doing: not retried).
+    soffice_timeout: float = _variable(300.0, "seconds LibreOffice and poppler may take per deck")
+    soffice_memory_mb: int = _variable(1536, "LibreOffice's address space (MiB)")
+    soffice_cpu_seconds: int = _variable(240, "LibreOffice's CPU time (seconds)")
+    poppler_memory_mb: int = _variable(1024, "pdftoppm's and pdfinfo's address space (MiB)")
+    poppler_cpu_seconds: int = _variable(240, "pdftoppm's CPU time per batch of pages (seconds)")
+    ffmpeg_timeout: float = _variable(600.0, "seconds each ffmpeg run may take")
+    ffmpeg_memory_mb: int = _variable(1024, "ffmpeg's address space (MiB)")
+    ffmpeg_cpu_seconds: int = _variable(600, "ffmpeg's CPU time per run (seconds)")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Limits:
         environ = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for f in fields(cls):
-            raw = environ.get(f"{ENV_PREFIX}{f.name.upper()}")
-            if raw is not None:
-                values[f.name] = type(f.default)(raw)
+            name = f"{ENV_PREFIX}{f.name.upper()}"
+            raw = environ.get(name, "").strip()
+            if raw:
+                try:
+                    values[f.name] = type(f.default)(raw)
+                except ValueError:
+                    raise ValueError(f"{name}={raw!r}: not a {type(f.default).__name__}") from None
         return cls(**values)
 
+    @staticmethod
+    def variable(name: str) -> str:
+        """The environment variable of a limit, as breach messages name it."""
+        return f"{ENV_PREFIX}{name.upper()}"
 
-def _variable(default: Any, help: str) -> Any:
-    return field(default=default, metadata={"help": help})
+    def tool(self, name: str) -> ToolLimits:
+        """The per-process budget of ``soffice``, ``poppler`` or ``ffmpeg``, for run_tool."""
+        return ToolLimits(
+            memory_mb=getattr(self, f"{name}_memory_mb"),
+            cpu_seconds=getattr(self, f"{name}_cpu_seconds"),
+            setting=self.variable(name),
+        )
 
 
 @dataclass(frozen=True)
@@ -333,6 +401,21 @@ class Deployment:
     inbox_url: str = _variable("", "where decks are dropped (default <root>/inbox)")
     outbox_url: str = _variable("", "where inbox videos are published (default <root>/videos)")
     inbox_voice_url: str = _variable("", "voice for inbox decks (default <inbox>/voice.wav)")
+    read_roots: str = _variable(
+        "", "URL prefixes decks, voices and lexicons may be read from, comma-separated "
+        "(default: Airflow <root> and the inbox; the CLI anywhere)"
+    )  # fmt: skip
+    write_roots: str = _variable(
+        "", "URL prefixes videos may be published under, comma-separated "
+        "(default: Airflow <root> and the outbox; the CLI anywhere)"
+    )  # fmt: skip
+    external_links: str = _variable(
+        "refuse", "a deck's links to outside pictures and objects: refuse the deck, or strip "
+        "them (with a warning in the manifest)"
+    )  # fmt: skip
+    render_sandbox: str = _variable(
+        "bwrap", "bwrap: LibreOffice runs in bubblewrap, without network; none: unsandboxed"
+    )
     limits: Limits = field(default_factory=Limits)
 
     def __post_init__(self) -> None:
@@ -384,8 +467,27 @@ def storage_environment(environ: Mapping[str, str] | None = None) -> dict[str, s
     return {name: environ[name] for name in STORAGE_VARIABLES if environ.get(name)}
 
 
-_ALLOWED = {"speech_runner": ("local", "docker"), "docker_gpus": ("all", "none")}
-_LOWER_CASE = frozenset({"speech_runner", "docker_gpus", "melo_device"})
+# What an external tool may see of this process's environment: never the storage credentials,
+# Airflow's settings or ours.
+_PASSED_ON = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "HOME")
+
+
+def tool_environment(**extra: str) -> dict[str, str]:
+    """The little of this process's environment a tool needs, plus ``extra``."""
+    passed = {name: os.environ[name] for name in _PASSED_ON if os.environ.get(name)}
+    passed.setdefault("PATH", "/usr/bin:/bin")
+    return {**passed, **extra}
+
+
+_ALLOWED = {
+    "speech_runner": ("local", "docker"),
+    "docker_gpus": ("all", "none"),
+    "external_links": ("refuse", "strip"),
+    "render_sandbox": ("bwrap", "none"),
+}
+_LOWER_CASE = frozenset(
+    {"speech_runner", "docker_gpus", "melo_device", "external_links", "render_sandbox"}
+)
 
 
 def variables() -> Iterator[tuple[str, str, str]]:
@@ -394,4 +496,4 @@ def variables() -> Iterator[tuple[str, str, str]]:
         if f.name != "limits":
             yield f"{ENV_PREFIX}{f.name.upper()}", str(f.default), f.metadata["help"]
     for f in fields(Limits):
-        yield f"{ENV_PREFIX}{f.name.upper()}", str(f.default), "limit (see Limits)"
+        yield Limits.variable(f.name), str(f.default), f.metadata["help"]

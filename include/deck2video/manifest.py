@@ -1,9 +1,11 @@
 """The job manifest's data types: slides, hashes, settings and stage status, as JSON.
 
 Tools outside Airflow read a job's state from it (``deck2video.job.state`` loads and saves it).
-Only sequential steps write it; the per-slide speech steps, which run in parallel, each write
-their own ``audio/NNNN.json`` instead, and the assembly step folds those in, so no two writers
-ever race on this file.
+Within a run only sequential steps write it; the per-slide speech steps, which run in parallel,
+each write their own ``audio/NNNN.json`` instead, and the assembly step folds those in. Two runs
+of one job (the same deck, voice and settings) do share it: ``state.save_manifest`` writes
+conditionally and merges what the other run wrote. Where a run publishes is the run's own
+business; the manifest only lists what was published (``published``).
 """
 
 from __future__ import annotations
@@ -102,6 +104,7 @@ class SlideRecord:
     audio_key: str = ""  # speech cache key; equal keys mean equal audio
     duration: float | None = None  # narration seconds
     synthesized: bool | None = None  # False: the audio came from the cache
+    take: int = 1  # which recording of the notes (a re-take asks for another)
     start: float | None = None  # the slide's interval in the video
     end: float | None = None
     quality: SlideQuality | None = None  # its narration's measured quality
@@ -130,15 +133,23 @@ class Manifest:
     lexicon: dict[str, Any] = field(default_factory=dict)  # the job's own lexicon, if any
     slides: list[SlideRecord] = field(default_factory=list)
     stages: dict[str, StageRecord] = field(default_factory=dict)
-    outputs: dict[str, str] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)  # the job's own video and captions
+    published: list[dict[str, str]] = field(default_factory=list)  # each publication's URLs
+    warnings: list[str] = field(default_factory=list)  # what was repaired or dropped, one line each
     quality: JobQuality | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, ensure_ascii=False)
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str) -> Manifest:
-        data = json.loads(text)
+        return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Manifest:
         known = {f.name for f in fields(cls)}
         data = {k: v for k, v in data.items() if k in known}
         data["slides"] = [_slide(s) for s in data.get("slides", [])]
@@ -147,6 +158,11 @@ class Manifest:
         data["stages"] = {k: StageRecord(**v) for k, v in data.get("stages", {}).items()}
         return cls(**data)
 
+    @property
+    def finished(self) -> bool:
+        """Published at least once: every file of the job is whole, whatever a run does later."""
+        return bool(self.published)
+
     def slide(self, number: int) -> SlideRecord:
         for record in self.slides:
             if record.number == number:
@@ -154,7 +170,13 @@ class Manifest:
         raise InputError(f"job {self.job_id}: no slide {number} (it has {len(self.slides)})")
 
     def set_status(self, status: str, stage: str | None = None, reason: str | None = None) -> None:
+        """Move to ``status``. A finished job is never marked failed: a later run's failure (or a
+        late failure callback) is kept in that stage's record instead."""
         assert status in STATUSES, status
+        if status == "failed" and self.finished:
+            if stage is not None:
+                self.stages.setdefault(stage, StageRecord()).detail["reason"] = reason
+            status, stage, reason = "completed", "publish", None
         self.status, self.stage, self.reason = status, stage, reason
         self.updated = now()
 

@@ -4,6 +4,9 @@ Each Speech chunk is synthesized and captioned on its own, so chunks should be w
 long enough to sound natural, short enough for one caption. Markers in the notes:
 ``[SILENCE]`` alone means "show the slide without narration"; ``[PAUSE 1.5]`` (or ``[PAUSE]``,
 one second) inserts silence at that point.
+
+Notes are untrusted text, so every step here runs in time linear in their length: no pattern
+can backtrack over a long run of spaces or marks, and no loop re-slices what is left.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ MAX_PAUSE_SECONDS = 60.0  # a typo like [PAUSE 500] should not stall the video f
 MAX_CHUNK_CHARS = 250  # longer sentences are split so captions and TTS stay manageable
 MIN_CHUNK_CHARS = 20  # shorter fragments ("Thanks.", "1.") are merged with a neighbour
 
-_MARKER = re.compile(r"\[\s*(silence|pause)\b([^\]]*)\]", re.IGNORECASE)
+# The argument is bounded: an unclosed "[pause" must not make every later one scan to the end.
+_MARKER = re.compile(r"\[\s*(silence|pause)\b([^\[\]]{0,40})\]", re.IGNORECASE)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
@@ -46,7 +50,9 @@ _BULLET_GLYPHS = "•▪◦‣●○■□▫◆◇►▸▹➢➤✓✔·"
 _LEADING_BULLET = re.compile(rf"^(?:[{_BULLET_GLYPHS}]\s*|[-–—*+]\s+)+")
 _INNER_BULLET = re.compile(rf"\s*[{_BULLET_GLYPHS.replace('·', '')}]\s*")  # l·l is Catalan
 _LINE_PUNCTUATED = re.compile(r"[.!?…:;,][\"')\]]*$")
-_TERMINATOR = re.compile(r"[.!?…]+[\"')\]]*(?=\s)")
+_WORD = re.compile(r"\S+")
+_CLOSERS = "\"')]"
+_TERMINATORS = ".!?…"
 _SPEAKABLE = re.compile(r"\w")
 
 # Abbreviations after which a full stop does not end a sentence (compared lower-case, no dots).
@@ -110,7 +116,8 @@ def normalise(text: str) -> list[str]:
     text = unicodedata.normalize("NFC", text).translate(_TRANSLATE)
     lines = []
     for raw in text.split("\n"):
-        line = _LEADING_BULLET.sub("", raw.strip())
+        # Spaces are collapsed first, so that no pattern meets a long run of them.
+        line = _LEADING_BULLET.sub("", " ".join(raw.split()))
         line = _INNER_BULLET.sub(", ", line)
         line = " ".join(line.split()).strip(" ,")
         if not _SPEAKABLE.search(line):
@@ -130,28 +137,37 @@ def chunk_text(text: str) -> list[str]:
 
 
 def split_sentences(line: str) -> list[str]:
-    """Split one line at sentence ends, keeping abbreviations and decimals (3.14) intact."""
+    """Split one line at sentence ends, keeping abbreviations and decimals (3.14) intact.
+
+    A sentence ends with a word ending in ``.``, ``!``, ``?`` or ``…`` (closing quotes or
+    brackets may follow) that is followed by another word; each word is looked at once.
+    """
     sentences = []
     start = 0
-    for end in _TERMINATOR.finditer(line):
-        if _ends_sentence(line, end):
-            sentences.append(line[start : end.end()].strip())
-            start = end.end()
+    words = list(_WORD.finditer(line))
+    for word, following in zip(words, [*words[1:], None], strict=True):
+        if following is not None and _ends_sentence(word.group(), following.group()):
+            sentences.append(line[start : word.end()].strip())
+            start = word.end()
     rest = line[start:].strip()
     if rest:
         sentences.append(rest)
     return [s for s in sentences if _SPEAKABLE.search(s)]
 
 
-def _ends_sentence(line: str, end: re.Match[str]) -> bool:
-    mark = end.group()
-    if mark.rstrip("\"')]") != ".":  # ! ? … and "..." always end a sentence
-        return True
-    word = line[: end.start() + 1].rsplit(None, 1)[-1]  # the word with its full stop
-    bare = word.rstrip(".").lstrip("(").lower()
-    if _INITIALS.match(word) or bare in _ABBREVIATIONS:
+def _ends_sentence(word: str, following: str) -> bool:
+    """Whether ``word`` (then ``following``) ends a sentence."""
+    closed = word.rstrip(_CLOSERS)
+    body = closed.rstrip(_TERMINATORS)
+    mark = closed[len(body) :]
+    if not mark:
         return False
-    following = line[end.end() :].lstrip()
+    if mark != ".":  # ! ? … and "..." always end a sentence
+        return True
+    stop = body + "."  # the word with its full stop
+    bare = body.lstrip("(").lower()
+    if _INITIALS.match(stop) or bare in _ABBREVIATIONS:
+        return False
     if bare in _NUMBER_ABBREVIATIONS and following[:1].isdigit():
         return False
     return not following[:1].islower()  # "etc. and so on" continues the sentence
@@ -171,12 +187,13 @@ def _pack(words: list[str], limit: int) -> list[str]:
     out: list[str] = []
     current = ""
     for word in words:
-        while len(word) > limit:
+        if len(word) > limit:
             if current:
                 out.append(current)
                 current = ""
-            out.append(word[:limit])
-            word = word[limit:]
+            cut = (len(word) - 1) // limit * limit  # what is left is 1..limit long
+            out += [word[i : i + limit] for i in range(0, cut, limit)]
+            word = word[cut:]
         if current and len(current) + 1 + len(word) > limit:
             out.append(current)
             current = word

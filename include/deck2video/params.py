@@ -7,11 +7,12 @@ imports nothing from Airflow (nor jsonschema): the DAG files wrap each spec in `
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from deck2video import storage
 from deck2video.config import (
+    MAX_TAKE,
     JobSettings,
     QualitySettings,
     Setting,
@@ -19,6 +20,7 @@ from deck2video.config import (
     quality_choosable,
 )
 from deck2video.errors import InputError
+from deck2video.roots import Roots
 
 # Written for both Python's re (server-side validation) and ECMAScript (the UI form): refuse a
 # ".." path segment and percent-encoded dots/slashes/NUL (file:// URLs are unquoted), then
@@ -88,6 +90,30 @@ def setting_param(declared: Setting, default: Any) -> dict[str, Any]:
     return spec
 
 
+# What one run asks for beyond the job's inputs and settings: neither changes the job id.
+RUN_OPTIONS: dict[str, dict[str, Any]] = {
+    "approve_before_publish": {
+        "default": False,
+        "type": "boolean",
+        "title": "Approve before publishing",
+        "description": "Wait after assembly until someone approves the video in Airflow "
+        "(Required actions); a rejected video is not published.",
+        "section": "Review",
+    },
+    "takes": {
+        "default": {},
+        "type": "object",
+        "propertyNames": {"pattern": "^[1-9][0-9]{0,3}$"},
+        "additionalProperties": {"type": "integer", "minimum": 1, "maximum": MAX_TAKE},
+        "title": "Re-takes",
+        "description": 'Slides to record anew, by their PowerPoint number: {"7": 2} speaks '
+        "slide 7 again as its second take (speech engines sample, so it sounds different); "
+        "the other slides keep the take of the job's current video, from the cache. The "
+        "deck2video page's Re-take button fills this in.",
+        "section": "Review",
+    },
+}
+
 _JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string"}
 SETTING_PARAMS = tuple(name for name, _, _ in choosable())
 QUALITY_PARAMS = tuple(name for name, _, _ in quality_choosable())
@@ -97,14 +123,17 @@ PARAMS: dict[str, dict[str, Any]] = {
         name: setting_param(declared, default)
         for name, declared, default in (*choosable(), *quality_choosable())
     },
+    **RUN_OPTIONS,
 }
 
 _URL_FIELDS = ("deck_url", "voice_url", "out_url", "lexicon_url")
+_READ_FIELDS = ("deck_url", "voice_url", "lexicon_url")
 
 
-def check_conf(conf: Mapping[str, Any]) -> None:
-    """Refuse what a JSON schema cannot: unknown keys (a typo would silently be ignored) and
-    URLs that the storage layer would refuse. The message names the field."""
+def check_conf(conf: Mapping[str, Any], roots: Roots | None = None) -> None:
+    """Refuse what a JSON schema cannot: unknown keys (a typo would silently be ignored), URLs
+    that the storage layer would refuse and, given ``roots``, URLs outside them (the output
+    too when it defaults to the deck's folder). The message names the field."""
     unknown = sorted(set(conf) - set(PARAMS))
     if unknown:
         raise InputError(
@@ -118,6 +147,13 @@ def check_conf(conf: Mapping[str, Any]) -> None:
             storage.parse(value)
         except InputError as error:
             raise InputError(f"param {name}: {error}") from None
+    if roots is None:
+        return
+    for name in _READ_FIELDS:
+        if conf.get(name) is not None:
+            roots.check_read(f"param {name}", conf[name])
+    if conf.get("deck_url") is not None or conf.get("out_url") is not None:
+        roots.check_write("param out_url", out_url_for(conf))
 
 
 def settings_from_params(params: Mapping[str, Any]) -> JobSettings:
@@ -137,3 +173,29 @@ def out_url_for(params: Mapping[str, Any]) -> str:
     deck_url = str(params["deck_url"])
     stem = deck_url[: -len(".pptx")] if deck_url.lower().endswith(".pptx") else deck_url
     return f"{stem}.mp4"
+
+
+def takes_for(params: Mapping[str, Any], narrated: Iterable[int]) -> dict[int, int]:
+    """The takes a run asks for (PowerPoint slide number -> take), checked against the slides
+    the video narrates, so that a re-take of a hidden or missing slide is refused by name."""
+    takes: dict[int, int] = {}
+    for slide, take in (params.get("takes") or {}).items():
+        try:
+            takes[int(slide)] = int(take)
+        except (TypeError, ValueError):
+            raise InputError(
+                f"param takes: {str(slide)[:20]!r} -> {str(take)[:20]!r} is not "
+                "slide number -> take"
+            ) from None
+    shown = sorted(set(narrated))
+    unknown = sorted(set(takes) - set(shown))
+    if unknown:
+        listed = ", ".join(map(str, shown[:20])) + (", ..." if len(shown) > 20 else "")
+        raise InputError(
+            f"param takes: slide {', '.join(map(str, unknown[:5]))} is not narrated in this "
+            f"video (its slides: {listed})"
+        )
+    bad = sorted(slide for slide, take in takes.items() if not 1 <= take <= MAX_TAKE)
+    if bad:
+        raise InputError(f"param takes: slide {bad[0]}: a take is 1..{MAX_TAKE}")
+    return takes

@@ -33,6 +33,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from deck2video.config import Limits
 from deck2video.errors import InputError
 
 __all__ = [
@@ -367,7 +368,11 @@ def expand_for_speech(
 
 
 def load_lexicon(
-    path_or_text: str | os.PathLike[str], language: str = "en", *, name: str | None = None
+    path_or_text: str | os.PathLike[str],
+    language: str = "en",
+    *,
+    name: str | None = None,
+    limits: Limits = Limits(),  # noqa: B008 (frozen, immutable)
 ) -> dict[str, str]:
     """Entries of a lexicon (format in the module docstring) that apply to ``language``.
 
@@ -375,6 +380,9 @@ def load_lexicon(
     lexicon's text itself. ``name`` is how error messages refer to it (default: the file name,
     or just "lexicon"). Entries without a section come first, then the language's section ("en"),
     then the regional one ("en-gb"); a later scope overrides an earlier one.
+
+    A lexicon is untrusted text that will be spoken: errors give line numbers, never the text;
+    control characters are refused; ``limits`` bounds its entries and their length.
     """
     if isinstance(path_or_text, os.PathLike):
         path = Path(path_or_text)
@@ -387,7 +395,7 @@ def load_lexicon(
             raise InputError(f"lexicon {name}: not UTF-8 text") from None
     else:
         text = path_or_text
-    sections = _parse_lexicon(text, f"lexicon {name}" if name else "lexicon")
+    sections = _parse_lexicon(text, f"lexicon {name}" if name else "lexicon", limits)
     wanted = _normalise_language(language)
     scopes = ["*", _primary(wanted)] + ([wanted] if wanted != _primary(wanted) else [])
     merged: dict[str, str] = {}
@@ -396,14 +404,36 @@ def load_lexicon(
     return merged
 
 
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def sniff_text(head: bytes) -> str | None:
+    """What is wrong with a file whose first bytes are ``head``, to be a lexicon (None:
+    nothing): it must be UTF-8 text without control characters."""
+    for cut in range(4):  # the head may end inside a multi-byte character
+        try:
+            text = head[: len(head) - cut].decode("utf-8")
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        return "not UTF-8 text"
+    if _CONTROL_RE.search(text):
+        return "not a text file (it holds control characters)"
+    return None
+
+
 _SECTION_RE = re.compile(r"^\[\s*([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*)\s*\]$")
 
 
-def _parse_lexicon(text: str, where: str) -> dict[str, dict[str, str]]:
+def _parse_lexicon(text: str, where: str, limits: Limits) -> dict[str, dict[str, str]]:
     sections: dict[str, dict[str, str]] = {"*": {}}
     current = "*"
+    count = 0
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
+        if _CONTROL_RE.search(raw):
+            raise InputError(f"{where} line {number}: control characters (not a text lexicon)")
         if not line or line.startswith("#"):
             continue
         section = _SECTION_RE.match(line)
@@ -413,13 +443,23 @@ def _parse_lexicon(text: str, where: str) -> dict[str, dict[str, str]]:
             continue
         written, spoken = _split_entry(raw)
         if not written or not spoken:
+            raise InputError(f"{where} line {number}: expected 'written = spoken'")
+        longest = max(len(written), len(spoken))
+        if longest > limits.max_lexicon_entry_chars:
             raise InputError(
-                f"{where} line {number}: expected 'written = spoken', got {line[:60]!r}"
+                f"{where} line {number}: {longest} characters, more than the limit of "
+                f"{limits.max_lexicon_entry_chars} ({Limits.variable('max_lexicon_entry_chars')})"
             )
         entries = sections[current]
         if written in entries:
-            raise InputError(f"{where} line {number}: {written!r} is defined twice")
+            raise InputError(f"{where} line {number}: defined twice")
         entries[written] = spoken
+        count += 1
+        if count > limits.max_lexicon_entries:
+            raise InputError(
+                f"{where}: more than {limits.max_lexicon_entries} entries "
+                f"({Limits.variable('max_lexicon_entries')})"
+            )
     return sections
 
 
@@ -430,8 +470,9 @@ def _split_entry(line: str) -> tuple[str, str]:
         written, _, spoken = line.partition("=")
     else:
         return "", ""
-    spoken = re.sub(r"\s+#.*$", "", spoken)  # a trailing " # comment"
-    return " ".join(written.split()), " ".join(spoken.split())
+    # Spaces collapsed first (linear), then a trailing " # comment" cut off.
+    spoken = " ".join(spoken.split()).split(" #", 1)[0]
+    return " ".join(written.split()), spoken
 
 
 def _normalise_language(language: str) -> str:
@@ -462,6 +503,9 @@ class PronouncingBackend:
         digest = hashlib.sha256(described.encode()).hexdigest()[:12]
         self.model_version = f"{base.model_version}+pronounce{RULES_VERSION}-{digest}"
 
+    def spoken_form(self, text: str) -> str:
+        """What the engine hears for ``text``: the rules and the lexicon applied."""
+        return expand_for_speech(text, self.language, self.lexicon)
+
     def synthesize(self, text: str, *, speed: float) -> Any:
-        spoken = expand_for_speech(text, self.language, self.lexicon)
-        return self.base.synthesize(spoken, speed=speed)
+        return self.base.synthesize(self.spoken_form(text), speed=speed)

@@ -2,6 +2,13 @@
 
 Every still is exactly the video size: the page is scaled to fit inside it with its own aspect
 ratio and centred on black (letter- or pillar-boxed), never stretched.
+
+A deck is an untrusted document, and LibreOffice will fetch what it links to. So (besides the
+checks in :mod:`deck2video.deck`, which refuse external links before this runs) soffice runs in
+bubblewrap (``bwrap``): in new namespaces with no network but a loopback of its own, seeing
+only the system's programs and fonts, the deck (read-only) and its work folder; forced to read
+the file as a PowerPoint 2007+ deck; with a profile in which macros are disabled and VBA is never
+loaded. Its whole process tree dies with the pipeline (a PID namespace of its own).
 """
 
 from __future__ import annotations
@@ -9,8 +16,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import subprocess
-import tempfile
 import time
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -18,8 +23,9 @@ from pathlib import Path
 
 from PIL import Image
 
+from deck2video.config import Limits, ToolLimits, tool_environment
 from deck2video.errors import InputError, ProcessingError
-from deck2video.procs import last_line, run_tool
+from deck2video.procs import Sandbox, last_line, run_tool, scratch
 
 # LibreOffice leaves hidden slides out of a PDF unless this export option is set; 7.4+ accepts
 # the filter options as JSON after the filter name.
@@ -32,6 +38,20 @@ _CHUNK_PAGES = 6
 _RASTER_WORKERS = min(2, os.cpu_count() or 1)
 
 _STILL_NAME = re.compile(r"^(\d{4})\.png$")
+SOFFICE = "/usr/bin/soffice"
+# The import filter for .pptx: without it LibreOffice picks a filter from the bytes, so a file
+# named .pptx could be opened as any format it knows (including ones that run macros).
+_PPTX_FILTER = "Impress MS PowerPoint 2007 XML"
+# Settings the throwaway profile starts with: macros never run, VBA is never even loaded, and
+# pictures are not fetched for untrusted documents.
+_PROFILE_SETTINGS = {
+    "/org.openoffice.Office.Common/Security/Scripting": {
+        "MacroSecurityLevel": ("int", "3"),
+        "DisableMacrosExecution": ("boolean", "true"),
+        "BlockUntrustedRefererLinks": ("boolean", "true"),
+    },
+    "/org.openoffice.Office.Impress/Filter/Import/VBA": {"Load": ("boolean", "false")},
+}
 
 
 @dataclass(frozen=True)
@@ -50,49 +70,84 @@ def render_slides(
     width: int,
     height: int,
     timeout: float,
+    limits: Limits = Limits(),  # noqa: B008 (frozen, immutable)
+    sandbox: str = "bwrap",
 ) -> list[Path]:
     """Write ``out_dir/0001.png ...``, one ``width`` x ``height`` RGB still per exported slide.
 
     ``expected`` is the number of slides the deck parser says are shown; a different page count
     means LibreOffice saw the deck differently, so the stills would not match the narration.
-    ``timeout`` bounds the whole call (LibreOffice and poppler together).
+    ``timeout`` bounds the whole call (LibreOffice and poppler together); ``limits`` holds each
+    tool's memory and CPU budget. ``sandbox`` is ``"bwrap"`` or ``"none"`` (see the module doc).
     """
     deck = Path(deck).resolve()
     out_dir = Path(out_dir)
     deadline = time.monotonic() + timeout
     label = f"deck {deck.name}"
-    with tempfile.TemporaryDirectory(prefix="deck2video-render-") as tmp:
-        work = Path(tmp)
+    poppler = limits.tool("poppler")
+    with scratch("render") as work:
         pdf = convert_to_pdf(
-            deck, work, include_hidden=include_hidden, timeout=_time_left(deadline, label)
+            deck,
+            work,
+            include_hidden=include_hidden,
+            timeout=_time_left(deadline, label),
+            limits=limits.tool("soffice"),
+            sandbox=sandbox,
         )
-        info = read_pdf_info(pdf, label=label, timeout=_time_left(deadline, label))
+        info = read_pdf_info(pdf, label=label, timeout=_time_left(deadline, label), limits=poppler)
         if info.pages != expected:
             raise InputError(
                 f"{label}: rendered {info.pages} pages but expected {expected} shown slides"
             )
         out_dir.mkdir(parents=True, exist_ok=True)
         stills = rasterize(
-            pdf, info, work, out_dir, size=(width, height), deadline=deadline, label=label
+            pdf,
+            info,
+            work,
+            out_dir,
+            size=(width, height),
+            deadline=deadline,
+            label=label,
+            limits=poppler,
         )
     remove_stale_stills(out_dir, keep=len(stills))
     return stills
 
 
-def convert_to_pdf(deck: Path, work: Path, *, include_hidden: bool, timeout: float) -> Path:
+def convert_to_pdf(
+    deck: Path,
+    work: Path,
+    *,
+    include_hidden: bool,
+    timeout: float,
+    limits: ToolLimits | None = None,
+    sandbox: str = "bwrap",
+) -> Path:
     """Export ``deck`` to a PDF inside ``work`` with a throwaway LibreOffice profile.
 
     A private profile per call is what lets conversions run side by side: two soffice processes
     sharing one profile hand the job to each other and one of them silently writes nothing.
     HOME and TMPDIR point into ``work`` too, so nothing is left outside it.
     """
-    outdir, home, scratch = work / "pdf", work / "home", work / "tmp"
-    for folder in (outdir, home, scratch):
+    outdir, home, temp = work / "pdf", work / "home", work / "tmp"
+    for folder in (outdir, home, temp):
         folder.mkdir()
-    env = dict(os.environ, HOME=str(home), TMPDIR=str(scratch))
+    write_profile(work / "profile")
+    env = tool_environment(HOME=str(home), TMPDIR=str(temp), LANG="C.UTF-8")
     profile_url = (work / "profile").as_uri()
+    if sandbox not in ("bwrap", "none"):
+        raise ValueError(f"render sandbox {sandbox!r}: use bwrap or none")
+    # It sees the deck (read-only) and its work folder, nothing else of ours.
+    seen = Sandbox(read_only=(deck, Path("/etc/libreoffice")), writable=(work,))
     try:
-        result = _run_soffice(deck, outdir, profile_url, include_hidden, timeout, env)
+        result = run_tool(
+            soffice_command(deck, outdir, profile_url, include_hidden),
+            timeout=timeout,
+            what=f"deck {deck.name}",
+            env=env,
+            limits=limits,
+            sandbox=seen if sandbox == "bwrap" else None,
+        )
     finally:
         remove_ipc_pipe(profile_url)
     # soffice exits 0 even when it cannot load the file; the missing PDF is the only sign.
@@ -104,34 +159,46 @@ def convert_to_pdf(deck: Path, work: Path, *, include_hidden: bool, timeout: flo
     return pdfs[0]
 
 
-def _run_soffice(
-    deck: Path,
-    outdir: Path,
-    profile_url: str,
-    include_hidden: bool,
-    timeout: float,
-    env: dict[str, str],
-) -> subprocess.CompletedProcess[bytes]:
-    return run_tool(
-        [
-            "soffice",
-            f"-env:UserInstallation={profile_url}",
-            "--headless",
-            "--invisible",
-            "--nologo",
-            "--nodefault",
-            "--norestore",
-            "--nolockcheck",
-            "--convert-to",
-            _PDF_WITH_HIDDEN if include_hidden else _PDF_SHOWN_ONLY,
-            "--outdir",
-            outdir,
-            deck,
-        ],
-        timeout=timeout,
-        what=f"deck {deck.name}",
-        env=env,
+def soffice_command(deck: Path, outdir: Path, profile_url: str, include_hidden: bool) -> list[str]:
+    return [
+        SOFFICE,
+        f"-env:UserInstallation={profile_url}",
+        "--headless",
+        "--invisible",
+        "--nologo",
+        "--nodefault",
+        "--norestore",
+        "--nolockcheck",
+        f"--infilter={_PPTX_FILTER}",
+        "--convert-to",
+        _PDF_WITH_HIDDEN if include_hidden else _PDF_SHOWN_ONLY,
+        "--outdir",
+        str(outdir),
+        str(deck),
+    ]
+
+
+def write_profile(profile: Path) -> Path:
+    """A new LibreOffice profile holding :data:`_PROFILE_SETTINGS` (LibreOffice adds the rest)."""
+    items = []
+    for path, props in _PROFILE_SETTINGS.items():
+        for name, (kind, value) in props.items():
+            items.append(
+                f'<item oor:path="{path}"><prop oor:name="{name}" oor:op="fuse" '
+                f'oor:type="xs:{kind}"><value>{value}</value></prop></item>'
+            )
+    settings = profile / "user" / "registrymodifications.xcu"
+    settings.parent.mkdir(parents=True)
+    settings.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<oor:items xmlns:oor="http://openoffice.org/2001/registry" '
+        'xmlns:xs="http://www.w3.org/2001/XMLSchema" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
+        + "\n".join(items)
+        + "\n</oor:items>\n",
+        encoding="utf-8",
     )
+    return settings
 
 
 def remove_ipc_pipe(profile_url: str) -> None:
@@ -147,9 +214,11 @@ def ipc_pipe_name(profile_url: str) -> str:
     return f"OSL_PIPE_{os.getuid()}_SingleOfficeIPC_{''.join(f'{b:x}' for b in digest)}"
 
 
-def read_pdf_info(pdf: Path, *, label: str, timeout: float) -> PdfInfo:
+def read_pdf_info(
+    pdf: Path, *, label: str, timeout: float, limits: ToolLimits | None = None
+) -> PdfInfo:
     """Page count and the first page's size; a deck's slides all share one size."""
-    result = run_tool(["pdfinfo", pdf], timeout=timeout, what=label)
+    result = run_tool(["pdfinfo", pdf], timeout=timeout, what=label, limits=limits)
     text = result.stdout.decode(errors="replace")
     pages = re.search(r"^Pages:\s+(\d+)", text, re.MULTILINE)
     size = re.search(r"^Page size:\s+([\d.]+) x ([\d.]+) pts", text, re.MULTILINE)
@@ -174,6 +243,7 @@ def rasterize(
     size: tuple[int, int],
     deadline: float,
     label: str,
+    limits: ToolLimits | None = None,
 ) -> list[Path]:
     """Render every page of ``pdf`` to ``out_dir/NNNN.png`` at exactly ``size``."""
     scaled = fit_inside(info.page_width, info.page_height, *size)
@@ -184,8 +254,17 @@ def rasterize(
     with ThreadPoolExecutor(max_workers=_RASTER_WORKERS) as pool:
         futures: list[Future[None]] = [
             pool.submit(
-                _render_chunk, pdf, first, last, work, out_dir, scaled, size, deadline, label
-            )
+                _render_chunk,
+                pdf,
+                (first, last),
+                work,
+                out_dir,
+                scaled,
+                size,
+                deadline,
+                label,
+                limits,
+            )  # fmt: skip
             for first, last in chunks
         ]
         done, pending = wait(futures, return_when=FIRST_EXCEPTION)
@@ -198,16 +277,17 @@ def rasterize(
 
 def _render_chunk(
     pdf: Path,
-    first: int,
-    last: int,
+    pages: tuple[int, int],
     work: Path,
     out_dir: Path,
     scaled: tuple[int, int],
     size: tuple[int, int],
     deadline: float,
     label: str,
+    limits: ToolLimits | None,
 ) -> None:
     # PPM, not PNG: each page is compressed once, after boxing, instead of twice.
+    first, last = pages
     chunk_dir = work / f"pages-{first:04d}"
     chunk_dir.mkdir()
     run_tool(
@@ -226,6 +306,7 @@ def _render_chunk(
         ],
         timeout=_time_left(deadline, label),
         what=label,
+        limits=limits,
     )
     # pdftoppm pads page numbers to the width of the document's last page number.
     rendered = {int(p.stem.rpartition("-")[2]): p for p in chunk_dir.glob("page-*.ppm")}

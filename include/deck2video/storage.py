@@ -11,10 +11,14 @@ becomes visible once its (multipart) upload completes.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
+import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -22,6 +26,7 @@ from urllib.parse import unquote, urlparse
 
 from deck2video.config import Deployment
 from deck2video.errors import InputError, ProcessingError
+from deck2video.procs import scratch
 
 
 @dataclass(frozen=True)
@@ -177,7 +182,13 @@ def upload(src: Path, url: str) -> str:
     return url
 
 
-def read_bytes(url: str) -> bytes:
+def read_bytes(url: str, *, max_bytes: int | None = None) -> bytes:
+    """The whole object; with ``max_bytes``, a larger one is refused without reading it all."""
+    if max_bytes is not None:
+        data = b"".join(_chunks(url, max_bytes + 1))
+        if len(data) > max_bytes:
+            raise InputError(f"{url}: larger than the limit of {max_bytes} bytes")
+        return data
     loc = parse(url)
     if not loc.is_s3:
         try:
@@ -188,6 +199,143 @@ def read_bytes(url: str) -> bytes:
         return s3_client().get_object(Bucket=loc.bucket, Key=loc.key)["Body"].read()
     except Exception as error:
         raise _s3_error(url, error) from error
+
+
+def read_range(url: str, start: int, length: int) -> bytes:
+    """``length`` bytes of an object from offset ``start`` (fewer at its end): for streaming
+    a video to a player that seeks, without reading the whole object."""
+    if start < 0 or length <= 0:
+        raise ValueError(f"read_range {url}: start {start}, length {length}")
+    return b"".join(_chunks(url, length, start=start))
+
+
+def read_head(url: str, size: int) -> bytes:
+    """The first ``size`` bytes of an object (fewer if it is shorter), without fetching more:
+    what a file's type is judged by before it is copied anywhere."""
+    return b"".join(_chunks(url, size))
+
+
+def fetch(url: str, dest: Path, *, max_bytes: int) -> str:
+    """Copy the object at ``url`` to the local file ``dest``, hashing as it streams; one that
+    turns out larger than ``max_bytes`` (whatever its listed size said) is refused and removed.
+
+    Returns the SHA-256 of the bytes copied.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    digest, copied = hashlib.sha256(), 0
+    try:
+        with dest.open("wb") as out:
+            for chunk in _chunks(url, max_bytes + 1):
+                copied += len(chunk)
+                if copied > max_bytes:
+                    raise InputError(f"{url}: larger than the limit of {max_bytes} bytes")
+                digest.update(chunk)
+                out.write(chunk)
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
+    return digest.hexdigest()
+
+
+_CHUNK = 1024 * 1024
+
+
+def _chunks(url: str, limit: int, *, start: int = 0) -> Iterator[bytes]:
+    """The object's bytes from offset ``start`` in chunks, stopping after ``limit`` bytes."""
+    loc = parse(url)
+    if not loc.is_s3:
+        try:
+            with open(loc.key, "rb") as handle:
+                handle.seek(start)
+                while limit > 0 and (chunk := handle.read(min(_CHUNK, limit))):
+                    limit -= len(chunk)
+                    yield chunk
+        except FileNotFoundError:
+            raise InputError(f"{url}: no such file") from None
+        except IsADirectoryError:
+            raise InputError(f"{url}: a folder, not a file") from None
+        return
+    try:
+        body = s3_client().get_object(
+            Bucket=loc.bucket, Key=loc.key, Range=f"bytes={start}-{start + limit - 1}"
+        )
+    except Exception as error:
+        if _error_code(error) == "InvalidRange":  # past the end (an empty object has no byte 0)
+            return
+        raise _s3_error(url, error) from error
+    with contextlib.closing(body["Body"]) as stream:
+        yield from stream.iter_chunks(_CHUNK)
+
+
+def _error_code(error: Exception) -> str:
+    from botocore.exceptions import ClientError
+
+    return error.response.get("Error", {}).get("Code", "") if isinstance(error, ClientError) else ""
+
+
+# --- conditional writes: concurrent runs of one job share its manifest --------------------------
+
+
+class Conflict(Exception):
+    """Someone else wrote the object since it was read: read it again and retry."""
+
+
+def read_versioned(url: str) -> tuple[bytes, str] | None:
+    """The object and a version token for :func:`write_if`, or None when it does not exist."""
+    loc = parse(url)
+    if not loc.is_s3:
+        try:
+            data = Path(loc.key).read_bytes()
+        except FileNotFoundError:
+            return None
+        return data, hashlib.sha256(data).hexdigest()
+    try:
+        found = s3_client().get_object(Bucket=loc.bucket, Key=loc.key)
+    except Exception as error:
+        if _error_code(error) in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise _s3_error(url, error) from error
+    return found["Body"].read(), found["ETag"]
+
+
+def write_if(url: str, data: bytes, version: str | None) -> str:
+    """Write ``data`` only if the object is still at ``version`` (None: only if it does not
+    exist yet); raises :class:`Conflict` otherwise. Returns the new version.
+
+    S3 checks the condition itself (If-Match / If-None-Match, which AWS S3, MinIO and moto
+    honour); locally the folder is locked while the current content is compared and replaced.
+    """
+    loc = parse(url)
+    if not loc.is_s3:
+        with _folder_lock(Path(loc.key).parent):
+            current = read_versioned(url)
+            if (current[1] if current else None) != version:
+                raise Conflict(url)
+            write_bytes(url, data)
+        return hashlib.sha256(data).hexdigest()
+    condition = {"IfMatch": version} if version else {"IfNoneMatch": "*"}
+    try:
+        written = s3_client().put_object(Bucket=loc.bucket, Key=loc.key, Body=data, **condition)
+    except Exception as error:
+        if _error_code(error) in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+            raise Conflict(url) from None
+        if version and _error_code(error) in ("404", "NoSuchKey", "NotFound"):
+            raise Conflict(url) from None
+        raise _s3_error(url, error) from error
+    return written["ETag"]
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    """An exclusive lock on a local folder (flock works on a folder's own descriptor), so no
+    lock file is left beside the data."""
+    folder.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
 
 
 def write_bytes(url: str, data: bytes) -> str:
@@ -215,8 +363,8 @@ def copy(src_url: str, dst_url: str) -> str:
         except Exception as error:
             raise _s3_error(src_url, error) from error
         return dst_url
-    with tempfile.TemporaryDirectory(prefix="deck2video-copy-") as tmp:
-        return upload(download(src_url, Path(tmp) / "object"), dst_url)
+    with scratch("copy") as tmp:
+        return upload(download(src_url, tmp / "object"), dst_url)
 
 
 def list_objects(prefix_url: str) -> list[ObjectInfo]:

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from deck2video.audio import SAMPLE_RATE, frame_levels_db, write_wav
+from deck2video.config import ToolLimits
 from deck2video.errors import InputError, ProcessingError
 from deck2video.procs import run_tool
 
@@ -31,6 +32,18 @@ MARGIN_SECONDS = 0.15  # kept before the first and after the last speech frame
 MAX_DECODE_SECONDS = 600.0
 
 
+def sniff_audio(head: bytes) -> str | None:
+    """What is wrong with a file whose first bytes are ``head``, to be a recording (None:
+    nothing): the containers of :data:`AUDIO_SUFFIXES`, by their signatures."""
+    riff = head[:4] in (b"RIFF", b"RF64", b"BW64") and head[8:12] == b"WAVE"
+    tagged = head.startswith((b"ID3", b"fLaC", b"OggS"))  # MP3 (or FLAC) with ID3, FLAC, Ogg
+    mp4 = head[4:8] == b"ftyp"  # M4A
+    frame_sync = len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0  # MP3, ADTS AAC
+    if riff or tagged or mp4 or frame_sync:
+        return None
+    return "not an audio file (not WAV, MP3, M4A, FLAC, Ogg or AAC by its first bytes)"
+
+
 @dataclass(frozen=True)
 class ReferenceVoice:
     path: Path
@@ -40,14 +53,20 @@ class ReferenceVoice:
 
 
 def prepare_reference(
-    src: Path, dst: Path, *, timeout: float = 120.0, min_speech_seconds: float = 3.0
+    src: Path,
+    dst: Path,
+    *,
+    timeout: float = 120.0,
+    min_speech_seconds: float = 3.0,
+    limits: ToolLimits | None = None,
 ) -> ReferenceVoice:
-    """Decode ``src`` (wav/mp3/m4a/flac/ogg/...), clean it and write ``dst``."""
+    """Decode ``src`` (wav/mp3/m4a/flac/ogg/...), clean it and write ``dst``; ``limits`` bound
+    the decoder's memory and CPU time."""
     src, dst = Path(src), Path(dst)
     if not src.is_file():
         raise InputError(f"voice recording {src}: file not found")
     digest = _sha256(src)
-    samples = _decode(src, timeout)
+    samples = _decode(src, timeout, limits)
 
     levels = frame_levels_db(samples, FRAME_SECONDS)
     speech = _speech_frames(levels)
@@ -75,13 +94,13 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(src, "sha256").hexdigest()
 
 
-def _decode(src: Path, timeout: float) -> np.ndarray:
+def _decode(src: Path, timeout: float, limits: ToolLimits | None = None) -> np.ndarray:
     """First audio stream -> float32 mono at SAMPLE_RATE, whatever the container and codec."""
     args = ["ffmpeg", "-nostdin", "-v", "error", "-i", src, "-map", "0:a:0?", "-vn", "-sn", "-dn"]
     args += ["-ac", "1", "-ar", str(SAMPLE_RATE), "-t", f"{MAX_DECODE_SECONDS:g}"]
     args += ["-c:a", "pcm_f32le", "-f", "f32le", "pipe:1"]
     try:
-        done = run_tool(args, timeout=timeout, what=f"decode voice recording {src}")
+        done = run_tool(args, timeout=timeout, what=f"decode voice recording {src}", limits=limits)
     except ProcessingError as error:
         reason = _undecodable_reason(str(error), src)
         if reason is None:

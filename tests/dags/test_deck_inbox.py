@@ -100,8 +100,10 @@ def start_video_tis(run_id: str) -> list:
     return tis
 
 
-def test_an_interval_starts_exactly_the_decks_that_arrived_in_it_once(dag_bag, inbox):
+def test_an_interval_starts_exactly_the_decks_that_arrived_in_it_once(dag_bag, inbox, monkeypatch):
     inbox_dir, outbox_dir = inbox
+    monkeypatch.setenv("DECK2VIDEO_READ_ROOTS", str(inbox_dir))  # this deployment's roots
+    monkeypatch.setenv("DECK2VIDEO_WRITE_ROOTS", str(outbox_dir))
     dag = dag_bag.get_dag(DAG_ID)
     conf = {"inbox_url": str(inbox_dir), "outbox_url": str(outbox_dir)}
     before = video_runs()
@@ -223,3 +225,54 @@ def test_a_refused_deck_fails_the_check_task_naming_it(dag_bag):
     check.python_callable([])  # nothing refused: nothing to say
     with pytest.raises(AirflowFailException, match="1 deck.*bad.pptx: param speed"):
         check.python_callable(["s3://b/inbox/bad.pptx: param speed: 9 is too big"])
+
+
+# --- issue 9: whoever may upload to the inbox may write a sidecar ------------------------------
+
+
+def plan_with_sidecar(bucket: str, sidecar: dict | str):
+    from deck2video_airflow.inbox import plan_inbox
+
+    from deck2video.roots import Roots
+
+    prefix, outbox = f"s3://{bucket}/inbox", f"s3://{bucket}/videos"
+    storage.write_bytes(f"{prefix}/team/talk.pptx", b"deck")
+    text = sidecar if isinstance(sidecar, str) else json.dumps(sidecar)
+    storage.write_bytes(f"{prefix}/team/talk.json", text.encode())
+    now = datetime.now(tz=UTC)
+    roots = Roots(read=(f"{prefix}/",), write=(f"{outbox}/",))
+    return plan_inbox(prefix, outbox, f"{prefix}/v.wav", now - timedelta(1), now, roots=roots)
+
+
+@pytest.mark.parametrize(
+    ("sidecar", "says"),
+    [
+        ({"voice_url": "/proc/self/environ"}, "param voice_url /proc/self/environ: not under a "
+         "root allowed for reading"),
+        ({"lexicon_url": "file:///etc/shadow"}, "param lexicon_url file:///etc/shadow: not under"),
+        ({"voice_url": "s3://someone-else/voice.wav"}, "param voice_url s3://someone-else/"),
+        ({"out_url": "s3://someone-else/their-talk.mp4"}, "root allowed for writing"),
+        ({"out_url": "/srv/www/index.mp4"}, "root allowed for writing"),
+        ({"lexicon_url": "../../d2v/jobs/x/input/lexicon.txt"}, "'..' and NUL are not allowed"),
+        ('{"speed": 1.1, "pad": "' + "x" * 70_000 + '"}', "larger than the limit of 65536 bytes"),
+    ],
+)  # fmt: skip
+def test_a_hostile_sidecar_is_refused_by_name(s3_bucket, sidecar, says):
+    plan = plan_with_sidecar(s3_bucket, sidecar)
+    assert plan.runs == []
+    [refused] = plan.refused
+    assert refused.startswith(f"s3://{s3_bucket}/inbox/team/talk.pptx: ") and says in refused
+    assert "\n" not in refused
+
+
+def test_relative_sidecar_urls_stay_in_the_inbox_and_the_outbox(s3_bucket):
+    plan = plan_with_sidecar(
+        s3_bucket, {"voice_url": "anna.wav", "lexicon_url": "words.txt", "out_url": "final.mp4"}
+    )
+    [run] = plan.runs
+    assert run["conf"] == {
+        "deck_url": f"s3://{s3_bucket}/inbox/team/talk.pptx",
+        "voice_url": f"s3://{s3_bucket}/inbox/team/anna.wav",
+        "lexicon_url": f"s3://{s3_bucket}/inbox/team/words.txt",
+        "out_url": f"s3://{s3_bucket}/videos/team/final.mp4",
+    }

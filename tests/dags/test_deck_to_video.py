@@ -4,6 +4,7 @@ pipeline end to end under ``dag.test()`` against the loopback S3 server."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,14 +21,14 @@ from deck2video.samples import SampleSlide, build_deck
 from tests import bad_files
 
 DAG_ID = "deck_to_video"
-STEPS = ["prepare", "prepare_voice", "speak", "quality", "assemble", "publish"]
+STEPS = ["prepare", "prepare_voice", "speak", "quality", "assemble", "approve", "publish"]
 SLIDES = [
     SampleSlide("Welcome", "Hello and welcome. This video was made by Airflow."),
     SampleSlide("Braces {{ ds }} stay text", "Curly braces like {{ ds }} are read as they are."),
     SampleSlide("Backstage", "This hidden slide is never read.", hidden=True),
     SampleSlide("Pricing", ""),
 ]
-LABELS = ["slide 1: Welcome", "slide 2: Braces {{ ds }} stay text", "slide 3: Pricing"]
+LABELS = ["slide 1: Welcome", "slide 2: Braces {{ ds }} stay text", "slide 4: Pricing"]
 
 
 # --- parsing ---------------------------------------------------------------------------------
@@ -58,6 +59,9 @@ def test_every_step_has_a_timeout_retries_and_fails_fast_on_bad_input(dag_bag):
 
     for task in dag_bag.get_dag(DAG_ID).tasks:
         assert task.execution_timeout is not None, task.task_id
+        if task.task_id == "approve":  # a person's answer: never asked twice
+            assert task.retries == 0 and task.response_timeout is not None
+            continue
         assert task.retries >= 1 and task.retry_exponential_backoff > 0, task.task_id
         assert task.max_retry_delay is not None, task.task_id
         assert task.retry_policy is BAD_INPUT_FAILS_AT_ONCE, task.task_id
@@ -68,6 +72,23 @@ def test_every_step_has_a_timeout_retries_and_fails_fast_on_bad_input(dag_bag):
 def test_publish_declares_the_video_asset(dag_bag):
     outlets = dag_bag.get_dag(DAG_ID).get_task("publish").outlets
     assert {o.name for o in outlets} == {"deck2video-videos", "deck2video-video-files"}
+
+
+def test_publish_links_to_the_plugins_run_tab_after_an_optional_approval(dag_bag):
+    import deck2video_plugin
+    from deck2video_airflow.review import RUN_VIEW_ROUTE, ApproveBeforePublish, WatchVideo
+
+    dag = dag_bag.get_dag(DAG_ID)
+    publish, approve = dag.get_task("publish"), dag.get_task("approve")
+    assert [type(link) for link in publish.operator_extra_links] == [WatchVideo]
+    assert publish.operator_extra_links[0].name == "Watch"
+    assert isinstance(approve, ApproveBeforePublish)
+    assert approve.task_id in publish.upstream_task_ids
+    assert publish.trigger_rule == "none_failed"  # runs when no approval was asked for
+    routes = {
+        v["destination"]: v["url_route"] for v in deck2video_plugin.Deck2VideoPlugin.external_views
+    }
+    assert routes["dag_run"] == RUN_VIEW_ROUTE
 
 
 def test_every_param_is_documented_for_the_trigger_form(dag_bag):
@@ -142,6 +163,12 @@ GOOD_CONF = {"deck_url": "s3://decks/talk.pptx", "voice_url": "s3://decks/voice.
             "does not match",
             id="not-mp4",
         ),
+        pytest.param(
+            {**GOOD_CONF, "takes": {"seven": 2}}, "takes", "does not match", id="take-of-a-name"
+        ),
+        pytest.param(
+            {**GOOD_CONF, "takes": {"7": 0}}, "takes", "less than the minimum", id="take-zero"
+        ),
     ],
 )
 def test_trigger_refuses_bad_conf_naming_the_field(synced_dags, conf, field, says):
@@ -204,12 +231,17 @@ def e2e_deck(bucket: str, tmp_path_factory) -> str:
 
 
 def run_dag(dag, conf: dict, root: str) -> tuple[object, dict]:
-    """``dag.test()`` with the pipeline's storage root; returns the run and its task instances."""
+    """``dag.test()`` with the pipeline's storage root, reading from the bucket's ``in/`` and
+    writing under its ``out/`` (the deployment's roots); returns the run and its task
+    instances."""
     from airflow.models.taskinstance import TaskInstance
     from airflow.utils.session import create_session
 
+    bucket = root.split("/")[2]
     with pytest.MonkeyPatch.context() as env:
         env.setenv("DECK2VIDEO_ROOT", root)
+        env.setenv("DECK2VIDEO_READ_ROOTS", f"s3://{bucket}/in/")
+        env.setenv("DECK2VIDEO_WRITE_ROOTS", f"s3://{bucket}/out/")
         dag_run = dag.test(run_conf=conf)
     with create_session() as session:
         tis = session.query(TaskInstance).filter_by(dag_id=dag.dag_id, run_id=dag_run.run_id)
@@ -234,6 +266,15 @@ def good_run(dag_bag, bucket, e2e_deck, reference_voice) -> Iterator[Run]:
     yield Run(dag_run, tis, root, out, bucket)
 
 
+def run_note(dag_run) -> str | None:
+    """The note on the run's page (the plugin's listener writes it when a run fails)."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        return session.get(DagRun, dag_run.id).note
+
+
 def job_manifests(root: str) -> dict[str, Manifest]:
     found = {}
     for obj in storage.list_objects(storage.join(root, "jobs")):
@@ -241,6 +282,10 @@ def job_manifests(root: str) -> dict[str, Manifest]:
             job_url = obj.url.rsplit("/", 1)[0]
             found[job_url] = load_manifest(job_url)
     return found
+
+
+def completed_jobs(root: str) -> list[tuple[str, Manifest]]:
+    return [(url, m) for url, m in job_manifests(root).items() if m.status == "completed"]
 
 
 def test_run_succeeds_with_one_labelled_speak_per_shown_slide(good_run):
@@ -277,7 +322,7 @@ def test_manifest_says_completed(good_run):
     [(job_url, manifest)] = job_manifests(good_run.root).items()
     assert (manifest.status, manifest.stage, manifest.reason) == ("completed", "publish", None)
     assert [s.title for s in manifest.slides] == [SLIDES[0].title, SLIDES[1].title, "Pricing"]
-    assert manifest.outputs["video"] == good_run.out_url
+    assert [p["video_url"] for p in manifest.published] == [good_run.out_url]
     assert job_url.startswith(f"{good_run.root}/jobs/talk-")
 
 
@@ -385,6 +430,7 @@ def test_bad_voice_fails_the_run_at_once_and_the_manifest_says_why(
     assert (manifest.status, manifest.stage) == ("failed", "prepare_voice")
     assert "silent.wav" in manifest.reason and "\n" not in manifest.reason
     assert not storage.exists(out)
+    assert run_note(dag_run) == f"Failed at prepare_voice: {manifest.reason}"
 
 
 def test_unknown_conf_key_fails_the_first_step_before_any_work(good_run, dag_bag, e2e_deck):
@@ -396,26 +442,65 @@ def test_unknown_conf_key_fails_the_first_step_before_any_work(good_run, dag_bag
     assert storage.list_objects(root) == []
 
 
+class PreparedTI:
+    """What the failure callback asks of its task instance: the job the run prepared."""
+
+    task_id = "assemble"
+
+    def __init__(self, job_url: str) -> None:
+        self.job_url = job_url
+        self.pushed: dict = {}
+
+    def xcom_pull(self, task_ids: str, key: str) -> str:
+        assert (task_ids, key) == ("prepare", "job_url")
+        return self.job_url
+
+    def xcom_push(self, key: str, value: dict) -> None:
+        self.pushed[key] = value
+
+
+def copy_of_the_finished_job(run: Run, name: str, *, unfinished: bool = False) -> str:
+    from deck2video.job.state import save_manifest
+
+    [job_url] = [u for u, m in job_manifests(run.root).items() if m.status == "completed"]
+    copy = storage.join(f"{run.root}-copies", "jobs", name)  # beside the run's own jobs
+    storage.copy(JobFolder.at(job_url).manifest, JobFolder.at(copy).manifest)
+    if unfinished:  # as it was while assembling: not yet published
+        manifest = load_manifest(copy)
+        manifest.published, manifest.status, manifest.stage = [], "assembling_video", "assemble"
+        save_manifest(JobFolder.at(copy), manifest)
+    return copy
+
+
 def test_failure_callback_records_what_the_step_could_not(good_run, tmp_path):
     """A step killed from outside (timeout, lost worker): the callback marks the job failed."""
     from deck2video_airflow.tasks import record_failed_stage
 
-    [job_url] = [u for u, m in job_manifests(good_run.root).items() if m.status == "completed"]
-    copy = storage.join(good_run.root, "jobs", "callback-copy")
-    storage.copy(JobFolder.at(job_url).manifest, JobFolder.at(copy).manifest)
-
-    class TI:
-        task_id = "assemble"
-
-        def xcom_pull(self, task_ids: str, key: str) -> str:
-            assert (task_ids, key) == ("prepare", "job_url")
-            return copy
-
+    copy = copy_of_the_finished_job(good_run, "callback-copy", unfinished=True)
     timeout = TimeoutError("Timeout, PID: 4242\nafter 3600 s")
-    record_failed_stage({"ti": TI(), "exception": timeout, "task": None})
+    ti = PreparedTI(copy)
+    record_failed_stage({"ti": ti, "exception": timeout, "task": None})
     manifest = load_manifest(copy)
     assert (manifest.status, manifest.stage) == ("failed", "assemble")
     assert manifest.reason == "TimeoutError: Timeout, PID: 4242 after 3600 s"
+    # ... and the run's note will say it too (the plugin's listener reads this XCom).
+    assert ti.pushed == {
+        "deck2video_failure": {"step": "assemble", "reason": manifest.reason},
+    }
+
+
+def test_a_late_failure_callback_cannot_fail_a_finished_job(good_run):
+    """E.g. a zombie speak task of a run whose video was published meanwhile."""
+    from deck2video_airflow.tasks import record_failed_stage
+
+    copy = copy_of_the_finished_job(good_run, "late-callback-copy")
+    record_failed_stage(
+        {"ti": PreparedTI(copy), "exception": TimeoutError("too late"), "task": None}
+    )
+    manifest = load_manifest(copy)
+    assert (manifest.status, manifest.stage, manifest.reason) == ("completed", "publish", None)
+    assert manifest.stages["assemble"].status == "done"
+    assert manifest.stages["assemble"].detail["reason"] == "TimeoutError: too late"
 
 
 def test_manifest_json_is_readable_without_airflow(good_run):
@@ -423,3 +508,52 @@ def test_manifest_json_is_readable_without_airflow(good_run):
     data = json.loads(storage.read_bytes(JobFolder.at(job_url).manifest))
     assert data["status"] == "completed"
     assert Path(data["outputs"]["video"]).suffix == ".mp4"
+
+
+# --- issue 9: roots, one output per run, no secrets ------------------------------------------
+
+
+def test_a_run_reaching_outside_the_roots_fails_at_once_storing_nothing(
+    good_run, dag_bag, e2e_deck
+):
+    root = f"s3://{good_run.bucket}/outside-root"
+    conf = {"deck_url": e2e_deck, "voice_url": "/proc/self/environ", "out_url": good_run.out_url}
+    dag_run, tis = run_dag(dag_bag.get_dag(DAG_ID), conf, root)
+    assert dag_run.state == "failed"
+    assert (tis[("prepare", -1)].state, tis[("prepare", -1)].try_number) == ("failed", 1)
+    assert storage.list_objects(root) == []
+
+
+def test_a_second_run_of_the_job_publishes_to_its_own_output(good_run, dag_bag, e2e_deck):
+    """The output travels with the run (its params), not in the job's shared manifest."""
+    [(job_url, before)] = completed_jobs(good_run.root)
+    first = storage.read_bytes(good_run.out_url)
+    other = f"s3://{good_run.bucket}/out/second/talk.mp4"
+    conf = {**dict(good_run.dag_run.conf), "out_url": other}
+    dag_run, tis = run_dag(dag_bag.get_dag(DAG_ID), conf, good_run.root)
+    assert dag_run.state == "success"
+    assert tis[("publish", -1)].xcom_pull(task_ids="publish")["video_url"] == other
+    assert storage.read_bytes(other) == first  # the same job, so the same video
+    assert storage.read_bytes(good_run.out_url) == first
+    [(again, manifest)] = completed_jobs(good_run.root)
+    assert again == job_url
+    assert [p["video_url"] for p in manifest.published] == [
+        *[p["video_url"] for p in before.published],
+        other,
+    ]
+
+
+def test_no_credential_reaches_xcom_or_the_job_folder(good_run):
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    secrets = [os.environ["AWS_SECRET_ACCESS_KEY"], os.environ["AWS_ACCESS_KEY_ID"]]
+    with create_session() as session:
+        rows = session.query(XComModel).filter_by(run_id=good_run.dag_run.run_id).all()
+        values = [json.dumps(row.value, default=str) for row in rows]
+    assert values and not any(s in v for s in secrets for v in values)
+    [(job_url, _)] = completed_jobs(good_run.root)
+    for obj in storage.list_objects(job_url):
+        if obj.url.endswith((".json", ".txt")):
+            text = storage.read_bytes(obj.url).decode(errors="replace")
+            assert not any(s in text for s in secrets), obj.url

@@ -46,7 +46,9 @@ def test_docker_runner_maps_the_container_operator_over_the_slides(monkeypatch):
     kwargs = speak.partial_kwargs
     assert kwargs["image"] == "speech:1"
     assert kwargs["device_requests"] == [DeviceRequest(count=-1, capabilities=[["gpu"]])]
-    assert (kwargs["auto_remove"], kwargs["mount_tmp_dir"]) == ("success", False)
+    # "force": removed after a failure too, so no stopped container keeps the credentials it was
+    # given (it was "success", which kept failed ones).
+    assert (kwargs["auto_remove"], kwargs["mount_tmp_dir"]) == ("force", False)
     assert (kwargs["network_mode"], kwargs["mem_limit"]) == ("host", "8g")
     assert kwargs["docker_url"] == "unix://var/run/docker.sock"
     assert kwargs["storage_conn_id"] == "deck2video_storage"
@@ -91,6 +93,10 @@ def test_the_command_holds_urls_and_a_number_only():
     assert op.command == ["speak", "--job", SLIDE["job_url"], "--slide", "2"]
     assert op.environment == {}  # nothing public to template; the secrets go privately
     assert "slide" not in op.template_fields
+    retake = SpeakInContainer(
+        task_id="speak", slide={**SLIDE, "take": 3}, storage_conn_id="c", image="speech:1"
+    )
+    assert retake.command[-2:] == ["--take", "3"]
 
 
 def test_execute_puts_the_connection_into_the_private_environment(monkeypatch):

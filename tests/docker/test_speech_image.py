@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from deck2video import job, storage
+from deck2video.roots import Roots
 from deck2video.samples import SampleSlide, build_deck
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -73,6 +74,7 @@ def job_url(s3_server: str, reference_voice: Path, tmp_path_factory) -> str:
         storage.upload(reference_voice, f"s3://{bucket}/in/voice.wav"),
         out_url=f"s3://{bucket}/out/talk.mp4",
         root_url=f"s3://{bucket}/d2v",
+        roots=Roots.only(f"s3://{bucket}/"),
     )
     job.prepare_voice(job.JobFolder.at(plan.job_url))
     return plan.job_url

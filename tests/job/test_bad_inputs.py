@@ -81,11 +81,12 @@ CASES = [
         r"deck\.pptx.*4 slides.*3",
     ),
     (
+        # Judged by its first bytes before it is copied anywhere: refused by prepare.
         "voice-not-audio",
         None,
         lambda t: bad_files.not_a_zip(t / "voice.wav"),
         Limits(),
-        "prepare_voice",
+        "prepare",
         r"voice\.wav.*not an audio file",
     ),
     (
@@ -148,3 +149,5 @@ def test_bad_input_fails_cleanly(
     assert leftovers(scratch_dir) == [], "temporary files were left behind"
     assert not out.parent.exists() or list(out.parent.iterdir()) == []
     assert not (job_dir / "output").exists()
+    if stage == "prepare":  # a refused job keeps its manifest (with the reason) and nothing else
+        assert [p.name for p in job_dir.rglob("*") if p.is_file()] == ["manifest.json"]

@@ -11,6 +11,7 @@ from PIL import Image
 
 from deck2video import job, storage
 from deck2video.config import JobSettings
+from deck2video.errors import InputError
 from deck2video.job import JobFolder, load_manifest
 from deck2video.samples import SampleSlide
 from tests import media
@@ -121,7 +122,9 @@ def test_manifest_records_completion_and_timings(local_run):
     manifest = load_manifest(summary.job_url)
     assert manifest.status == "completed"
     assert manifest.reason is None
-    assert manifest.outputs["video"] == str(out)
+    # The job's own video; where this run published it is the run's, listed in `published`.
+    assert manifest.outputs["video"] == JobFolder.at(summary.job_url).video
+    assert [p["video_url"] for p in manifest.published] == [str(out)]
     for name in ("prepare", "prepare_voice", "speak", "assemble", "publish"):
         assert manifest.stages[name].status == "done", name
         assert manifest.stages[name].seconds is not None
@@ -151,6 +154,27 @@ def test_editing_one_note_resynthesizes_one_slide(local_run, make_deck, referenc
     manifest = load_manifest(again.job_url)
     assert [s.title for s in manifest.slides if s.synthesized] == ["Numbers"]
     assert manifest.stages["prepare"].detail["render_cached"] is True
+
+
+def test_a_new_take_records_one_slide_again_and_is_cached_apart(local_run):
+    summary, _, _ = local_run
+    folder = JobFolder.at(summary.job_url)
+    manifest = load_manifest(folder)
+    numbers = manifest.slides[-1]  # "Numbers": the deck's slide 5, the 4th narrated
+    first = job_file(summary, f"audio/{numbers.number:04d}.wav").read_bytes()
+
+    fresh = job.speak_slide(folder, numbers.number, take=2)
+    assert (fresh.synthesized, fresh.take) == (True, 2)
+    result = json.loads(storage.read_bytes(folder.speech_result(numbers.number)))
+    assert (result["take"], result["key"] != numbers.audio_key) == (2, True)
+    assert " ".join(result["spoken"]) == "Two short sentences here. And one more!"
+    assert job_file(summary, f"audio/{numbers.number:04d}.wav").read_bytes() != first
+    assert job.speak_slide(folder, numbers.number, take=2).synthesized is False  # cached
+    back = job.speak_slide(folder, numbers.number)  # take 1 again: the original, from cache
+    assert (back.synthesized, back.take) == (False, 1)
+    assert job_file(summary, f"audio/{numbers.number:04d}.wav").read_bytes() == first
+    with pytest.raises(InputError, match=r"^slide 5: take 0 is not 1\.\.1000$"):
+        job.speak_slide(folder, numbers.number, take=0)
 
 
 @pytest.mark.parametrize("include_hidden", [False, True])

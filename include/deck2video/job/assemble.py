@@ -3,16 +3,17 @@ speech result into the manifest (the speak tasks, running in parallel, never wri
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 from deck2video import storage
 from deck2video.assemble import SlideClip, assemble_video
 from deck2video.captions import Cue
 from deck2video.config import Deployment, JobSettings
+from deck2video.job.budget import check_job_seconds
 from deck2video.job.layout import JobFolder, numbered
 from deck2video.job.state import load_manifest, speech_result, stage
 from deck2video.manifest import Manifest, StageRecord
+from deck2video.procs import scratch
 
 
 def assemble(job: JobFolder) -> dict:
@@ -22,21 +23,29 @@ def assemble(job: JobFolder) -> dict:
     limits = Deployment.from_env().limits
     with (
         stage(job, manifest, "assemble", "assembling_video") as record,
-        tempfile.TemporaryDirectory(prefix="deck2video-assemble-") as tmp,
+        scratch("assemble") as work,
     ):
-        clips = _fetch_clips(job, manifest, Path(tmp))
+        clips = _fetch_clips(job, manifest, work)
+        narration = sum(slide.duration or 0.0 for slide in manifest.slides)
+        check_job_seconds(f"job {job.job_id}", narration, limits, measured=True)
         video = assemble_video(
             clips,
-            Path(tmp) / "output",
+            work / "output",
             padding=settings.padding,
             min_slide_seconds=settings.min_slide_seconds,
             timeout=limits.ffmpeg_timeout,
+            tool_limits=limits.tool("ffmpeg"),
         )
         for slide, (start, end) in zip(manifest.slides, video.intervals, strict=True):
             slide.start, slide.end = round(start, 3), round(end, 3)
         storage.upload(video.vtt, job.captions_vtt)
         storage.upload(video.srt, job.captions_srt)
         storage.upload(video.path, job.video)
+        manifest.outputs = {
+            "video": job.video,
+            "captions_vtt": job.captions_vtt,
+            "captions_srt": job.captions_srt,
+        }
         record.detail["video_seconds"] = round(video.duration, 3)
     return {"video_seconds": video.duration, "slides": len(clips)}
 
@@ -49,6 +58,7 @@ def _fetch_clips(job: JobFolder, manifest: Manifest, work: Path) -> list[SlideCl
         slide.audio_key = result["key"]
         slide.duration = round(result["duration"], 3)
         slide.synthesized = result["synthesized"]
+        slide.take = result.get("take", 1)
         speech_seconds += result.get("seconds", 0.0)
         clips.append(
             SlideClip(

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from deck2video.config import JobSettings, Limits, QualitySettings
+from deck2video.config import Deployment, JobSettings, Limits, QualitySettings
 from deck2video.job.assemble import assemble
 from deck2video.job.layout import JobFolder
 from deck2video.job.prepare import prepare
@@ -18,6 +18,7 @@ from deck2video.job.speak import speak_slide
 from deck2video.job.state import load_manifest
 from deck2video.job.voice import prepare_voice
 from deck2video.manifest import JobQuality
+from deck2video.roots import Roots
 
 Progress = Callable[[str, int, int], None]  # (step, done, total)
 T = TypeVar("T")
@@ -61,9 +62,15 @@ def run(
     lexicon_url: str | None = None,
     quality: QualitySettings | None = None,
     progress: Progress | None = None,
+    roots: Roots | None = None,
 ) -> RunSummary:
     """Run every step for one deck, in this process (``quality``: the run's thresholds; in
-    fail mode a slide below them raises BadOutputError before anything is published)."""
+    fail mode a slide below them raises BadOutputError before anything is published).
+
+    This is a person's own run (the CLI's), so ``roots`` default to what they may reach:
+    anywhere, unless the deployment configures roots (:meth:`Roots.for_person`).
+    """
+    roots = roots or Roots.for_person(Deployment.from_env())
     notify = progress or (lambda step, done, total: None)
     timings = _Timings()
     with ScoreAhead() as ahead:
@@ -79,6 +86,7 @@ def run(
                 settings=settings,
                 limits=limits,
                 lexicon_url=lexicon_url,
+                roots=roots,
             ),
         )
         notify("prepare", 1, 1)
@@ -92,7 +100,7 @@ def run(
         timings.timed("quality", _after, ahead, check_quality, job, quality)
     notify("assemble", 0, 1)
     timings.timed("assemble", assemble, job)
-    published = timings.timed("publish", publish, job)
+    published = timings.timed("publish", lambda: publish(job, plan.out_url, roots=roots))
     notify("assemble", 1, 1)
 
     manifest = load_manifest(job)

@@ -1,54 +1,71 @@
-"""The prepare step: fetch and check the inputs, read the notes, render the slides, and write
-the job's manifest. It decides the job's id, so it is the one step that takes input URLs."""
+"""The prepare step: check the input URLs against the storage roots, fetch the inputs into a
+scratch folder (judging each by its first bytes and size before copying it), check the deck and
+its narration against the limits, render the slides, and only then store the inputs, notes and
+slides in the job folder. It decides the job's id, so it is the one step that takes input URLs.
+
+A refused URL leaves nothing in storage; a refused input leaves only the job's manifest, which
+says why.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import re
-import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from deck2video import storage
 from deck2video.config import Deployment, JobSettings, Limits
-from deck2video.deck import Slide, open_deck
+from deck2video.deck import Deck, Slide, open_deck, sniff_deck, strip_external
 from deck2video.errors import InputError
-from deck2video.fingerprint import file_sha256, visual_fingerprint
+from deck2video.fingerprint import visual_fingerprint
+from deck2video.job.budget import check_job_seconds, estimate, narration_lexicon
 from deck2video.job.cache import CACHE_VERSION, get_or_put
 from deck2video.job.layout import JobFolder, Store, numbered
 from deck2video.job.state import load_manifest, save_manifest, stage, stage_done
 from deck2video.manifest import Manifest, SlideRecord
-from deck2video.narration import is_silent
-from deck2video.pronounce import load_lexicon
+from deck2video.narration import is_silent, narrate
+from deck2video.procs import scratch
+from deck2video.pronounce import load_lexicon, sniff_text
 from deck2video.render import render_slides
-from deck2video.voice import AUDIO_SUFFIXES
+from deck2video.roots import Roots
+from deck2video.voice import AUDIO_SUFFIXES, sniff_audio
+
+# How much of a file its type is judged by.
+_HEAD_BYTES = 64
 
 
 @dataclass(frozen=True)
 class SlidePlan:
-    number: int
+    number: int  # position among the shown slides: names the job's files
     title: str
+    source_index: int  # the deck's own (PowerPoint) slide number: what a user sees
+    take: int = 1  # the take in the job's current video: a re-take stays until replaced
 
 
 @dataclass(frozen=True)
 class JobPlan:
     job_id: str
     job_url: str
-    out_url: str
+    out_url: str  # this run's output, checked; the manifest does not keep it
     slides: tuple[SlidePlan, ...]
 
 
 @dataclass(frozen=True)
-class Inputs:
-    """The job's inputs, fetched into a local folder (None: over its size limit, not fetched)."""
+class Fetched:
+    """An input copied into the scratch folder, or refused before it was (``refusal``)."""
 
-    deck: Path | None
-    deck_sha: str
-    voice: Path | None
-    voice_sha: str
-    lexicon: Path | None
-    lexicon_sha: str
+    url: str
+    path: Path | None
+    sha256: str  # of the content; of its URL and size when refused unread
+    refusal: str | None = None
+
+    def checked(self) -> Path:
+        if self.path is None:
+            raise InputError(self.refusal or f"{self.url}: not fetched")
+        return self.path
 
 
 def job_id_for(deck_name: str, *parts: str) -> str:
@@ -67,109 +84,212 @@ def prepare(
     settings: JobSettings | None = None,
     limits: Limits | None = None,
     lexicon_url: str | None = None,
+    roots: Roots | None = None,
 ) -> JobPlan:
     """Fetch and validate the inputs, render the slides, and write the job's manifest.
 
     ``lexicon_url`` names an optional pronunciation lexicon (see :mod:`deck2video.pronounce`).
+    ``roots`` says where the URLs may point (default: what this deployment allows a service,
+    :meth:`Roots.for_service`).
     """
     deployment = Deployment.from_env()
     settings = settings or JobSettings()
     limits = limits or deployment.limits
     store = Store(root_url or deployment.root_url)
-    if not storage.parse(out_url).key.endswith(".mp4"):
-        raise InputError(f"output URL {out_url}: must name an .mp4 file")
+    urls = check_urls(
+        roots or Roots.for_service(deployment),
+        store,
+        deck_url=deck_url,
+        voice_url=voice_url,
+        lexicon_url=lexicon_url,
+        out_url=out_url,
+    )
     deck_name = PurePosixPath(storage.parse(deck_url).key).name
     voice_suffix = PurePosixPath(storage.parse(voice_url).key).suffix.lower()
 
-    with tempfile.TemporaryDirectory(prefix="deck2video-prepare-") as tmp:
-        work = Path(tmp)
-        # Keep the user's file name: stage errors name the file they were given.
-        inputs = Inputs(
-            *_fetch(deck_url, work / "deck" / deck_name, limits.max_deck_bytes),
-            *_fetch(voice_url, work / f"voice{voice_suffix or '.bin'}", limits.max_voice_bytes),
-            *_fetch(lexicon_url, work / "lexicon.txt", limits.max_lexicon_bytes),
-        )
+    with scratch("prepare") as work:
+        given = {"deck_url": deck_url, "voice_url": voice_url, "lexicon_url": lexicon_url}
+        deck, voice, lexicon = _fetch_inputs(urls, given, work, limits)
         settings_json = json.dumps(settings.to_dict(), sort_keys=True)
+        lexicon_sha = lexicon.sha256 if lexicon else ""
         job = store.job(
-            job_id_for(
-                deck_name, inputs.deck_sha, inputs.voice_sha, settings_json, inputs.lexicon_sha
-            )
+            job_id_for(deck_name, deck.sha256, voice.sha256, settings_json, lexicon_sha)
         )
         existing = _load_if_prepared(job)
         if existing is not None:
-            existing.outputs["video"] = out_url
-            save_manifest(job, existing)
-            return _plan(existing, job)
+            return _plan(existing, job, out_url)
 
         manifest = Manifest(
             job_id=job.job_id,
             settings=settings.to_dict(),
             root_url=store.url,
-            deck={"url": deck_url, "name": deck_name, "sha256": inputs.deck_sha},
-            voice={"url": voice_url, "sha256": inputs.voice_sha, "suffix": voice_suffix},
-            lexicon={"url": lexicon_url, "sha256": inputs.lexicon_sha} if lexicon_url else {},
-            outputs={"video": out_url},
+            deck={"url": deck_url, "name": deck_name, "sha256": deck.sha256},
+            voice={"url": voice_url, "sha256": voice.sha256, "suffix": voice_suffix},
+            lexicon={"url": lexicon_url, "sha256": lexicon.sha256} if lexicon else {},
         )
         with stage(job, manifest, "prepare", "processing_slides") as record:
-            _store_inputs(job, manifest, inputs, settings, limits)
-            shown = _read_slides(job, manifest, inputs.deck, settings, limits)
-            record.detail["render_cached"] = _render_into_job(
-                inputs.deck, job, settings, limits, expected=len(shown), work=work
+            deck_path = deck.checked()
+            _check_voice(voice, voice_url, voice_suffix)
+            own_lexicon = (
+                load_lexicon(lexicon.checked(), settings.language, name=lexicon_url, limits=limits)
+                if lexicon
+                else {}
             )
+            opened = open_deck(deck_path, limits)
+            manifest.warnings += list(opened.warnings)
+            to_render = _without_external_links(opened, deck_path, deployment, manifest, work)
+            shown = opened.shown(settings.include_hidden)
+            lexicon_entries = narration_lexicon(settings, own_lexicon, deployment)
+            record.detail["narration_estimate_seconds"] = _check_narration(
+                opened, shown, settings, lexicon_entries, limits
+            )
+            record.detail["render_cached"] = _render_into_job(
+                to_render, job, settings, limits, deployment, expected=len(shown), work=work
+            )
+            _store_notes(job, manifest, opened, shown)
+            _store_inputs(job, manifest, deck, voice, lexicon)
     manifest.set_status("synthesizing_audio", stage="prepare")
     save_manifest(job, manifest)
-    return _plan(manifest, job)
+    return _plan(manifest, job, out_url)
 
 
-def _fetch(url: str | None, dest: Path, max_bytes: int) -> tuple[Path | None, str]:
-    """Download an input; an oversize one is not downloaded (None) but still gets an id."""
-    if url is None:
-        return None, ""
-    size = storage.size(url)
-    if size > max_bytes:
-        return None, hashlib.sha256(f"oversize\0{url}\0{size}".encode()).hexdigest()
-    path = storage.download(url, dest)
-    return path, file_sha256(path)
+def check_urls(
+    roots: Roots,
+    store: Store,
+    *,
+    deck_url: str,
+    voice_url: str,
+    out_url: str,
+    lexicon_url: str | None = None,
+) -> dict[str, str]:
+    """Each URL, normalised, once it passed the roots (before anything is read or written)."""
+    roots = roots.guarding(store.url)
+    checked = {
+        "deck_url": roots.check_read("deck_url", deck_url),
+        "voice_url": roots.check_read("voice_url", voice_url),
+        "out_url": roots.check_write("out_url", out_url),
+    }
+    if lexicon_url:
+        checked["lexicon_url"] = roots.check_read("lexicon_url", lexicon_url)
+    if not checked["out_url"].endswith(".mp4"):
+        raise InputError(f"out_url {out_url}: must name an .mp4 file")
+    return checked
 
 
-def _store_inputs(
-    job: JobFolder, manifest: Manifest, inputs: Inputs, settings: JobSettings, limits: Limits
-) -> None:
-    """Keep the inputs in the job folder, refusing oversize ones and what is not audio."""
-    deck_url, voice_url = manifest.deck["url"], manifest.voice["url"]
-    suffix = manifest.voice["suffix"]
-    if inputs.deck is None:
-        raise InputError(f"deck {deck_url}: larger than the {_mib(limits.max_deck_bytes)} limit")
-    if inputs.voice is None:
-        raise InputError(
-            f"voice recording {voice_url}: larger than the {_mib(limits.max_voice_bytes)} limit"
+def _fetch_inputs(
+    urls: dict[str, str], given: dict[str, str | None], work: Path, limits: Limits
+) -> tuple[Fetched, Fetched, Fetched | None]:
+    """Deck, voice and lexicon in the scratch folder, each judged before it is copied, from
+    their checked ``urls``; messages name the URLs as ``given``. The deck keeps the user's file
+    name: stage errors name the file they were given."""
+    deck_name = PurePosixPath(storage.parse(given["deck_url"]).key).name
+    voice_suffix = PurePosixPath(storage.parse(given["voice_url"]).key).suffix.lower()
+    deck = _fetch(
+        urls["deck_url"],
+        work / "deck" / deck_name,
+        limits.max_deck_bytes,
+        sniff_deck,
+        f"deck {given['deck_url']}",
+    )
+    voice = _fetch(
+        urls["voice_url"],
+        work / f"voice{voice_suffix or '.bin'}",
+        limits.max_voice_bytes,
+        sniff_audio,
+        f"voice recording {given['voice_url']}",
+    )
+    lexicon = None
+    if "lexicon_url" in urls:
+        lexicon = _fetch(
+            urls["lexicon_url"],
+            work / "lexicon.txt",
+            limits.max_lexicon_bytes,
+            sniff_text,
+            f"lexicon {given['lexicon_url']}",
         )
-    storage.upload(inputs.deck, job.deck)
-    storage.upload(inputs.voice, job.voice_input(suffix))
+    return deck, voice, lexicon
+
+
+def _fetch(
+    url: str, dest: Path, max_bytes: int, sniff: Callable[[bytes], str | None], what: str
+) -> Fetched:
+    """Copy an input into the scratch folder once its size and first bytes pass; a refused one
+    is not copied at all, but still gets an id (its manifest records the refusal)."""
+    size = storage.size(url)
+
+    def refused(problem: str) -> Fetched:
+        digest = hashlib.sha256(f"refused\0{url}\0{size}".encode()).hexdigest()
+        return Fetched(url, None, digest, f"{what}: {problem}")
+
+    if size > max_bytes:
+        return refused(f"larger than the {_mib(max_bytes)} limit")
+    problem = sniff(storage.read_head(url, _HEAD_BYTES))
+    if problem:
+        return refused(problem)
+    try:
+        return Fetched(url, dest, storage.fetch(url, dest, max_bytes=max_bytes))
+    except InputError:  # longer than its listed size said (a /proc file, a growing file)
+        return refused(f"larger than the {_mib(max_bytes)} limit")
+
+
+def _check_voice(voice: Fetched, voice_url: str, suffix: str) -> None:
     if suffix not in AUDIO_SUFFIXES:
         raise InputError(
             f"voice recording {voice_url}: {suffix or 'no extension'} is not an "
             f"audio format ({', '.join(AUDIO_SUFFIXES)})"
         )
-    if manifest.lexicon:
-        lexicon_url = manifest.lexicon["url"]
-        if inputs.lexicon is None:
-            limit = _mib(limits.max_lexicon_bytes)
-            raise InputError(f"lexicon {lexicon_url}: larger than the {limit} limit")
-        load_lexicon(inputs.lexicon, settings.language, name=lexicon_url)  # refuse early
-        storage.upload(inputs.lexicon, job.lexicon)
+    voice.checked()
 
 
 def _mib(size: int) -> str:
     return f"{size / 2**20:g} MiB"
 
 
-def _read_slides(
-    job: JobFolder, manifest: Manifest, deck_path: Path, settings: JobSettings, limits: Limits
-) -> list[Slide]:
+def _without_external_links(
+    deck: Deck, path: Path, deployment: Deployment, manifest: Manifest, work: Path
+) -> Path:
+    """The deck to render: refused when it links outside itself, or (as the deployment says)
+    stripped of those links, with a warning for each."""
+    if not deck.external:
+        return path
+    if deployment.external_links == "refuse":
+        first = deck.external[0]
+        raise InputError(
+            f"deck {deck.name}: {first.where} links to an outside {first.kind} "
+            f"({len(deck.external)} such link(s)); links out of a deck are refused "
+            "(DECK2VIDEO_EXTERNAL_LINKS=strip removes them instead)"
+        )
+    manifest.warnings += [
+        f"{link.where}: a link to an outside {link.kind} was removed" for link in deck.external
+    ]
+    (work / "stripped").mkdir()
+    return strip_external(path, work / "stripped" / path.name, deck.external)
+
+
+def _check_narration(
+    deck: Deck,
+    shown: list[Slide],
+    settings: JobSettings,
+    lexicon: dict[str, str],
+    limits: Limits,
+) -> float:
+    """Every shown slide's narration, estimated from its text against the limits."""
+    total = 0.0
+    for slide in shown:
+        segments = narrate(slide.notes, settings.silence_seconds)
+        total += estimate(
+            f"deck {deck.name}: slide {slide.index}",
+            segments,
+            settings=settings,
+            lexicon=lexicon,
+            limits=limits,
+        ).seconds
+    check_job_seconds(f"deck {deck.name}", total, limits, measured=False)
+    return round(total, 1)
+
+
+def _store_notes(job: JobFolder, manifest: Manifest, deck: Deck, shown: list[Slide]) -> None:
     """The shown slides into the manifest, and each one's notes into the job folder."""
-    deck = open_deck(deck_path, limits)
-    shown = deck.shown(settings.include_hidden)
     manifest.deck.update(slides_total=len(deck.slides), slides_shown=len(shown))
     manifest.slides = [
         SlideRecord(
@@ -184,7 +304,16 @@ def _read_slides(
     ]
     for n, slide in enumerate(shown, start=1):
         storage.write_bytes(job.notes(n), slide.notes.encode())
-    return shown
+
+
+def _store_inputs(
+    job: JobFolder, manifest: Manifest, deck: Fetched, voice: Fetched, lexicon: Fetched | None
+) -> None:
+    """The inputs into the job folder: last, once everything about them was checked."""
+    storage.upload(deck.checked(), job.deck)
+    storage.upload(voice.checked(), job.voice_input(manifest.voice["suffix"]))
+    if lexicon is not None:
+        storage.upload(lexicon.checked(), job.lexicon)
 
 
 def _load_if_prepared(job: JobFolder) -> Manifest | None:
@@ -195,12 +324,12 @@ def _load_if_prepared(job: JobFolder) -> Manifest | None:
     return manifest if stage_done(manifest, "prepare") else None
 
 
-def _plan(manifest: Manifest, job: JobFolder) -> JobPlan:
+def _plan(manifest: Manifest, job: JobFolder, out_url: str) -> JobPlan:
     return JobPlan(
         job_id=manifest.job_id,
         job_url=job.url,
-        out_url=manifest.outputs["video"],
-        slides=tuple(SlidePlan(s.number, s.title) for s in manifest.slides),
+        out_url=out_url,
+        slides=tuple(SlidePlan(s.number, s.title, s.source_index, s.take) for s in manifest.slides),
     )
 
 
@@ -209,6 +338,7 @@ def _render_into_job(
     job: JobFolder,
     settings: JobSettings,
     limits: Limits,
+    deployment: Deployment,
     *,
     expected: int,
     work: Path,
@@ -237,6 +367,8 @@ def _render_into_job(
             width=settings.width,
             height=settings.height,
             timeout=limits.soffice_timeout,
+            limits=limits,
+            sandbox=deployment.render_sandbox,
         )
         stills = {numbered(n, ".png"): image for n, image in enumerate(images, start=1)}
         return {**stills, "complete": str(expected).encode()}

@@ -1,13 +1,21 @@
 """The publish step: copy the finished video, its captions and its quality report to the run's
-output location."""
+output location.
+
+The output belongs to the run, not to the job: two runs of one job (same deck, voice and
+settings) share every file up to the video, and each publishes where it was asked to. The
+manifest lists each publication; it never decides where one goes.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from deck2video import storage
+from deck2video.config import Deployment
 from deck2video.job.layout import JobFolder
 from deck2video.job.state import load_manifest, save_manifest, stage
+from deck2video.manifest import now
+from deck2video.roots import Roots
 
 
 @dataclass(frozen=True)
@@ -25,23 +33,28 @@ def sibling_url(url: str, suffix: str) -> str:
     return f"{head}/{stem}{suffix}" if head else f"{stem}{suffix}"
 
 
-def publish(job: JobFolder) -> PublishResult:
+def publish(job: JobFolder, out_url: str, *, roots: Roots | None = None) -> PublishResult:
     """Captions and quality report first, the video last: once the video is there, the whole
-    output is."""
+    output is.
+
+    ``roots`` says where ``out_url`` may be (default: what this deployment allows a service).
+    """
+    roots = (roots or Roots.for_service(Deployment.from_env())).guarding(job.store.url)
     manifest = load_manifest(job)
-    out_url = manifest.outputs["video"]
     quality_url = sibling_url(out_url, ".quality.json") if manifest.quality else None
     result = PublishResult(
         out_url, sibling_url(out_url, ".vtt"), sibling_url(out_url, ".srt"), quality_url
     )
+    for url in asdict(result).values():
+        if url is not None:
+            roots.check_write("out_url", url)
     with stage(job, manifest, "publish", "assembling_video"):
         storage.copy(job.captions_vtt, result.vtt_url)
         storage.copy(job.captions_srt, result.srt_url)
         if quality_url:
             storage.copy(job.quality, quality_url)
-            manifest.outputs["quality"] = quality_url
         storage.copy(job.video, result.video_url)
-        manifest.outputs.update(captions_vtt=result.vtt_url, captions_srt=result.srt_url)
+        manifest.published.append({**asdict(result), "at": now()})
     manifest.set_status("completed", stage="publish")
     save_manifest(job, manifest)
     return result

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,16 +15,18 @@ from pathlib import Path
 from deck2video import storage
 from deck2video.audio import write_wav
 from deck2video.captions import Cue
-from deck2video.config import Deployment, JobSettings
-from deck2video.errors import ProcessingError
+from deck2video.config import MAX_TAKE, Deployment, JobSettings
+from deck2video.errors import InputError, ProcessingError
+from deck2video.job.budget import check_slide_seconds, estimate, narration_lexicon
 from deck2video.job.cache import get_or_put
 from deck2video.job.layout import JobFolder
 from deck2video.job.state import load_manifest, one_line, record_failure
 from deck2video.job.voice import ensure_embedding
 from deck2video.manifest import Manifest
-from deck2video.narration import narrate
-from deck2video.pronounce import load_lexicon
-from deck2video.speech import Backend, cache_key, synthesize_slide
+from deck2video.narration import Speech, narrate
+from deck2video.procs import scratch
+from deck2video.pronounce import PronouncingBackend, load_lexicon
+from deck2video.speech import cache_key, synthesize_slide
 from deck2video.speech.narrator import build_narrator, find_converter
 
 
@@ -34,36 +35,62 @@ class SpeakResult:
     number: int
     duration: float
     synthesized: bool
+    take: int = 1
 
 
-def speak_slide(job: JobFolder, number: int) -> SpeakResult:
-    """Synthesize one slide's narration (+ its cues), or copy it from the cache."""
+def speak_slide(job: JobFolder, number: int, take: int = 1) -> SpeakResult:
+    """Synthesize one slide's narration (+ its cues), or copy it from the cache.
+
+    ``take`` > 1 records the slide anew (a re-take) instead of reusing the cached first take.
+    """
     manifest = load_manifest(job)
     try:
-        return _speak(job, manifest, number)
+        return _speak(job, manifest, number, take)
     except BaseException as error:
         with contextlib.suppress(Exception):
-            record_failure(job, "speak", f"slide {number}: {one_line(error)}")
+            record_failure(job, "speak", f"slide {_shown_as(manifest, number)}: {one_line(error)}")
         raise
 
 
-def _speak(job: JobFolder, manifest: Manifest, number: int) -> SpeakResult:
+def _shown_as(manifest: Manifest, number: int) -> int:
+    """The deck's own slide number, which is what a user reads; the position if unknown."""
+    for slide in manifest.slides:
+        if slide.number == number:
+            return slide.source_index
+    return number
+
+
+def _speak(job: JobFolder, manifest: Manifest, number: int, take: int) -> SpeakResult:
     started = time.perf_counter()
     settings = JobSettings.from_dict(manifest.settings)
+    deployment = Deployment.from_env()
+    limits = deployment.limits
     manifest.slide(number)  # refuses a slide number the job doesn't have
+    if not 1 <= take <= MAX_TAKE:
+        raise InputError(f"slide {_shown_as(manifest, number)}: take {take} is not 1..{MAX_TAKE}")
     segments = narrate(storage.read_bytes(job.notes(number)).decode(), settings.silence_seconds)
-    backend = narrator(job, manifest, settings)
+    lexicon = _lexicon(job, manifest, settings, deployment)
+    label = f"slide {_shown_as(manifest, number)}"
+    estimate(label, segments, settings=settings, lexicon=lexicon, limits=limits)
+    backend = narrator(job, manifest, settings, lexicon)
     key = cache_key(
-        segments, backend=backend, speed=settings.speed, voice_sha256=manifest.voice["sha256"]
+        segments,
+        backend=backend,
+        speed=settings.speed,
+        voice_sha256=manifest.voice["sha256"],
+        take=take,
     )
 
-    with tempfile.TemporaryDirectory(prefix="deck2video-speak-") as scratch:
+    with scratch("speak") as work:
 
         def synthesize() -> dict[str, Path | bytes]:
-            audio = synthesize_slide(segments, backend, speed=settings.speed)
+            audio = synthesize_slide(
+                segments, backend, speed=settings.speed, call_timeout=limits.synthesis_timeout
+            )
+            check_slide_seconds(label, audio.duration, limits, measured=True)  # before caching
             info = {"duration": audio.duration, "cues": [_cue_json(c) for c in audio.cues]}
-            write_wav(Path(scratch) / "slide.wav", audio.samples)
-            return {"wav": Path(scratch) / "slide.wav", "info": json.dumps(info).encode()}
+            write_wav(work / "slide.wav", audio.samples)
+            return {"wav": work / "slide.wav", "info": json.dumps(info).encode()}
 
         cached = get_or_put(
             job.store.cache.audio(key), synthesize, copy_to={"wav": job.audio(number)}
@@ -73,14 +100,23 @@ def _speak(job: JobFolder, manifest: Manifest, number: int) -> SpeakResult:
         **info,
         "number": number,
         "key": key,
+        "take": take,
+        # What the engine was given, after the pronunciation rules and lexicons: what a
+        # reviewer compares with the notes when a word sounds wrong.
+        "spoken": [backend.spoken_form(s.text) for s in segments if isinstance(s, Speech)],
         "synthesized": not cached.hit,
         "seconds": round(time.perf_counter() - started, 3),
     }
     storage.write_bytes(job.speech_result(number), json.dumps(result).encode())
-    return SpeakResult(number, info["duration"], not cached.hit)
+    return SpeakResult(number, info["duration"], not cached.hit, take)
 
 
-def narrator(job: JobFolder, manifest: Manifest, settings: JobSettings) -> Backend:
+def narrator(
+    job: JobFolder,
+    manifest: Manifest,
+    settings: JobSettings,
+    lexicon: dict[str, str] | None = None,
+) -> PronouncingBackend:
     """The backend that speaks this job's slides: base TTS, in the presenter's voice when
     converter weights are configured here, with the pronunciation rules and lexicons."""
     converter = find_converter()
@@ -94,20 +130,22 @@ def narrator(job: JobFolder, manifest: Manifest, settings: JobSettings) -> Backe
         settings.language,
         converter=converter,
         target_embedding=lambda found: ensure_embedding(job, manifest, found)[1],
-        lexicon=_lexicon(job, manifest, settings),
+        lexicon=lexicon if lexicon is not None else _lexicon(job, manifest, settings),
     )
 
 
-def _lexicon(job: JobFolder, manifest: Manifest, settings: JobSettings) -> dict[str, str]:
+def _lexicon(
+    job: JobFolder, manifest: Manifest, settings: JobSettings, deployment: Deployment | None = None
+) -> dict[str, str]:
     """The deployment's lexicon, then the job's own (which wins)."""
-    entries: dict[str, str] = {}
-    deployment = Deployment.from_env().lexicon
-    if deployment:
-        entries.update(load_lexicon(Path(deployment), settings.language))
+    deployment = deployment or Deployment.from_env()
+    own: dict[str, str] = {}
     if manifest.lexicon:
         text = storage.read_bytes(job.lexicon).decode("utf-8-sig")
-        entries.update(load_lexicon(text, settings.language, name=manifest.lexicon["url"]))
-    return entries
+        own = load_lexicon(
+            text, settings.language, name=manifest.lexicon["url"], limits=deployment.limits
+        )
+    return narration_lexicon(settings, own, deployment)
 
 
 def _cue_json(cue: Cue) -> list:

@@ -3,16 +3,17 @@ clones voices) the presenter's speaker embedding, computed once per recording an
 
 from __future__ import annotations
 
-import tempfile
 import time
 from pathlib import Path
 
 from deck2video import storage
+from deck2video.config import Deployment
 from deck2video.errors import InputError
 from deck2video.job.cache import get_or_put
 from deck2video.job.layout import JobFolder
 from deck2video.job.state import load_manifest, stage, stage_done
 from deck2video.manifest import Manifest
+from deck2video.procs import scratch
 from deck2video.speech.embedding import embedding_cache_key, embedding_to_bytes, extract_embedding
 from deck2video.speech.narrator import find_converter
 from deck2video.speech.weights import Converter
@@ -24,14 +25,15 @@ def prepare_voice(job: JobFolder) -> dict:
     manifest = load_manifest(job)
     if stage_done(manifest, "prepare_voice"):
         return manifest.voice
+    limits = Deployment.from_env().limits
     with (
         stage(job, manifest, "prepare_voice", "synthesizing_audio"),
-        tempfile.TemporaryDirectory(prefix="deck2video-voice-") as tmp,
+        scratch("voice") as tmp,
     ):
         suffix = manifest.voice["suffix"]
-        source = storage.download(job.voice_input(suffix), Path(tmp) / f"source{suffix}")
+        source = storage.download(job.voice_input(suffix), tmp / f"source{suffix}")
         try:
-            clip = prepare_reference(source, Path(tmp) / "reference.wav")
+            clip = prepare_reference(source, tmp / "reference.wav", limits=limits.tool("ffmpeg"))
         except InputError as error:  # name the user's URL, not our temporary copy
             raise InputError(str(error).replace(str(source), manifest.voice["url"])) from error
         storage.upload(clip.path, job.reference)
@@ -65,8 +67,8 @@ def ensure_embedding(
         return name, storage.read_bytes(job_copy), False
 
     def compute() -> dict[str, bytes]:
-        with tempfile.TemporaryDirectory(prefix="deck2video-embedding-") as tmp:
-            clip = reference or storage.download(job.reference, Path(tmp) / "reference.wav")
+        with scratch("embedding") as tmp:
+            clip = reference or storage.download(job.reference, tmp / "reference.wav")
             return {"embedding": embedding_to_bytes(extract_embedding(converter, clip))}
 
     cached = get_or_put(job.store.cache.voice(name), compute, copy_to={"embedding": job_copy})

@@ -27,6 +27,7 @@ from deck2video.audio import (
 from deck2video.captions import Cue
 from deck2video.errors import InputError
 from deck2video.narration import Pause, Segment, Speech
+from deck2video.procs import call_with_timeout
 
 __all__ = [
     "SAMPLE_RATE",
@@ -106,12 +107,19 @@ class SlideAudio:
         return self.samples.size / SAMPLE_RATE
 
 
-def synthesize_slide(segments: Sequence[Segment], backend: Backend, *, speed: float) -> SlideAudio:
+def synthesize_slide(
+    segments: Sequence[Segment],
+    backend: Backend,
+    *,
+    speed: float,
+    call_timeout: float | None = None,
+) -> SlideAudio:
     """Speak a slide's segments in order; Pause segments become exactly that much silence.
 
     Each spoken chunk is trimmed to a short lead-in/out so that chunk boundaries sound like
     sentence breaks rather than whatever padding the model happened to produce. A Speech whose
-    text produces no sound (punctuation only) adds neither audio nor a cue.
+    text produces no sound (punctuation only) adds neither audio nor a cue. ``call_timeout``
+    bounds each call of the backend (a ProcessingError past it).
     """
     if not speed > 0:
         raise InputError(f"setting speed: {speed} must be greater than 0")
@@ -124,7 +132,7 @@ def synthesize_slide(segments: Sequence[Segment], backend: Backend, *, speed: fl
             part = silence(segment.seconds)
             after_speech = False
         elif isinstance(segment, Speech):
-            spoken = backend.synthesize(segment.text, speed=speed)
+            spoken = _speak_one(backend, segment.text, speed, call_timeout)
             spoken = trim_edges(spoken, keep_seconds=EDGE_SECONDS)
             if spoken.size == 0:
                 continue
@@ -144,10 +152,30 @@ def synthesize_slide(segments: Sequence[Segment], backend: Backend, *, speed: fl
     return SlideAudio(samples=samples, cues=tuple(cues))
 
 
+def _speak_one(backend: Backend, text: str, speed: float, timeout: float | None) -> np.ndarray:
+    if timeout is None:
+        return backend.synthesize(text, speed=speed)
+    return call_with_timeout(
+        lambda: backend.synthesize(text, speed=speed),
+        timeout=timeout,
+        what=f"speech synthesis ({backend.name}, {len(text)} characters)",
+    )
+
+
 def cache_key(
-    segments: Sequence[Segment], *, backend: Backend, speed: float, voice_sha256: str
+    segments: Sequence[Segment],
+    *,
+    backend: Backend,
+    speed: float,
+    voice_sha256: str,
+    take: int = 1,
 ) -> str:
-    """Content address of a slide's audio: same key, same sound (up to the model's sampling)."""
+    """Content address of a slide's audio: same key, same sound (up to the model's sampling).
+
+    ``take`` > 1 asks for another recording of the same text: speech engines sample, so a new
+    take sounds different and is cached beside the others. The first take's key leaves it out,
+    so audio cached before takes existed is still found.
+    """
     described = []
     for segment in segments:
         if isinstance(segment, Pause):
@@ -165,5 +193,7 @@ def cache_key(
         "voice_sha256": voice_sha256,
         "segments": described,
     }
+    if take != 1:
+        payload["take"] = int(take)
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from deck2video.pronounce import PronouncingBackend
-from deck2video.speech import Backend, load_backend
+from deck2video.speech import load_backend
 from deck2video.speech.convert import ConvertedBackend
 from deck2video.speech.embedding import embedding_from_bytes
 from deck2video.speech.weights import Converter, find_weights, load_converter
@@ -31,7 +31,7 @@ def build_narrator(
     converter: Converter | None,
     target_embedding: TargetEmbedding,
     lexicon: Mapping[str, str],
-) -> Backend:
+) -> PronouncingBackend:
     """The backend that speaks a job's slides: base TTS, re-voiced by ``converter`` towards the
     presenter when given, hearing the text as the pronunciation rules and lexicon spell it."""
     spoken = load_backend(backend, language)

@@ -1,0 +1,49 @@
+"""The deck2video plugin: a *Videos* page in the Airflow UI's navigation and a tab on each run,
+served by a FastAPI app mounted by the api-server under ``/deck2video``, and a listener that
+gives every failed deck_to_video run a note with the failing step and its reason.
+
+Both views are Airflow *external views* with a ``url_route``, so the UI shows them inside its
+own frame; the pages come from the mounted app, on Airflow's origin, behind Airflow's sign-in.
+(A *React app* would need a JavaScript build and ride on an interface Airflow still calls
+experimental; these pages need neither.)
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from airflow.plugins_manager import AirflowPlugin
+from airflow.sdk import conf
+from deck2video_ui import run_notes
+from deck2video_ui.app import create_app
+
+URL_PREFIX = "/deck2video"
+NAV_ROUTE = "deck2video"
+# The run tab; the publish task's Watch link points at it (dags/deck2video_airflow/review.py).
+RUN_VIEW_ROUTE = "deck2video-run"
+
+# Airflow's own base path, which the UI does not add to an external view's href.
+_BASE = urlsplit(conf.get("api", "base_url", fallback="") or "/").path.rstrip("/")
+
+
+class Deck2VideoPlugin(AirflowPlugin):
+    name = "deck2video"
+    fastapi_apps = [{"app": create_app(), "url_prefix": URL_PREFIX, "name": "deck2video pages"}]
+    external_views = [
+        {
+            "name": "Videos",
+            "href": f"{_BASE}{URL_PREFIX}/",
+            "url_route": NAV_ROUTE,
+            "destination": "nav",
+            "nav_top_level": True,
+            "icon": f"{_BASE}{URL_PREFIX}/static/icon.svg",
+        },
+        {
+            "name": "Video",
+            "href": f"{_BASE}{URL_PREFIX}/runs/{{DAG_ID}}/{{RUN_ID}}",
+            "url_route": RUN_VIEW_ROUTE,
+            "destination": "dag_run",
+            "icon": f"{_BASE}{URL_PREFIX}/static/icon.svg",
+        },
+    ]
+    listeners = [run_notes]

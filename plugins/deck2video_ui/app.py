@@ -1,0 +1,211 @@
+"""The deck2video pages and files: a FastAPI app that Airflow's api-server mounts (the plugin in
+../deck2video_plugin.py), shown inside the Airflow UI by its external views.
+
+Every route takes the signed-in user from Airflow's own session (cookie or bearer token) and
+asks Airflow's auth manager whether that user may read deck_to_video's runs: without a session
+the answer is 401, with a bad token 403. Files are looked up by kind, job and PowerPoint slide
+number (``jobs.file_url``), never by a path from the request, and streamed through this app:
+no storage URL, credential or file outside a job folder reaches the browser.
+
+Re-takes are started by the page itself through Airflow's public REST API, with the user's own
+session: Airflow checks the user may trigger runs, validates the conf against the DAG's params,
+records who triggered it, and writes its audit log, as for any run. This app only says what to
+ask for (``GET .../retake``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from airflow.api_fastapi.app import API_ROOT_PATH, get_auth_manager
+from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
+from airflow.api_fastapi.common.db.common import SessionDep
+from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_dag
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from deck2video import storage
+from deck2video.config import Deployment
+from deck2video.errors import Deck2VideoError
+from deck2video.job import JobFolder, Store, load_manifest
+from deck2video_ui import jobs, media, pages, runs
+
+HERE = Path(__file__).parent
+STATIC = {  # name -> content type: the only static files there are
+    "deck2video.css": "text/css; charset=utf-8",
+    "job.js": "text/javascript; charset=utf-8",
+    "icon.svg": "image/svg+xml",
+}
+# The page's own scripts and styles only; media and images from this origin (the api-server).
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "media-src 'self'; connect-src 'self'; frame-ancestors 'self'; base-uri 'none'; "
+    "form-action 'self'"
+)
+JOBS_SHOWN = 100  # rows on the jobs page
+
+templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.filters.update(when=pages.when, seconds=pages.seconds, timestamp=pages.timestamp)
+
+# Who may see the pages and files: whoever Airflow lets read deck_to_video's runs.
+READ_RUNS = Depends(requires_access_dag("GET", DagAccessEntity.RUN, param_dag_id=runs.DAG_ID))
+
+
+def store() -> Store:
+    """This deployment's job store: the same ``DECK2VIDEO_ROOT`` as its workers'."""
+    return Store(Deployment.from_env().root_url)
+
+
+def airflow_root() -> str:
+    """The Airflow UI's base path (``/`` unless ``[api] base_url`` has a path)."""
+    return API_ROOT_PATH
+
+
+def may_trigger(user: Any) -> bool:
+    """Whether the Re-take buttons work for this user (Airflow decides again on the POST)."""
+    return get_auth_manager().is_authorized_dag(
+        method="POST", access_entity=DagAccessEntity.RUN, details=DagDetails(id=runs.DAG_ID),
+        user=user,
+    )  # fmt: skip
+
+
+def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
+    def url(route: str, /, **params: Any) -> str:
+        return request.url_for(route, **params).path
+
+    context = {"airflow": airflow_root(), "dag_id": runs.DAG_ID, "url": url, **context}
+    response = templates.TemplateResponse(request, name, context, status_code=status)
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _job(job_id: str) -> tuple[JobFolder, jobs.JobView]:
+    folder = jobs.job_folder(store(), job_id)
+    view = jobs.load_job(folder) if folder is not None else None
+    if folder is None or view is None:
+        raise HTTPException(404, "no such job")
+    return folder, view
+
+
+router = APIRouter(dependencies=[READ_RUNS])
+
+
+@router.get("/", response_class=HTMLResponse, name="jobs_page")
+def jobs_page(request: Request, session: SessionDep) -> Response:
+    recent = runs.recent_runs(session)
+    wanted = list(dict.fromkeys(run.job_id for run in recent if run.job_id))[:JOBS_SHOWN]
+    root = store()
+    found = {}
+    for job_id in wanted:
+        folder = jobs.job_folder(root, job_id)
+        found[job_id] = jobs.load_summary(folder) if folder else None
+    rows = pages.job_rows(recent, found)[:JOBS_SHOWN]
+    return _page(request, "jobs.html", {"rows": rows})
+
+
+@router.get("/jobs/{job_id}", response_class=HTMLResponse, name="job_page")
+def job_page(
+    request: Request, job_id: str, session: SessionDep, user: GetUserDep, run: str | None = None
+) -> Response:
+    _, view = _job(job_id)
+    history = runs.runs_of_job(runs.recent_runs(session), job_id)
+    shown = next((r for r in history if r.run_id == run), history[0] if history else None)
+    return _page(
+        request,
+        "job.html",
+        {
+            "job": view,
+            "runs": history,
+            "run": shown,
+            "status": pages.status_of(shown, view) if shown else None,
+            "output_url": pages.output_url(shown) if shown else None,
+            "may_trigger": may_trigger(user),
+            "working": pages.working(history),
+        },
+    )
+
+
+@router.get("/runs/{dag_id}/{run_id}", response_class=HTMLResponse, name="run_page")
+def run_page(request: Request, dag_id: str, run_id: str, session: SessionDep) -> Response:
+    """The run's tab in the Airflow UI: its job's page, or why it has none."""
+    if dag_id != runs.DAG_ID:
+        return _page(request, "other_dag.html", {"other_dag": dag_id})
+    found = runs.find_run(session, run_id)
+    if found is None:
+        raise HTTPException(404, "no such run")
+    if found.job_id and jobs.job_folder(store(), found.job_id):
+        target = request.url_for("job_page", job_id=found.job_id).include_query_params(run=run_id)
+        return RedirectResponse(target.path + "?" + target.query, status_code=303)
+    return _page(request, "run.html", {"run": found, "status": pages.status_of(found, None)})
+
+
+@router.get("/api/jobs/{job_id}/slides/{slide}/retake", name="retake_request")
+def retake_request(job_id: str, slide: int, session: SessionDep, user: GetUserDep) -> JSONResponse:
+    """What to POST to ``/api/v2/dags/deck_to_video/dagRuns`` to re-take one slide."""
+    _, view = _job(job_id)
+    history = runs.runs_of_job(runs.recent_runs(session), job_id)
+    body = pages.retake_request(view, history, slide, user.get_name())
+    if body is None:
+        raise HTTPException(404, "no such slide, or no run of this job to repeat")
+    return JSONResponse({"path": f"{airflow_root()}api/v2/dags/{runs.DAG_ID}/dagRuns", **body})
+
+
+@router.get("/jobs/{job_id}/video.mp4", name="video")
+def video(request: Request, job_id: str) -> Response:
+    return _job_file(request, job_id, "video", None)
+
+
+@router.get("/jobs/{job_id}/captions.vtt", name="captions")
+def captions(request: Request, job_id: str) -> Response:
+    return _job_file(request, job_id, "captions", None)
+
+
+@router.get("/jobs/{job_id}/slides/{slide:int}.png", name="slide_image")
+def slide_image(request: Request, job_id: str, slide: int) -> Response:
+    return _job_file(request, job_id, "slide", slide)
+
+
+@router.get("/jobs/{job_id}/slides/{slide:int}.wav", name="slide_audio")
+def slide_audio(request: Request, job_id: str, slide: int) -> Response:
+    return _job_file(request, job_id, "audio", slide)
+
+
+@router.get("/static/{file}", name="static")
+def static(file: str) -> Response:
+    if file not in STATIC:
+        raise HTTPException(404, "no such file")
+    return Response(
+        (HERE / "static" / file).read_bytes(),
+        media_type=STATIC[file],
+        headers={"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+def _job_file(request: Request, job_id: str, kind: str, slide: int | None) -> Response:
+    folder = jobs.job_folder(store(), job_id)
+    try:
+        manifest = load_manifest(folder) if folder is not None else None
+    except Deck2VideoError:
+        manifest = None
+    url = jobs.file_url(folder, manifest, kind, slide) if folder and manifest else None
+    if url is None or not storage.exists(url):
+        raise HTTPException(404, "no such file")
+    return media.file_response(url, jobs.JOB_FILES[kind], request.headers.get("range"))
+
+
+def _errors_as_pages(request: Request, error: HTTPException) -> Response:
+    """A person who opens a page without signing in gets a page saying so; scripts get JSON."""
+    if "text/html" not in request.headers.get("accept", ""):
+        return JSONResponse({"detail": error.detail}, status_code=error.status_code)
+    return _page(request, "error.html", {"error": error}, status=error.status_code)
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(title="deck2video", docs_url=None, redoc_url=None, openapi_url=None)
+    app.include_router(router)
+    app.add_exception_handler(HTTPException, _errors_as_pages)
+    return app

@@ -1,0 +1,233 @@
+"""A job as its pages show it, read from its folder through the package (local or S3 storage).
+
+Nothing here imports Airflow: the job's folder, manifest and per-slide speech results are all
+it needs. Slides are named by the deck's own (PowerPoint) numbers, which is what a user reads on
+the slide; the job's files keep their positional names (``0001.png``), resolved here.
+
+The files a page may fetch are the few :data:`JOB_FILES` kinds of a known job and slide, each
+mapped to its URL by :class:`deck2video.job.JobFolder`; anything else is unknown (404), so no
+path a browser sends can reach outside a job folder.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from deck2video import storage
+from deck2video.errors import Deck2VideoError
+from deck2video.job import JobFolder, Store, load_manifest
+from deck2video.manifest import JobQuality, Manifest, SlideQuality, SlideRecord
+
+# What job_id_for makes: a deck-name stem and a hex digest. Anything else is not a job id.
+JOB_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,80}$")
+
+# kind -> (content type, the job file). Slide files are per PowerPoint slide number.
+JOB_FILES: dict[str, str] = {
+    "video": "video/mp4",
+    "captions": "text/vtt; charset=utf-8",
+    "slide": "image/png",
+    "audio": "audio/wav",
+}
+
+
+@dataclass(frozen=True)
+class CueView:
+    start: float  # seconds in the video
+    end: float
+    text: str
+
+
+@dataclass(frozen=True)
+class SlideView:
+    number: int  # the deck's own slide number
+    position: int  # among the narrated slides: names the job's files
+    title: str
+    hidden: bool
+    notes: str
+    spoken: tuple[str, ...]  # what the engine was given, after pronunciation rules
+    cues: tuple[CueView, ...]
+    start: float | None  # the slide's interval in the video
+    end: float | None
+    duration: float | None  # narration seconds
+    synthesized: bool | None  # False: from the cache; None: not spoken yet
+    take: int
+    spoken_yet: bool  # its audio exists
+    quality: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class JobView:
+    job_id: str
+    deck_name: str
+    status: str
+    stage: str | None
+    reason: str | None
+    created: str
+    updated: str
+    slides: tuple[SlideView, ...]
+    slides_total: int | None
+    video_seconds: float | None
+    has_video: bool
+    quality: Mapping[str, Any]
+    language: str
+    version: str  # changes whenever the job's files do: busts the browser's cache
+
+    @property
+    def takes(self) -> dict[int, int]:
+        """Re-takes in the current video: PowerPoint slide number -> take."""
+        return {s.number: s.take for s in self.slides if s.take != 1}
+
+
+def job_folder(store: Store, job_id: str) -> JobFolder | None:
+    """The folder of ``job_id`` under this deployment's store, or None for a malformed id."""
+    return store.job(job_id) if JOB_ID.match(job_id or "") else None
+
+
+def load_summary(job: JobFolder) -> JobView | None:
+    """The job's manifest as a view, without its slides' files: what the jobs list shows."""
+    manifest = _manifest(job)
+    return None if manifest is None else _view(job, manifest, slides=())
+
+
+def load_job(job: JobFolder) -> JobView | None:
+    """Everything the job page shows; None when the job has no manifest (yet)."""
+    manifest = _manifest(job)
+    if manifest is None:
+        return None
+    slides = tuple(_slide_view(job, manifest, record) for record in manifest.slides)
+    return _view(job, manifest, slides)
+
+
+def file_url(job: JobFolder, manifest: Manifest, kind: str, slide: int | None) -> str | None:
+    """The storage URL behind one of a page's file links, or None when there is no such file.
+
+    ``slide`` is the PowerPoint number, for the per-slide kinds only.
+    """
+    if kind not in JOB_FILES or (slide is None) != (kind in ("video", "captions")):
+        return None
+    if kind == "video":
+        return job.video
+    if kind == "captions":
+        return job.captions_vtt
+    record = next((s for s in manifest.slides if s.source_index == slide), None)
+    if record is None:
+        return None
+    return job.slide(record.number) if kind == "slide" else job.audio(record.number)
+
+
+def _manifest(job: JobFolder) -> Manifest | None:
+    try:
+        return load_manifest(job)
+    except Deck2VideoError:  # no manifest (yet): the run failed before prepare made one
+        return None
+
+
+def _view(job: JobFolder, manifest: Manifest, slides: tuple[SlideView, ...]) -> JobView:
+    assembled = manifest.stages.get("assemble")
+    video_seconds = assembled.detail.get("video_seconds") if assembled else None
+    return JobView(
+        job_id=manifest.job_id,
+        deck_name=str(manifest.deck.get("name") or manifest.job_id),
+        status=manifest.status,
+        stage=manifest.stage,
+        reason=manifest.reason,
+        created=manifest.created,
+        updated=manifest.updated,
+        slides=slides,
+        slides_total=len(manifest.slides) or None,
+        video_seconds=video_seconds,
+        has_video=bool(assembled and assembled.status == "done"),
+        quality=_job_quality(manifest.quality),
+        language=str(manifest.settings.get("language") or "en"),
+        version=re.sub(r"[^0-9A-Za-z]", "", manifest.updated),
+    )
+
+
+def _slide_view(job: JobFolder, manifest: Manifest, record: SlideRecord) -> SlideView:
+    result = _speech_result(job, record.number)
+    offset = record.start or 0.0
+    cues = tuple(
+        CueView(round(offset + start, 3), round(offset + end, 3), str(text))
+        for start, end, text in result.get("cues", [])
+    )
+    return SlideView(
+        number=record.source_index,
+        position=record.number,
+        title=record.title,
+        hidden=record.hidden,
+        notes=_text(job.notes(record.number)),
+        spoken=tuple(str(s) for s in result.get("spoken", [])),
+        cues=cues,
+        start=record.start,
+        end=record.end,
+        duration=record.duration if record.duration is not None else result.get("duration"),
+        synthesized=(
+            record.synthesized if record.synthesized is not None else result.get("synthesized")
+        ),
+        take=int(result.get("take", record.take)),
+        spoken_yet=bool(result),
+        quality=_slide_quality(record.quality),
+    )
+
+
+def _speech_result(job: JobFolder, number: int) -> dict[str, Any]:
+    """What the slide's speak task reported; empty until it has run."""
+    try:
+        found = json.loads(storage.read_bytes(job.speech_result(number)))
+    except (Deck2VideoError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _text(url: str) -> str:
+    try:
+        return storage.read_bytes(url).decode("utf-8", errors="replace")
+    except Deck2VideoError:
+        return ""
+
+
+# What the pages show of the quality stage's numbers (deck2video.manifest's SlideQuality and
+# JobQuality), labelled for a reader, in this order; absent ones are left out.
+_SLIDE_QUALITY = (
+    ("similarity", "voice similarity"),
+    ("dnsmos_ovrl", "DNSMOS overall"),
+    ("dnsmos_sig", "DNSMOS signal"),
+    ("dnsmos_bak", "DNSMOS background"),
+    ("words_per_minute", "words per minute"),
+    ("longest_silence", "longest unasked silence (s)"),
+    ("clipping", "clipped share"),
+)
+_JOB_QUALITY = (
+    ("similarity", "voice similarity"),
+    ("base_similarity", "base voice similarity"),
+    ("dnsmos_ovrl", "DNSMOS overall"),
+    ("words_per_minute", "words per minute"),
+)
+
+
+def _slide_quality(found: SlideQuality | None) -> dict[str, Any]:
+    if found is None:
+        return {}
+    shown = _labelled(found, _SLIDE_QUALITY)
+    if found.problems:
+        shown["problems"] = "; ".join(found.problems)
+    return shown
+
+
+def _job_quality(found: JobQuality | None) -> dict[str, Any]:
+    if found is None:
+        return {}
+    shown = _labelled(found, _JOB_QUALITY)
+    if found.worst is not None:
+        shown["worst slide"] = f"{found.worst.slide}: {found.worst.title}"
+    shown["checked"] = f"{'passed' if found.passed else 'below thresholds'} ({found.mode})"
+    return shown
+
+
+def _labelled(found: Any, names: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    values = {label: getattr(found, name) for name, label in names}
+    return {label: value for label, value in values.items() if value is not None}

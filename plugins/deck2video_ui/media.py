@@ -1,0 +1,93 @@
+"""A job file as an HTTP response, streamed from storage, with byte ranges for players that seek.
+
+Only one range per request is honoured (what media elements send); a request for several gets
+the whole file, which HTTP allows. Reads go through ``deck2video.storage`` in bounded chunks, so a
+long video never sits in the api-server's memory, and no storage URL or credential reaches the
+browser: it sees only this response.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from starlette.responses import Response, StreamingResponse
+
+from deck2video import storage
+
+CHUNK = 1024 * 1024
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+@dataclass(frozen=True)
+class ByteRange:
+    start: int
+    end: int  # inclusive
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start + 1
+
+
+class Unsatisfiable(ValueError):
+    """The range lies outside the file (HTTP 416)."""
+
+
+def parse_range(header: str | None, size: int) -> ByteRange | None:
+    """The one range of a ``Range`` header; None means the whole file."""
+    if not header:
+        return None
+    match = _RANGE.match(header.strip().replace(" ", ""))
+    if match is None:
+        return None  # several ranges, or another unit: answer with the whole file
+    first, last = match.groups()
+    if not first and not last:
+        return None
+    if not first:  # the last N bytes
+        length = int(last)
+        if length == 0 or size == 0:
+            raise Unsatisfiable(header)
+        return ByteRange(max(0, size - length), size - 1)
+    start = int(first)
+    if start >= size:
+        raise Unsatisfiable(header)
+    end = min(int(last), size - 1) if last else size - 1
+    if end < start:
+        raise Unsatisfiable(header)
+    return ByteRange(start, end)
+
+
+def file_response(url: str, media_type: str, range_header: str | None) -> Response:
+    """The object at ``url`` (a job file the caller resolved), whole or the range asked for."""
+    size = storage.size(url)
+    headers = {
+        "Accept-Ranges": "bytes",
+        "Cache-Control": "private, max-age=60",
+        "X-Content-Type-Options": "nosniff",
+    }
+    try:
+        wanted = parse_range(range_header, size)
+    except Unsatisfiable:
+        return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"})
+    if wanted is None:
+        wanted, status = ByteRange(0, size - 1), 200
+    else:
+        status = 206
+        headers["Content-Range"] = f"bytes {wanted.start}-{wanted.end}/{size}"
+    headers["Content-Length"] = str(max(0, wanted.length))
+    if size == 0:
+        return Response(b"", status_code=200, media_type=media_type, headers=headers)
+    return StreamingResponse(
+        _chunks(url, wanted), status_code=status, media_type=media_type, headers=headers
+    )
+
+
+def _chunks(url: str, wanted: ByteRange) -> Iterator[bytes]:
+    position = wanted.start
+    while position <= wanted.end:
+        data = storage.read_range(url, position, min(CHUNK, wanted.end - position + 1))
+        if not data:
+            return
+        yield data
+        position += len(data)

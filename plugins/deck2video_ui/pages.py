@@ -1,0 +1,163 @@
+"""What each page says, put together from Airflow's runs and the jobs' folders: a job's status
+in words, its failing step and reason, its approval, and the conf of a re-take."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from deck2video.params import out_url_for
+from deck2video_ui.jobs import JobView
+from deck2video_ui.runs import Run
+
+# A job's manifest status, as a person reads it.
+_STATUS_WORDS = {
+    "pending": "queued",
+    "processing_slides": "rendering slides",
+    "synthesizing_audio": "speaking",
+    "assembling_video": "assembling",
+    "completed": "completed",
+    "failed": "failed",
+}
+
+
+@dataclass(frozen=True)
+class Status:
+    label: str
+    tone: str  # ok | busy | wait | bad | off: the badge's colour
+    step: str | None = None  # the failing step
+    reason: str | None = None  # its one-line reason, or what a waiting run waits for
+
+
+@dataclass(frozen=True)
+class JobRow:
+    """One line of the jobs page: a job (or a run that failed before it made one)."""
+
+    run: Run  # the newest run of the job
+    job: JobView | None
+    runs: int
+
+    @property
+    def deck_name(self) -> str:
+        return self.job.deck_name if self.job else self.run.deck_name
+
+    @property
+    def voice_name(self) -> str:
+        """The recording it speaks with: what tells two jobs of one deck apart."""
+        voice = str(self.run.conf.get("voice_url") or "")
+        return voice.rstrip("/").rsplit("/", 1)[-1]
+
+    @property
+    def status(self) -> Status:
+        return status_of(self.run, self.job)
+
+
+def job_rows(runs: Sequence[Run], jobs: dict[str, JobView | None]) -> list[JobRow]:
+    """The runs (newest first) folded into one row per job, in order of each job's newest run."""
+    rows: dict[str, JobRow] = {}
+    for run in runs:
+        key = run.job_id or f"run:{run.run_id}"
+        if key in rows:
+            known = rows[key]
+            rows[key] = JobRow(known.run, known.job, known.runs + 1)
+        else:
+            rows[key] = JobRow(run, jobs.get(run.job_id) if run.job_id else None, 1)
+    return list(rows.values())
+
+
+def status_of(run: Run, job: JobView | None) -> Status:
+    """A run's state in the words of its job: what it is doing, or why it stopped."""
+    approval = run.approval
+    if run.state == "failed":
+        failure = run.failure
+        if failure is not None:
+            return Status("failed", "bad", failure.step, failure.reason)
+        if job is not None and job.status == "failed":
+            return Status("failed", "bad", job.stage, job.reason)
+        return Status("failed", "bad")
+    if approval is not None and approval.state == "rejected":
+        by = f" by {approval.by}" if approval.by else ""
+        return Status("rejected", "off", "approve", f"Rejected{by}; nothing was published.")
+    if run.state == "success":
+        return Status("completed", "ok")
+    if run.state == "queued":
+        return Status("queued", "busy")
+    if approval is not None and approval.state == "waiting":
+        return Status("awaiting approval", "wait", "approve", "Waiting for someone to approve.")
+    if job is not None and job.status in _STATUS_WORDS and job.status != "failed":
+        return Status(_STATUS_WORDS[job.status], "busy")
+    return Status("running", "busy")
+
+
+def working(runs: Sequence[Run]) -> Run | None:
+    """A run of the job still at work (not just waiting for an approval): a re-take now would
+    race it for the same files, so the page offers none until it ends."""
+    for run in runs:
+        waiting = run.approval is not None and run.approval.state == "waiting"
+        if run.state in ("queued", "running") and not waiting:
+            return run
+    return None
+
+
+def output_url(run: Run) -> str | None:
+    """Where the run publishes its video (its own param, else next to the deck)."""
+    if not run.conf.get("deck_url"):
+        return None
+    return out_url_for(run.conf)
+
+
+def retake_request(
+    job: JobView, runs: Sequence[Run], slide: int, started_by: str | None
+) -> dict | None:
+    """The body of Airflow's "trigger a run" request that re-takes one slide of a job.
+
+    It repeats the conf of the job's newest run, with every re-take already in the video, and
+    the next take of ``slide``; None when the job has no run to repeat or no such slide.
+    """
+    if not runs or all(s.number != slide for s in job.slides):
+        return None
+    newest = runs[0]
+    takes = dict(job.takes)
+    for run in runs:  # a re-take still running counts too: never ask for the same take twice
+        for number, take in run.takes.items():
+            takes[number] = max(takes.get(number, 1), take)
+    take = takes.get(slide, 1) + 1
+    takes[slide] = take
+    by = f" by {started_by}" if started_by else ""
+    return {
+        "logical_date": None,
+        "conf": {**newest.conf, "takes": {str(n): t for n, t in sorted(takes.items())}},
+        "note": f"Re-take of slide {slide} (take {take}) of {job.deck_name}, asked for{by} "
+        "on the deck2video page.",
+    }
+
+
+def when(moment: datetime | str | None) -> str:
+    """``2026-12-01 09:40 UTC``."""
+    if moment is None or moment == "":
+        return ""
+    if isinstance(moment, str):
+        try:
+            moment = datetime.fromisoformat(moment)
+        except ValueError:
+            return moment
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def seconds(value: float | None) -> str:
+    """``0:07``, ``12:05``, ``1:02:03``."""
+    if value is None:
+        return ""
+    total = round(value)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def timestamp(value: float) -> str:
+    """``1:05.2``: a cue's time, to a tenth of a second."""
+    minutes, secs = divmod(max(0.0, value), 60)
+    return f"{int(minutes)}:{secs:04.1f}"
