@@ -16,6 +16,7 @@ from deck2video.audio import silence
 from deck2video.config import QualitySettings
 from deck2video.errors import BadOutputError
 from deck2video.job import JobFolder, load_manifest
+from deck2video.roots import Roots
 from deck2video.samples import SampleSlide, build_deck
 from deck2video.speech import load_backend
 from tests.narrations import seed_narration, white_noise
@@ -42,7 +43,10 @@ def spoken_job(folder: Path, reference_voice: Path) -> tuple[JobFolder, Path, Pa
     ``folder/published/talk.mp4``."""
     deck = build_deck(folder / "talk.pptx", SLIDES)
     out = folder / "published" / "talk.mp4"
-    plan = job.prepare(str(deck), str(reference_voice), out_url=str(out), root_url=str(folder))
+    plan = job.prepare(
+        str(deck), str(reference_voice), out_url=str(out), root_url=str(folder),
+        roots=Roots.anywhere(),
+    )  # fmt: skip
     folder_job = JobFolder(plan.job_url)
     job.prepare_voice(folder_job)
     piper = load_backend("piper")
@@ -101,12 +105,13 @@ def test_warn_mode_publishes_the_quality_file_next_to_the_video(spoken):
     folder_job, _, _ = spoken
     job.check_quality(folder_job, QualitySettings(**PERMISSIVE))
     job.assemble(folder_job)
-    published = job.publish(folder_job)
+    out = str(Path(folder_job.store.url) / "published" / "talk.mp4")
+    published = job.publish(folder_job, out, roots=Roots.anywhere())
     assert published.quality_url == published.video_url[: -len(".mp4")] + ".quality.json"
     report = json.loads(Path(published.quality_url).read_text())
     assert [s["slide"] for s in report["slides"]] == [1, 3, 5, 6]
     assert report["job"]["mode"] == "warn" and len(report["job"]["warnings"]) == 4
-    assert load_manifest(folder_job).outputs["quality"] == published.quality_url
+    assert load_manifest(folder_job).published[-1]["quality_url"] == published.quality_url
 
 
 def test_fail_mode_names_each_failing_slide_and_publishes_nothing(tmp_path, reference_voice):
