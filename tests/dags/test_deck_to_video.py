@@ -17,6 +17,7 @@ from deck2video.manifest import Manifest
 from deck2video.params import (
     PARAMS,
 )
+from deck2video.roots import Roots
 from deck2video.samples import SampleSlide, build_deck
 from tests import bad_files
 
@@ -362,6 +363,7 @@ def test_fail_mode_fails_the_run_at_quality_naming_the_slide_and_publishes_nothi
         out_url=out,
         root_url=good_run.root,
         settings=JobSettings(width=1280, height=720),
+        roots=Roots.only(f"s3://{good_run.bucket}/"),
     )
     seed_narration(JobFolder(plan.job_url), 2, white_noise(4.0))
     conf = {
@@ -377,7 +379,8 @@ def test_fail_mode_fails_the_run_at_quality_naming_the_slide_and_publishes_nothi
     assert dag_run.state == "failed"
     failed = tis[("quality", -1)]
     assert (failed.state, failed.try_number) == ("failed", 1)  # bad output: no retry
-    assert {tis[(step, -1)].state for step in ("assemble", "publish")} == {"upstream_failed"}
+    later = ("assemble", "approve", "publish")
+    assert {tis[(step, -1)].state for step in later} == {"upstream_failed"}
     manifest = load_manifest(plan.job_url)
     assert (manifest.status, manifest.stage) == ("failed", "quality")
     assert "slide 2: DNSMOS overall" in manifest.reason and "< 2.5" in manifest.reason

@@ -140,6 +140,10 @@ def test_job_page_reviews_each_slide_by_its_powerpoint_number(
         assert row.find_elements("css selector", "td.cues button.cue")
         source = row.find_element("css selector", ".source").text
         assert source == ("synthesized" if record.synthesized else "cached")
+        # The quality stage's numbers for this slide, as the manifest has them.
+        shown = " ".join(row.find_element("css selector", "dl.quality").text.split())
+        assert f"voice similarity {record.quality.similarity:.2f}" in shown
+        assert f"DNSMOS overall {record.quality.dnsmos_ovrl:.2f}" in shown
         thumb = row.find_element("css selector", "img.thumb")
         driver.execute_script("arguments[0].scrollIntoView()", thumb)
         wait_until(
