@@ -162,6 +162,39 @@ def test_the_mel_front_end_matches_resemblyzers_librosa_one():
     np.testing.assert_allclose(quality.mel_spectrogram(wav), expected, rtol=1e-4, atol=1e-6)
 
 
+def test_p808_scores_as_the_dnsmos_reference_scorer_does(models, piper):
+    """Our numpy front end for DNSMOS P.808 (librosa's would cost seconds to import) gives the
+    score speechmos's own scorer gives on the same window, and its log-mel features match."""
+    import librosa
+    from speechmos import dnsmos
+
+    window = quality.dnsmos_window(
+        quality.Narration(piper.synthesize(OTHER_TEXT + " " + OTHER_TEXT, speed=1.0), words=52)
+    )
+    audio = quality._model_input(window)
+    expected = librosa.feature.melspectrogram(
+        y=audio[:-160], sr=16_000, n_fft=321, hop_length=160, n_mels=120
+    ).T
+    ours = quality.mel_spectrogram(audio[:-160], quality._P808_MEL)
+    np.testing.assert_allclose(ours, expected, rtol=1e-3, atol=1e-6)
+    reference = dnsmos.run(audio, 16_000)["p808_mos"]
+    assert quality.dnsmos_p808(models, window) == pytest.approx(reference, abs=0.01)
+
+
+def test_p835_hears_the_slides_p808_does_not_clear_and_a_sample():
+    clean = {"dnsmos_p808": 4.0}
+    slides = [slide(n, n + 1, **clean) for n in range(1, 11)]
+    slides[3].quality.dnsmos_p808 = 3.2  # below 2.5 + the screen's margin
+    slides[6].quality = None  # [SILENCE]
+    assert quality.needs_p835(slides, QualitySettings()) == [1, 4, 5, 10]  # first, middle, last
+    assert quality.needs_p835(slides, QualitySettings(min_dnsmos=3.5)) == list(range(1, 7)) + [
+        8,
+        9,
+        10,
+    ]  # a stricter threshold: every slide is heard
+    assert quality.needs_p835([], QualitySettings()) == []
+
+
 def test_models_load_once_per_process(models):
     assert quality.load_models() is models
 

@@ -44,7 +44,8 @@ class SlideQuality:
     clipping: float = 0.0  # share of samples at full scale
     loudness_dbfs: float | None = None  # RMS level of the speech frames
     similarity: float | None = None  # to the presenter's reference recording, 0..1
-    dnsmos_sig: float | None = None  # DNSMOS P.835, 1..5: speech signal
+    dnsmos_p808: float | None = None  # DNSMOS P.808 overall, 1..5: every slide
+    dnsmos_sig: float | None = None  # DNSMOS P.835, 1..5 (where it heard the slide): signal
     dnsmos_bak: float | None = None  # background
     dnsmos_ovrl: float | None = None  # overall
     dnsmos_seconds: float = 0.0  # how much of the narration DNSMOS heard
@@ -74,9 +75,11 @@ class JobQuality:
     # Where the voice was cloned: the base voice's own similarity to the reference, so the
     # gain of cloning is similarity - base_similarity.
     base_similarity: float | None = None
-    dnsmos_sig: float | None = None
+    dnsmos_p808: float | None = None  # over every scored slide
+    dnsmos_sig: float | None = None  # over the slides P.835 heard (dnsmos_slides of them)
     dnsmos_bak: float | None = None
     dnsmos_ovrl: float | None = None
+    dnsmos_slides: int = 0
     words_per_minute: float | None = None
     longest_silence: float = 0.0
     clipping: float = 0.0

@@ -3,14 +3,18 @@ clean speech, is it paced right.
 
 - speaker similarity: cosine of two speaker embeddings (resemblyzer's encoder, its weights in
   its wheel), the narration's against the cleaned reference recording's;
-- DNSMOS P.835 (speechmos, ONNX models in its wheel): signal, background and overall, 1 to 5;
+- DNSMOS (speechmos, ONNX models in its wheel): P.808's overall score on every slide, and P.835's
+  signal, background and overall (1 to 5) where they matter, see below;
 - pace: spoken words over speech time, and the longest silence that no ``[PAUSE]`` asked for;
 - clipping (share of samples at full scale) and the speech level.
 
-Cost is bounded per slide, whatever its length: DNSMOS hears one window of its model's input
+Cost is bounded per slide, whatever its length: DNSMOS hears one window of its models' input
 length (9.01 s) from the middle of the slide, the speaker encoder at most
-:data:`SPEAKER_SECONDS` of its speech, both in the calling thread (one core). The models load
-once per process and never download.
+:data:`SPEAKER_SECONDS` of its speech, both in the calling thread (one core). P.835 costs 0.37
+CPU-seconds a window here, as much as Piper takes to speak it, P.808 0.012: so every slide gets
+P.808, and P.835 (:func:`dnsmos_p835`) is for the slides P.808 does not clear and a small sample
+(the job step chooses them, :func:`needs_p835`). The models load once per process and never
+download.
 The mel spectrogram the encoder takes is computed here with numpy, the same one resemblyzer's
 helper computes with librosa: importing librosa's feature module costs seconds per process.
 """
@@ -36,12 +40,19 @@ from deck2video.manifest import JobQuality, SlideQuality, SlideRecord, WorstSlid
 from deck2video.narration import Pause, Segment, Speech
 
 # Bump when a score would come out differently for the same audio: cached scores are keyed on it.
-QUALITY_VERSION = 1
+QUALITY_VERSION = 2
 EXTRA = "quality"  # pip install 'deck2video[quality]'
 
 MODEL_RATE = 16_000  # both models hear 16 kHz
 DNSMOS_SECONDS = 9.01  # the DNSMOS model's fixed input length
 DNSMOS_SAMPLES = round(DNSMOS_SECONDS * MODEL_RATE)
+# P.808 scores above P.835's overall: by 0.3 (silence) to 1.0 (white noise) on the audio the tests
+# make, 0.55 on Piper. A slide whose P.808 is at least this far above the run's DNSMOS threshold
+# passes it; any other is heard by P.835 too, and judged on that.
+P835_SCREEN_MARGIN = 1.0
+# Slides heard by P.835 whatever their P.808 (the first, middle and last spoken ones): the
+# job's signal and background figures come from them.
+P835_SAMPLE = 3
 SPEAKER_SECONDS = 8.0  # of speech: enough for a stable embedding, a bounded cost
 REFERENCE_SECONDS = 60.0  # of the reference recording's speech (once per recording)
 # Fewer words than this give no meaningful rate ("Thank you."): recorded, not judged.
@@ -55,10 +66,11 @@ MIN_PAUSE_SECONDS = 0.25
 # A 16-bit sample at (or within rounding of) full scale.
 FULL_SCALE = 1.0 - 1e-4
 
-# resemblyzer's mel front end (its hparams): 25 ms windows every 10 ms, 40 Slaney mel bands.
-_MEL_WINDOW = 400
-_MEL_HOP = 160
-_MEL_BANDS = 40
+# The models' mel front ends (librosa's melspectrogram: centred Hann windows, Slaney mels), as
+# (FFT size, hop, bands): resemblyzer's 25 ms every 10 ms into 40 bands; DNSMOS P.808's 20 ms
+# (321 samples) every 10 ms into 120 bands.
+_ENCODER_MEL = (400, 160, 40)
+_P808_MEL = (321, 160, 120)
 # resemblyzer's embed_utterance defaults: overlapping 1.6 s partials, 1.3 a second, the last one
 # kept when it is three-quarters full.
 _PARTIALS_PER_SECOND = 1.3
@@ -68,7 +80,8 @@ _MIN_COVERAGE = 0.75
 @dataclass(frozen=True)
 class Models:
     encoder: Any  # resemblyzer.VoiceEncoder on the CPU
-    dnsmos: Any  # speechmos.dnsmos.DNSMOS (its P.835 session is the one used)
+    dnsmos: Any  # speechmos.dnsmos.DNSMOS: its P.835 session and its calibration curves
+    p808: Any  # onnxruntime session of DNSMOS P.808 (its input: a log-mel spectrogram)
 
     @property
     def version(self) -> str:
@@ -90,22 +103,25 @@ def _load_models() -> Models:
     dnsmos = _require("speechmos.dnsmos")
     import onnxruntime
 
+    def single_thread_session(model: str) -> Any:
+        # Scoring shares its machine with speech synthesis, which has the other cores.
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = options.inter_op_num_threads = 1
+        path = importlib.resources.files("speechmos") / "dnsmos_models" / model
+        return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
     class SingleThreadDNSMOS(dnsmos.DNSMOS):
-        """speechmos's scorer (its calibration curves) on the P.835 model alone, in the calling
-        thread: scoring shares its machine with speech synthesis, which has the other cores."""
+        """speechmos's scorer (its calibration curves) on the P.835 model, in the calling
+        thread; P.808 runs on its own session with our front end (see :func:`dnsmos_p808`)."""
 
-        def __init__(self, primary: str) -> None:
-            options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = options.inter_op_num_threads = 1
-            self.primary_model_path = primary
-            self.onnx_sess = onnxruntime.InferenceSession(
-                primary, options, providers=["CPUExecutionProvider"]
-            )
+        def __init__(self) -> None:
+            self.primary_model_path = "sig_bak_ovr.onnx"
+            self.onnx_sess = single_thread_session(self.primary_model_path)
 
-    primary = importlib.resources.files("speechmos") / "dnsmos_models" / "sig_bak_ovr.onnx"
     return Models(
         encoder=resemblyzer.VoiceEncoder("cpu", verbose=False),
-        dnsmos=SingleThreadDNSMOS(str(primary)),
+        dnsmos=SingleThreadDNSMOS(),
+        p808=single_thread_session("model_v8.onnx"),
     )
 
 
@@ -169,8 +185,11 @@ def asked_silences(
 # --- scoring -------------------------------------------------------------------------------------
 
 
-def score(narration: Narration, reference: np.ndarray, models: Models) -> SlideQuality:
-    """Every measure of one slide's narration (``reference``: the presenter's embedding)."""
+def score(
+    narration: Narration, reference: np.ndarray, models: Models, *, p835: bool = True
+) -> SlideQuality:
+    """Every measure of one slide's narration (``reference``: the presenter's embedding);
+    ``p835=False`` leaves DNSMOS P.835 for later (:func:`dnsmos_p835`)."""
     samples = np.asarray(narration.samples, dtype=np.float32)
     silent = _silent_frames(samples)
     asked = _asked_frames(narration.asked_silences, silent.size)
@@ -192,10 +211,11 @@ def score(narration: Narration, reference: np.ndarray, models: Models) -> SlideQ
     if samples.size == 0:
         return measured
     voiced = _frames_audio(samples, speech) if has_speech else samples[:0]
-    heard = _frames_audio(samples, ~asked)
-    sig, bak, ovrl = dnsmos(models, _middle(heard, DNSMOS_SECONDS * SAMPLE_RATE))
-    measured.dnsmos_sig, measured.dnsmos_bak, measured.dnsmos_ovrl = sig, bak, ovrl
-    measured.dnsmos_seconds = round(min(heard.size / SAMPLE_RATE, DNSMOS_SECONDS), 3)
+    window = _dnsmos_window(samples, asked)
+    measured.dnsmos_p808 = dnsmos_p808(models, window)
+    measured.dnsmos_seconds = round(window.size / SAMPLE_RATE, 3)
+    if p835:
+        add_p835(measured, dnsmos_p835(models, window))
     if voiced.size:
         sample = _middle(voiced, SPEAKER_SECONDS * SAMPLE_RATE)
         found = speaker_embedding(models, sample)
@@ -223,18 +243,62 @@ def _rate(words: int, speech_seconds: float) -> float | None:
     return round(words / speech_seconds * 60, 1) if words and speech_seconds else None
 
 
-def dnsmos(models: Models, samples: np.ndarray) -> tuple[float, float, float]:
-    """DNSMOS P.835 (signal, background, overall) of one model window of ``samples`` (24 kHz).
+def dnsmos_window(narration: Narration) -> np.ndarray:
+    """What DNSMOS hears of a slide (24 kHz): one model window from the middle of its
+    narration, the pauses the notes asked for left out."""
+    samples = np.asarray(narration.samples, dtype=np.float32)
+    if samples.size == 0:
+        return samples
+    return _dnsmos_window(
+        samples, _asked_frames(narration.asked_silences, _silent_frames(samples).size)
+    )
 
-    Shorter audio is repeated to fill the window, as the DNSMOS reference scorer does.
-    """
-    audio = np.clip(resample(samples, SAMPLE_RATE, MODEL_RATE), -1.0, 1.0)
-    if audio.size == 0:
-        audio = np.zeros(DNSMOS_SAMPLES, dtype=np.float32)
-    audio = np.tile(audio, -(-DNSMOS_SAMPLES // audio.size))[:DNSMOS_SAMPLES]
-    raw = models.dnsmos.onnx_sess.run(None, {"input_1": audio[np.newaxis].astype(np.float32)})
+
+def _dnsmos_window(samples: np.ndarray, asked: np.ndarray) -> np.ndarray:
+    return _middle(_frames_audio(samples, ~asked), DNSMOS_SECONDS * SAMPLE_RATE)
+
+
+def dnsmos_p835(models: Models, window: np.ndarray) -> tuple[float, float, float]:
+    """DNSMOS P.835 (signal, background, overall) of a :func:`dnsmos_window`."""
+    audio = _model_input(window)
+    raw = models.dnsmos.onnx_sess.run(None, {"input_1": audio[np.newaxis]})
     sig, bak, ovrl = models.dnsmos.get_polyfit_val(*raw[0][0], False)
     return round(float(sig), 3), round(float(bak), 3), round(float(ovrl), 3)
+
+
+def dnsmos_p808(models: Models, window: np.ndarray) -> float:
+    """DNSMOS P.808 (overall, 1 to 5) of a :func:`dnsmos_window`: the reference scorer's
+    log-mel features of the window less its last 10 ms."""
+    audio = _model_input(window)[: -_P808_MEL[1]]
+    power = mel_spectrogram(audio, _P808_MEL)
+    decibels = 10 * np.log10(np.maximum(power, 1e-10)) - 10 * np.log10(max(1e-10, power.max()))
+    features = (np.maximum(decibels, -80.0) + 40) / 40  # librosa's top_db=80, DNSMOS's scaling
+    found = models.p808.run(None, {"input_1": features[np.newaxis].astype(np.float32)})
+    return round(float(found[0][0][0]), 3)
+
+
+def add_p835(measured: SlideQuality, scores: tuple[float, float, float]) -> None:
+    measured.dnsmos_sig, measured.dnsmos_bak, measured.dnsmos_ovrl = scores
+
+
+def needs_p835(slides: Sequence[SlideRecord], thresholds: QualitySettings) -> list[int]:
+    """The slide numbers P.835 should hear: each whose P.808 does not clear the DNSMOS
+    threshold by :data:`P835_SCREEN_MARGIN`, and the first, middle and last scored ones."""
+    scored = [s for s in slides if s.quality is not None and s.quality.dnsmos_p808 is not None]
+    picks = {scored[round(i * (len(scored) - 1) / max(1, P835_SAMPLE - 1))].number
+             for i in range(P835_SAMPLE)} if scored else set()  # fmt: skip
+    screen = thresholds.min_dnsmos + P835_SCREEN_MARGIN
+    picks |= {s.number for s in scored if s.quality.dnsmos_p808 < screen}
+    return sorted(picks)
+
+
+def _model_input(window: np.ndarray) -> np.ndarray:
+    """16 kHz, within [-1, 1], exactly one model window: shorter audio is repeated to fill it,
+    as the DNSMOS reference scorer does."""
+    audio = np.clip(resample(window, SAMPLE_RATE, MODEL_RATE), -1.0, 1.0).astype(np.float32)
+    if audio.size == 0:
+        audio = np.zeros(DNSMOS_SAMPLES, dtype=np.float32)
+    return np.tile(audio, -(-DNSMOS_SAMPLES // audio.size))[:DNSMOS_SAMPLES]
 
 
 def speaker_embedding(
@@ -253,7 +317,7 @@ def speaker_embedding(
         wav.size, _PARTIALS_PER_SECOND, _MIN_COVERAGE
     )
     wav = np.pad(wav, (0, max(0, wav_slices[-1].stop - wav.size)))
-    mel = mel_spectrogram(wav.astype(np.float32))
+    mel = mel_spectrogram(wav.astype(np.float32), _ENCODER_MEL)
     partials = np.stack([mel[s] for s in mel_slices])
     threads = torch.get_num_threads()
     # A small LSTM batch: one thread is as fast, and threads fighting for a busy CPU are slower;
@@ -347,9 +411,11 @@ def summarise(
         slides_scored=len(scored),
         similarity=mean("similarity"),
         base_similarity=base_similarity,
+        dnsmos_p808=mean("dnsmos_p808"),
         dnsmos_sig=mean("dnsmos_sig"),
         dnsmos_bak=mean("dnsmos_bak"),
         dnsmos_ovrl=mean("dnsmos_ovrl"),
+        dnsmos_slides=sum(1 for s in scored if s.quality.dnsmos_ovrl is not None),
         words_per_minute=round(words / speech * 60, 1) if speech else None,
         longest_silence=max((s.quality.longest_silence for s in scored), default=0.0),
         clipping=mean("clipping") or 0.0,
@@ -382,7 +448,7 @@ def one_line(quality: JobQuality) -> str:
             if quality.base_similarity is not None
             else ""
         ),
-        f"DNSMOS {_number(quality.dnsmos_ovrl)}",
+        f"DNSMOS {_number(quality.dnsmos_ovrl)} (P.808 {_number(quality.dnsmos_p808)})",
         f"{quality.words_per_minute:.0f} words/min"
         if quality.words_per_minute is not None
         else "rate -",
@@ -404,32 +470,34 @@ def _number(value: float | None) -> str:
 # --- the encoder's front end ---------------------------------------------------------------------
 
 
-def mel_spectrogram(wav: np.ndarray) -> np.ndarray:
-    """Mel power spectrogram (frames, 40) of 16 kHz audio, as resemblyzer's encoder takes it:
-    centred, zero-padded 25 ms Hann windows every 10 ms, Slaney mel filters."""
-    padded = np.pad(wav.astype(np.float32), _MEL_WINDOW // 2)
-    count = 1 + (padded.size - _MEL_WINDOW) // _MEL_HOP
+def mel_spectrogram(wav: np.ndarray, front_end: tuple[int, int, int] = _ENCODER_MEL) -> np.ndarray:
+    """Mel power spectrogram (frames, bands) of 16 kHz audio, as librosa's melspectrogram makes
+    it: centred, zero-padded Hann windows of the FFT size every hop, Slaney mel filters.
+    ``front_end`` is (FFT size, hop, bands): the speaker encoder's by default."""
+    size, hop, _ = front_end
+    padded = np.pad(wav.astype(np.float32), size // 2)
+    count = 1 + (padded.size - size) // hop
     frames = np.lib.stride_tricks.as_strided(
         padded,
-        shape=(count, _MEL_WINDOW),
-        strides=(padded.strides[0] * _MEL_HOP, padded.strides[0]),
+        shape=(count, size),
+        strides=(padded.strides[0] * hop, padded.strides[0]),
         writeable=False,
     )
-    power = np.abs(np.fft.rfft(frames * _hann(), axis=1)) ** 2
-    return (power @ _mel_filters().T).astype(np.float32)
+    power = np.abs(np.fft.rfft(frames * _hann(size), axis=1)) ** 2
+    return (power @ _mel_filters(size, front_end[2]).T).astype(np.float32)
 
 
 @functools.cache
-def _hann() -> np.ndarray:
-    n = np.arange(_MEL_WINDOW)
-    return (0.5 - 0.5 * np.cos(2 * np.pi * n / _MEL_WINDOW)).astype(np.float32)  # periodic
+def _hann(size: int) -> np.ndarray:
+    n = np.arange(size)
+    return (0.5 - 0.5 * np.cos(2 * np.pi * n / size)).astype(np.float32)  # periodic
 
 
 @functools.cache
-def _mel_filters() -> np.ndarray:
+def _mel_filters(size: int, bands: int) -> np.ndarray:
     """Slaney-style mel filter bank (bands, FFT bins), each triangle normalised to unit area."""
-    bins = np.linspace(0, MODEL_RATE / 2, 1 + _MEL_WINDOW // 2)
-    edges = _mel_to_hz(np.linspace(0.0, _hz_to_mel(MODEL_RATE / 2), _MEL_BANDS + 2))
+    bins = np.fft.rfftfreq(size, 1.0 / MODEL_RATE)
+    edges = _mel_to_hz(np.linspace(0.0, _hz_to_mel(MODEL_RATE / 2), bands + 2))
     widths = np.diff(edges)
     ramps = edges[:, np.newaxis] - bins[np.newaxis, :]
     rising = -ramps[:-2] / widths[:-1, np.newaxis]

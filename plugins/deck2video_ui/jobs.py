@@ -194,6 +194,7 @@ def _text(url: str) -> str:
 # JobQuality), labelled for a reader, in this order; absent ones are left out.
 _SLIDE_QUALITY = (
     ("similarity", "voice similarity"),
+    ("dnsmos_p808", "DNSMOS P.808"),
     ("dnsmos_ovrl", "DNSMOS overall"),
     ("dnsmos_sig", "DNSMOS signal"),
     ("dnsmos_bak", "DNSMOS background"),
@@ -204,6 +205,7 @@ _SLIDE_QUALITY = (
 _JOB_QUALITY = (
     ("similarity", "voice similarity"),
     ("base_similarity", "base voice similarity"),
+    ("dnsmos_p808", "DNSMOS P.808"),
     ("dnsmos_ovrl", "DNSMOS overall"),
     ("words_per_minute", "words per minute"),
 )

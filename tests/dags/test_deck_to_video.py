@@ -239,11 +239,14 @@ def run_dag(dag, conf: dict, root: str) -> tuple[object, dict]:
     from airflow.utils.session import create_session
 
     bucket = root.split("/")[2]
+    # Every param given: in one process, dag.test() lets a param an earlier run set (e.g.
+    # quality_mode=fail) stand for a later run that leaves it out.
+    defaults = {name: spec["default"] for name, spec in PARAMS.items() if "default" in spec}
     with pytest.MonkeyPatch.context() as env:
         env.setenv("DECK2VIDEO_ROOT", root)
         env.setenv("DECK2VIDEO_READ_ROOTS", f"s3://{bucket}/in/")
         env.setenv("DECK2VIDEO_WRITE_ROOTS", f"s3://{bucket}/out/")
-        dag_run = dag.test(run_conf=conf)
+        dag_run = dag.test(run_conf={**defaults, **conf})
     with create_session() as session:
         tis = session.query(TaskInstance).filter_by(dag_id=dag.dag_id, run_id=dag_run.run_id)
         found = {(ti.task_id, ti.map_index): ti for ti in tis}

@@ -143,7 +143,7 @@ def test_job_page_reviews_each_slide_by_its_powerpoint_number(
         # The quality stage's numbers for this slide, as the manifest has them.
         shown = " ".join(row.find_element("css selector", "dl.quality").text.split())
         assert f"voice similarity {record.quality.similarity:.2f}" in shown
-        assert f"DNSMOS overall {record.quality.dnsmos_ovrl:.2f}" in shown
+        assert f"DNSMOS P.808 {record.quality.dnsmos_p808:.2f}" in shown
         thumb = row.find_element("css selector", "img.thumb")
         driver.execute_script("arguments[0].scrollIntoView()", thumb)
         wait_until(

@@ -50,19 +50,25 @@ def check_quality(job: JobFolder, thresholds: QualitySettings | None = None) -> 
         started, cpu = time.perf_counter(), time.thread_time()
         scoring = Scoring.of(job, manifest)
         record.detail["load_seconds"] = round(time.perf_counter() - started, 3)
-        durations, scored = {}, 0
+        durations, results, scored = {}, {}, 0
         for slide in manifest.slides:
-            result = speech_result(job, slide.number)
-            durations[slide.number] = result["duration"]
-            slide.quality, computed = scoring.slide(slide, result)
+            results[slide.number] = speech_result(job, slide.number)
+            durations[slide.number] = results[slide.number]["duration"]
+            slide.quality, computed = scoring.slide(slide, results[slide.number])
+            scored += computed
+        heard = quality.needs_p835(manifest.slides, thresholds)
+        for number in heard:
+            slide = manifest.slide(number)
+            quality.add_p835(slide.quality, scoring.p835(slide, results[number]))
+        for slide in manifest.slides:
             if slide.quality is not None:
                 slide.quality.problems = quality.problems(slide.quality, thresholds)
-            scored += computed
         base = scoring.base_similarity()
         manifest.quality = quality.summarise(manifest.slides, durations, thresholds, base)
         storage.write_bytes(job.quality, report_json(manifest).encode())
         record.detail.update(
             scored=scored,
+            p835_slides=[manifest.slide(n).source_index for n in heard],
             cached=manifest.quality.slides_scored - scored,
             cpu_seconds=round(time.thread_time() - cpu, 3),  # scoring runs in this thread
         )
@@ -115,29 +121,47 @@ class Scoring:
         computed now rather than found in the cache; ``result``: what its speak task said."""
         if slide.silent:
             return None, False
+        entry = self.job.store.cache.quality(self._key(result))
+        cached = get_or_put(entry, lambda: self._measure(slide, result))
+        return SlideQuality(**json.loads(cached.marker)), not cached.hit
+
+    def p835(self, slide: SlideRecord, result: dict) -> tuple[float, float, float]:
+        """DNSMOS P.835 of a slide (cached apart: most slides never need it)."""
+
+        def measure() -> dict[str, bytes]:
+            window = quality.dnsmos_window(self._narration(slide, result))
+            return {"scores": json.dumps(quality.dnsmos_p835(self.models, window)).encode()}
+
+        entry = self.job.store.cache.quality(self._key(result, "p835"))
+        sig, bak, ovrl = json.loads(get_or_put(entry, measure).marker)
+        return sig, bak, ovrl
+
+    def _key(self, result: dict, *part: str) -> str:
         described = [
             quality.QUALITY_VERSION,
             self.models.version,
             result["key"],
             self.manifest.voice["sha256"],
+            *part,
         ]
-        key = hashlib.sha256(json.dumps(described).encode()).hexdigest()
-        cached = get_or_put(self.job.store.cache.quality(key), lambda: self._measure(slide, result))
-        return SlideQuality(**json.loads(cached.marker)), not cached.hit
+        return hashlib.sha256(json.dumps(described).encode()).hexdigest()
 
     def _measure(self, slide: SlideRecord, result: dict) -> dict[str, bytes]:
+        narration = self._narration(slide, result)
+        measured = quality.score(narration, self.reference, self.models, p835=False)
+        return {"scores": json.dumps(asdict(measured)).encode()}
+
+    def _narration(self, slide: SlideRecord, result: dict) -> quality.Narration:
         with tempfile.TemporaryDirectory(prefix="deck2video-quality-") as tmp:
             samples = read_wav(storage.download(self.job.audio(slide.number), Path(tmp) / "a.wav"))
         cues = [Cue(*cue) for cue in result["cues"]]
         notes = storage.read_bytes(self.job.notes(slide.number)).decode()
         segments = narrate(notes, self.settings.silence_seconds)
-        narration = quality.Narration(
+        return quality.Narration(
             samples=samples,
             words=spoken_words(cues, self.settings.language),
             asked_silences=quality.asked_silences(segments, cues, samples.size / SAMPLE_RATE),
         )
-        measured = quality.score(narration, self.reference, self.models)
-        return {"scores": json.dumps(asdict(measured)).encode()}
 
     def base_similarity(self) -> float | None:
         """Where the voice was cloned: how close the base voice itself is to the presenter (the
