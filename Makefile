@@ -9,7 +9,7 @@ OPENVOICE_CLI_VERSION := 0.0.5
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # bubblewrap: the renderer's sandbox (docs/security.md); util-linux (prlimit, setpriv) is essential.
 APT_PACKAGES := libreoffice-impress-nogui poppler-utils ffmpeg espeak-ng sox fonts-dejavu-core \
-	docker.io debootstrap bubblewrap chromium chromium-driver
+	docker.io debootstrap bubblewrap chromium chromium-driver postgresql redis-server
 DEMO_DIR ?= demo-output
 PYTEST_ARGS ?=
 
