@@ -63,11 +63,12 @@ BUCKET = "deck2video"
 SPEECH_TAG = "deck2video-speech:latest"  # compose's default DECK2VIDEO_SPEECH_IMAGE
 START_TIMEOUT = 300.0  # per service; Airflow's processes import a lot on two busy cores
 STOP_TIMEOUT = 30.0
-# The compose services whose addresses the Airflow settings name, and the port each listens on.
+# compose's Airflow services, in start order; each runs `airflow <its command>`.
 AIRFLOW_SERVICES = ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
                     "airflow-triggerer", "worker-cpu", "worker-gpu")  # fmt: skip
-# What compose's services run here instead, in start order: compose name -> our process.
 WORKERS = ("worker-cpu", "worker-gpu")
+SERVES_LOGS = ("airflow-triggerer", *WORKERS)
+INFRASTRUCTURE = ("postgres", "redis", "seaweedfs")
 
 
 class StackError(RuntimeError):
@@ -188,21 +189,7 @@ class Process:
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = STOP_TIMEOUT) -> None:
         """Signal the session, wait until nothing of it is left, KILL what is."""
-        if self.process is None:
-            return
-        sid = self.process.pid
-        for pid in session_members(sid):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
-        deadline = time.monotonic() + timeout
-        while session_members(sid) and time.monotonic() < deadline:
-            self.process.poll()
-            time.sleep(0.2)
-        for pid in session_members(sid):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=10)
+        stop_sessions([self], sig, timeout)
 
     def kill(self) -> None:
         """SIGKILL the whole session at once, as a host or container dies."""
@@ -211,6 +198,31 @@ class Process:
     def tail(self, lines: int = 5) -> str:
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
         return " | ".join(text.strip().splitlines()[-lines:])
+
+
+def stop_sessions(processes: list[Process], sig: int = signal.SIGTERM,
+                  timeout: float = STOP_TIMEOUT) -> None:  # fmt: skip
+    """Signal every process of these sessions at once; after ``timeout``, KILL what is left."""
+    started = [p.process for p in processes if p.process is not None]
+    sessions = [p.pid for p in started]
+
+    def left() -> list[int]:
+        return [pid for sid in sessions for pid in session_members(sid)]
+
+    for pid in left():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+    deadline = time.monotonic() + timeout
+    while left() and time.monotonic() < deadline:
+        for process in started:
+            process.poll()  # reap our own children, else they stay zombies and "left"
+        time.sleep(0.2)
+    for pid in left():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    for process in started:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=10)
 
 
 def session_members(sid: int) -> list[int]:
@@ -292,8 +304,6 @@ class Ports:
     filer_grpc: int
     s3_grpc: int
     scheduler_health: int
-    trigger_logs: int
-    worker_logs: dict[str, int]
 
     @classmethod
     def choose(cls, api: int | None = None, s3: int | None = None) -> Ports:
@@ -309,8 +319,7 @@ class Ports:
         return cls(
             api=api or one(), s3=s3 or one(), postgres=one(), redis=one(), master=one(),
             master_grpc=one(), volume=one(), volume_grpc=one(), filer=one(), filer_grpc=one(),
-            s3_grpc=one(), scheduler_health=one(), trigger_logs=one(),
-            worker_logs={name: one() for name in WORKERS},
+            s3_grpc=one(), scheduler_health=one(),
         )  # fmt: skip
 
     def fixed(self) -> dict[str, int]:
@@ -390,6 +399,7 @@ class Stack:
         try:
             self._check_machine()
             self.home.mkdir(parents=True, exist_ok=True)
+            self.home.chmod(0o711)  # postgres (its own user) reaches its data folder inside
             self.logs.mkdir(exist_ok=True)
             self._start_postgres()
             self._start_redis()
@@ -631,10 +641,8 @@ class Stack:
             "AIRFLOW__API__HOST": "127.0.0.1",
             "AIRFLOW__API__PORT": str(p.api),
             "AIRFLOW__API__BASE_URL": self.api_url,
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": "127.0.0.1",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(p.scheduler_health),
-            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(p.trigger_logs),
-            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(p.worker_logs.get(name, 0) or
-                                                            p.worker_logs["worker-cpu"]),
             # Added, not rewritten: a host name per service without asking DNS (each worker
             # gets its own UTS namespace), and one api-server worker on this 2-core machine.
             "AIRFLOW__CORE__HOSTNAME_CALLABLE": "socket.gethostname",
@@ -667,6 +675,10 @@ class Stack:
     def _start_airflow(self, name: str) -> None:
         service = self.compose_service(name)
         argv = [str(BIN / "airflow"), *service.command]
+        if name in SERVES_LOGS:
+            # Their log servers bind every interface (no host setting); here every service
+            # shares one log folder, as compose's airflow-logs volume, so none is needed.
+            argv.append("--skip-serve-logs")
         if name in WORKERS:
             argv = with_hostname(argv, name)
         self._spawn(name, dies_with_parent(argv), self.airflow_env(name))
@@ -733,10 +745,16 @@ class Stack:
     # -- stopping --
 
     def stop(self) -> None:
-        """Every process the stack started, last started first; then the engine."""
-        for name in reversed(list(self.processes)):
-            self.processes[name].stop()
+        """Every process the stack started: Airflow's first (all at once), then what they use
+        (the object store, Redis, Postgres), then the engine."""
+        started = time.monotonic()
+        airflow = [p for name, p in self.processes.items() if name not in INFRASTRUCTURE]
+        stop_sessions(airflow)
+        stop_sessions([p for name, p in self.processes.items() if name in INFRASTRUCTURE])
         self._exits.close()
+        if self.processes:
+            self.say(f"stopped in {time.monotonic() - started:.0f} s")
+        self.processes.clear()
 
     def __enter__(self) -> Stack:
         return self.start()
