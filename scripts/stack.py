@@ -593,9 +593,7 @@ class Stack:
 
     def backdate(self, key: str, when: datetime) -> None:
         """Set an object's last-modified time (the inbox sorts decks by it) in the filer."""
-        filer_meta.set_mtime(
-            f"127.0.0.1:{self.ports.filer_grpc}", f"/buckets/{BUCKET}/{key}", when
-        )
+        filer_meta.set_mtime(f"127.0.0.1:{self.ports.filer_grpc}", f"/buckets/{BUCKET}/{key}", when)
 
     # The Docker engine and the speech image.
 
@@ -657,7 +655,9 @@ class Stack:
             process.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             process.stop()
-            raise StackError(f"{name}: no result after {timeout:.0f} s; log {process.log}") from None
+            raise StackError(
+                f"{name}: no result after {timeout:.0f} s; log {process.log}"
+            ) from None
         if process.process.returncode != 0:
             raise StackError(
                 f"{name} failed ({process.process.returncode}); log {process.log}: "
@@ -825,8 +825,12 @@ def signals_raise() -> Iterator[None]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--home", type=Path, default=REPO / ".stack",
-                        help="the stack's folder (default .stack; removed at the end)")
+    parser.add_argument(
+        "--home",
+        type=Path,
+        default=REPO / ".stack",
+        help="the stack's folder (default .stack; removed at the end)",
+    )
     parser.add_argument("--port", type=int, default=int(os.environ.get("AIRFLOW_PORT", 8080)))
     parser.add_argument("--s3-port", type=int, default=int(os.environ.get("S3_PORT", 9000)))
     args = parser.parse_args(argv)

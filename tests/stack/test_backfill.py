@@ -53,7 +53,7 @@ DECKS = [
     InboxDeck("hiring", 2, 130),
     InboxDeck("wrapup", 1, 170),
 ]
-LATE = InboxDeck("too-late", 1, 200)  # uploaded after the backfilled hours
+LATE = InboxDeck("too-late", 1, 200)  # uploaded in the hour after the backfilled ones
 GOOD = [d for d in DECKS if d.slides]
 
 
@@ -109,8 +109,9 @@ def _time(text: str) -> datetime:
 @pytest.fixture(scope="module")
 def backfilled(stack, reference_voice, tmp_path_factory) -> Backfill:
     folder = tmp_path_factory.mktemp("inbox")
-    # Three whole hours, all in the past, and a fourth for the late deck.
-    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=4)
+    # Three whole hours in the past, and a fourth for the late deck; all before the last whole
+    # hour, which the scheduler runs by itself (deck_inbox runs from the start in compose).
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=5)
     with pytest.MonkeyPatch.context() as patch:
         for key, value in stack.storage_env().items():
             patch.setenv(key, value)

@@ -87,4 +87,3 @@ def test_each_slide_was_spoken_in_a_speech_container(rest_run, docker_engine, sp
     exits = [e["Actor"]["Attributes"].get("exitCode") for e in events
              if e["Actor"]["Attributes"].get("image") == speech_image]  # fmt: skip
     assert exits == ["0"] * SLIDES
-
