@@ -688,6 +688,19 @@ class Stack:
         self._start_airflow(name)
         self._wait_healthy(name, self._airflow_health(name))
 
+    def restart_airflow(self, variables: Mapping[str, str] | None = None,
+                        overrides: Mapping[str, str] | None = None) -> None:  # fmt: skip
+        """Every Airflow service stopped, settings changed, started again: what
+        ``docker compose up -d`` does after an edit of .env (the benchmark's runner switch)."""
+        stop_sessions([self.processes.pop(n) for n in AIRFLOW_SERVICES if n in self.processes])
+        self.variables.update(variables or {})
+        self.overrides.update(overrides or {})
+        for name in AIRFLOW_SERVICES:
+            self._start_airflow(name)
+        for name in AIRFLOW_SERVICES:
+            self._wait_healthy(name, self._airflow_health(name))
+        self._wait_for_dags()
+
     def _airflow_health(self, name: str) -> Callable[[], bool]:
         p = self.ports
         checks: dict[str, Callable[[], bool]] = {

@@ -6,7 +6,9 @@ line naming what is wrong; that stopping leaves nothing running or listening.
 from __future__ import annotations
 
 import re
+import shutil
 import socket
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -101,15 +103,23 @@ def test_an_unhealthy_service_names_itself_and_its_log(unstarted):
     assert not unstarted.processes
 
 
-def test_stopping_leaves_nothing_running_or_listening(unstarted):
+def test_stopping_leaves_nothing_running_or_listening():
     """Postgres (as its own user) and Redis: started, healthy, then stopped whole."""
-    unstarted.home.mkdir(parents=True)
+    # Not under pytest's tmp_path: its folders are private to root, and postgres runs as its own
+    # user (the stack's real home is a /tmp folder too).
+    home = Path(tempfile.mkdtemp(prefix="d2v-harness-", dir="/tmp"))
+    home.chmod(0o711)
+    unstarted = harness.Stack(home / "stack", engine=Engine(url="unix:///nowhere", root=home))
+    unstarted.home.mkdir()
     unstarted.home.chmod(0o711)
-    unstarted._start_postgres()
-    unstarted._start_redis()
-    sessions = [p.pid for p in unstarted.processes.values()]
-    assert unstarted.query("SELECT 1") == [(1,)]
-    unstarted.stop()
+    try:
+        unstarted._start_postgres()
+        unstarted._start_redis()
+        sessions = [p.pid for p in unstarted.processes.values()]
+        assert unstarted.query("SELECT 1") == [(1,)]
+    finally:
+        unstarted.stop()
+        shutil.rmtree(home, ignore_errors=True)
     assert [pid for sid in sessions for pid in harness.session_members(sid)] == []
     for port in (unstarted.ports.postgres, unstarted.ports.redis):
         assert not harness.port_in_use(port), port
