@@ -242,13 +242,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--probe-decks", type=int, default=2, help="decks of the local batch")
     parser.add_argument("--group", type=int, default=4, help="slides per task, batch 3")
     args = parser.parse_args(argv)
-    console = Console()
+    console = Console(width=170)
     batches = [
         Batch("local runner, 1 slide/task", "local", 1, args.probe_decks),
         Batch("docker runner, 1 slide/task", "docker", 1, args.decks),
         Batch(f"docker runner, {args.group} slides/task", "docker", args.group, args.decks),
     ]
     with tempfile.TemporaryDirectory(prefix="d2v-bench-", dir="/tmp") as tmp:
+        Path(tmp).chmod(0o711)  # postgres runs as its own user: it must reach the stack's home
         home, folder = Path(tmp) / "stack", Path(tmp) / "decks"
         folder.mkdir()
         say = lambda line: console.print(f"[dim]stack | {line}[/dim]")  # noqa: E731

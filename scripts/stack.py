@@ -400,6 +400,10 @@ class Stack:
             self._check_machine()
             self.home.mkdir(parents=True, exist_ok=True)
             self.home.chmod(0o711)  # postgres (its own user) reaches its data folder inside
+            closed = [p for p in self.home.parents if not os.stat(p).st_mode & 0o001]
+            if closed:
+                raise StackError(f"{closed[0]} is closed to other users: postgres, which runs "
+                                 f"as its own user, cannot reach {self.home}")  # fmt: skip
             self.logs.mkdir(exist_ok=True)
             self._start_postgres()
             self._start_redis()
