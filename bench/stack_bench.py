@@ -170,9 +170,11 @@ def speak_tasks(api: Api, run_id: str) -> tuple[list[SpeakTask], list[float]]:
 
 
 def run_batch(stack: Stack, batch: Batch, slides: int, voice_url: str, folder: Path) -> Result:
-    stack.restart_airflow(
-        variables={"DECK2VIDEO_SPEECH_RUNNER": batch.runner},
-        overrides={"DECK2VIDEO_SPEECH_SLIDES_PER_TASK": str(batch.per_task)},
+    stack.restart_airflow(  # compose's variables, as an edit of .env changes them
+        variables={
+            "DECK2VIDEO_SPEECH_RUNNER": batch.runner,
+            "DECK2VIDEO_SPEECH_SLIDES_PER_TASK": str(batch.per_task),
+        }
     )
     api = stack.api()
     tag = re.sub(r"[^a-z0-9]+", "-", batch.name.lower()).strip("-")

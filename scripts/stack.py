@@ -407,7 +407,7 @@ class Stack:
             self.logs.mkdir(exist_ok=True)
             self._start_postgres()
             self._start_redis()
-            self._start_object_store()
+            self.start_object_store()
             self._start_engine()
             self._airflow_init()
             for name in AIRFLOW_SERVICES:
@@ -591,9 +591,6 @@ class Stack:
         if BUCKET not in names:
             client.create_bucket(Bucket=BUCKET)
         return True
-
-    def _start_object_store(self) -> None:
-        self.start_object_store()
 
     def backdate(self, key: str, when: datetime) -> None:
         """Set an object's last-modified time (the inbox sorts decks by it) in the filer."""
