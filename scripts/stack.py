@@ -328,15 +328,14 @@ class Ports:
 
 def generated_variables() -> dict[str, str]:
     """The secrets compose reads from .env (docs/airflow.md makes them the same way)."""
-    hex_secret = lambda n: secrets.token_hex(n)  # noqa: E731
     return {
-        "AIRFLOW_ADMIN_PASSWORD": hex_secret(12),
+        "AIRFLOW_ADMIN_PASSWORD": secrets.token_hex(12),
         "AIRFLOW_FERNET_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
-        "AIRFLOW_API_SECRET_KEY": hex_secret(32),
-        "AIRFLOW_JWT_SECRET": hex_secret(32),
-        "POSTGRES_PASSWORD": hex_secret(16),
-        "MINIO_ROOT_PASSWORD": hex_secret(16),
-        "DECK2VIDEO_S3_SECRET_KEY": hex_secret(16),
+        "AIRFLOW_API_SECRET_KEY": secrets.token_hex(32),
+        "AIRFLOW_JWT_SECRET": secrets.token_hex(32),
+        "POSTGRES_PASSWORD": secrets.token_hex(16),
+        "MINIO_ROOT_PASSWORD": secrets.token_hex(16),
+        "DECK2VIDEO_S3_SECRET_KEY": secrets.token_hex(16),
     }
 
 
