@@ -229,11 +229,12 @@ def report(results: list[Result], console: Console) -> None:
         failed = [k for k, v in r.states.items() if v != "success"]
         if failed:
             console.print(f"[red]{r.batch.name}: {len(failed)} run(s) failed: {failed}[/red]")
-        fixed, synth = median([t.fixed for t in r.tasks]), median(r.slide_synthesis)
+        fixed = median([t.fixed / t.slides for t in r.tasks])
+        synth = median(r.slide_synthesis)
         verdict = "larger" if fixed > synth else "smaller"
         console.print(
-            f"{r.batch.name}: fixed cost per task {fixed:.2f} s is {verdict} than a median "
-            f"slide's synthesis ({synth:.2f} s)"
+            f"{r.batch.name}: the fixed cost per slide, {fixed:.2f} s, is {verdict} than a "
+            f"median slide's synthesis ({synth:.2f} s)"
         )
 
 
