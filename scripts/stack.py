@@ -408,7 +408,7 @@ class Stack:
             self._start_redis()
             self.start_object_store()
             self._start_engine()
-            self._airflow_init()
+            self.run_airflow_init()
             for name in AIRFLOW_SERVICES:
                 self._start_airflow(name)
             for name in AIRFLOW_SERVICES:
@@ -665,7 +665,7 @@ class Stack:
             )
         del self.processes[name]
 
-    def _airflow_init(self) -> None:
+    def run_airflow_init(self) -> None:
         """compose's airflow-init command (schema, admin, pool, storage connection) as it is."""
         service = self.compose_service("airflow-init")
         env = self.airflow_env("airflow-init")  # its own variables too: admin password, pool size
