@@ -63,12 +63,13 @@ def test_speech_ran_on_the_gpu_worker_and_the_rest_on_the_cpu_worker(rest_run):
     api, run_id, *_ = rest_run
     tis = task_instances(api, run_id)
     speak = [ti for ti in tis if ti["task_id"] == "speak"]
-    others = [ti for ti in tis if ti["task_id"] != "speak"]
+    # Every other step that ran (the approval step is skipped: no approval was asked for).
+    others = [ti for ti in tis if ti["task_id"] != "speak" and ti["state"] == "success"]
     assert len(speak) == SLIDES
     assert {(ti["hostname"], ti["queue"], ti["pool"]) for ti in speak} == {
         ("worker-gpu", "gpu", "gpu")
     }
-    assert {ti["task_id"] for ti in others} == {"prepare", "prepare_voice", "assemble", "publish"}
+    assert {ti["task_id"] for ti in others} >= {"prepare", "prepare_voice", "assemble", "publish"}
     assert {(ti["hostname"], ti["queue"]) for ti in others} == {("worker-cpu", "default")}
     assert sorted(ti["rendered_map_index"] for ti in speak) == [
         f"slide {n}: Rest {n}" for n in (1, 2, 3)
