@@ -9,11 +9,11 @@ OPENVOICE_CLI_VERSION := 0.0.5
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # bubblewrap: the renderer's sandbox (docs/security.md); util-linux (prlimit, setpriv) is essential.
 APT_PACKAGES := libreoffice-impress-nogui poppler-utils ffmpeg espeak-ng sox fonts-dejavu-core \
-	docker.io debootstrap bubblewrap chromium chromium-driver
+	docker.io debootstrap bubblewrap chromium chromium-driver postgresql redis-server
 DEMO_DIR ?= demo-output
 PYTEST_ARGS ?=
 
-.PHONY: demo test bench bench-voice lint install apt clean airflow lock
+.PHONY: demo test bench bench-voice lint install apt clean airflow lock stack bench-stack
 
 ## install: Debian packages + a virtualenv with the pinned Python packages
 install: apt $(VENV)/.installed
@@ -44,6 +44,11 @@ demo: install
 airflow: install
 	VENV=$(VENV) bash scripts/airflow_local.sh
 
+## stack: docker-compose.yaml's deployment on this machine (CeleryExecutor, Postgres, Redis,
+## SeaweedFS S3, dockerd, a cpu and a gpu worker) until Ctrl-C; prints the UI address and login
+stack: install
+	$(PY) -m scripts.stack
+
 ## test: lint, then the whole test suite against real LibreOffice, ffmpeg, Piper and S3
 test: install lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
@@ -66,6 +71,11 @@ bench: install
 ## converter and (DECK2VIDEO_OPENVOICE_DIR set) with OpenVoice: does the narration sound like them?
 bench-voice: install
 	$(PY) -m bench.voice_bench
+
+## bench-stack: speak tasks in the real executor (queue latency, fixed cost, synthesis; local
+## and Docker runner, one slide or a group a task) and decks per hour for 10 decks of 10 slides
+bench-stack: install
+	$(PY) -m bench.stack_bench
 
 ## requirements.lock: re-pin every Python package (run after changing pyproject.toml)
 lock:

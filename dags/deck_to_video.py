@@ -43,7 +43,7 @@ from typing import Any
 
 from airflow.sdk import Asset, AssetAlias, Param, TriggerRule, dag, get_current_context, task
 from deck2video_airflow.review import ApproveBeforePublish, with_watch_link
-from deck2video_airflow.speech import slides_to_speak, speech_task
+from deck2video_airflow.speech import in_groups, slides_to_speak, speech_task
 from deck2video_airflow.tasks import DEFAULT_ARGS, service_roots
 
 from deck2video import params as job_params
@@ -95,7 +95,7 @@ def deck_to_video() -> None:
         context["ti"].xcom_push(key="job_url", value=plan.job_url)
         context["ti"].xcom_push(key="job_id", value=plan.job_id)
         takes = job_params.takes_for(params, (slide.source_index for slide in plan.slides))
-        return slides_to_speak(plan, takes)
+        return in_groups(slides_to_speak(plan, takes), DEPLOYMENT.speech_slides_per_task)
 
     @task(multiple_outputs=False, execution_timeout=timedelta(minutes=15))
     def prepare_voice(job_url: str) -> dict[str, Any]:

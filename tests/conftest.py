@@ -1,4 +1,5 @@
-"""Shared fixtures: sample decks, a reference voice, and a real S3 server on loopback."""
+"""Shared fixtures: sample decks, a reference voice, a real S3 server on loopback, and a private
+Docker Engine with the speech image (one per session, for tests/docker and tests/stack)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ from pathlib import Path
 import pytest
 
 from deck2video import samples
+from scripts import docker_engine as engines
+
+SPEECH_TAG = "deck2video-speech:test"
 
 
 def free_port() -> int:
@@ -191,3 +195,33 @@ def loopback_listener() -> Iterator[Listener]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+def unavailable(reason: str) -> None:
+    """Skip, or fail where the caller said Docker must be there (CI on a machine that has it)."""
+    if os.environ.get("REQUIRE_DOCKER") == "1":
+        pytest.fail(f"Docker is required here but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> Iterator[engines.Engine]:
+    """A private dockerd for this session (scripts/docker_engine.py); skipped where there is
+    none, unless ``REQUIRE_DOCKER=1`` says a skip would be a failure."""
+    try:
+        with engines.running_engine() as engine:
+            yield engine
+    except engines.EngineError as error:
+        unavailable(str(error))
+
+
+@pytest.fixture(scope="session")
+def speech_image(docker_engine: engines.Engine) -> str:
+    """The speech image (CPU, Piper) built on the debootstrap base; returns its tag."""
+    started = time.monotonic()
+    try:
+        tag = engines.build_speech_image(docker_engine, SPEECH_TAG)
+    except engines.EngineError as error:
+        pytest.fail(str(error), pytrace=False)
+    print(f"\nbuilt {tag} in {time.monotonic() - started:.1f} s")
+    return tag

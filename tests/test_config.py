@@ -158,3 +158,13 @@ def test_every_limit_and_security_setting_is_documented_with_its_variable():
     names += [f"DECK2VIDEO_{name.upper()}" for name in SECURITY_SETTINGS]
     assert [n for n in names if f"`{n}`" not in documented] == []
     assert {v for v, _, _ in variables()} >= set(names)
+
+
+def test_slides_per_task_is_a_checked_deployment_setting():
+    assert Deployment.from_env({}).speech_slides_per_task == 1
+    assert (
+        Deployment.from_env({"DECK2VIDEO_SPEECH_SLIDES_PER_TASK": "4"}).speech_slides_per_task == 4
+    )
+    for bad in ("0", "many", "101"):
+        with pytest.raises(ValueError, match="DECK2VIDEO_SPEECH_SLIDES_PER_TASK="):
+            Deployment.from_env({"DECK2VIDEO_SPEECH_SLIDES_PER_TASK": bad})

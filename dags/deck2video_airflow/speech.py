@@ -4,6 +4,10 @@
 image does, through the DockerOperator, with a GPU device request. Either way the task is
 mapped over the slides prepare returns, runs in the speech pool and queue, and is labelled with
 the deck's own slide number and title (``slide 7: Pricing``; hidden slides keep their numbers).
+
+With ``DECK2VIDEO_SPEECH_SLIDES_PER_TASK=N`` (opt-in) each task speaks a group of N slides
+(``slides 4-7: Pricing, Plans, Team, Questions``): one task start, process start and model load
+for the group instead of one per slide, which is most of a short slide's cost.
 """
 
 from __future__ import annotations
@@ -40,6 +44,40 @@ def slides_to_speak(plan: Any, takes: dict[int, int]) -> list[dict[str, Any]]:
     return found
 
 
+def in_groups(slides: list[dict[str, Any]], per_task: int) -> list[dict[str, Any]]:
+    """The per-slide items of :func:`slides_to_speak` as groups of ``per_task`` (1: as they are).
+
+    A group is its first slide's item, labelled by its span and titles, with every slide's file
+    number and take under ``slides``.
+    """
+    if per_task <= 1:
+        return slides
+    groups = []
+    for at in range(0, len(slides), per_task):
+        part = slides[at : at + per_task]
+        label = part[0]["label"]
+        if len(part) > 1:
+            span = f"slides {part[0]['source_index']}-{part[-1]['source_index']}"
+            label = f"{span}: {', '.join(s['title'] for s in part)}"[:200]
+        groups.append({
+            **part[0], "label": label,
+            "slides": [{"number": s["number"], "source_index": s["source_index"],
+                        "take": s["take"]} for s in part],
+        })  # fmt: skip
+    return groups
+
+
+def slides_of(item: dict[str, Any]) -> list[dict[str, Any]]:
+    """The slides one speech task speaks (file number, PowerPoint number, take)."""
+    return item.get("slides") or [item]
+
+
+def speech_span(item: dict[str, Any]) -> str:
+    """ "slide 7", or "slides 4-7" for a group: what a failure names (PowerPoint numbers)."""
+    numbers = [int(s.get("source_index", s["number"])) for s in slides_of(item)]
+    return f"slide {numbers[0]}" if len(numbers) == 1 else f"slides {numbers[0]}-{numbers[-1]}"
+
+
 def slide_label(number: int, title: str, take: int = 1) -> str:
     """``slide 7: Pricing``, and ``slide 7: Pricing (take 2)`` for a re-take."""
     suffix = f" (take {take})" if take != 1 else ""
@@ -64,12 +102,16 @@ def speech_task(deployment: Deployment, *, timeout: timedelta) -> Any:
     )
 
 
-def speak_in_worker(slide: dict[str, Any]) -> dict[str, Any]:
-    """Synthesize one slide's narration (in this worker process)."""
+def speak_in_worker(slide: dict[str, Any]) -> dict[str, Any] | list[dict[str, Any]]:
+    """Synthesize the narration of the item's slide(s), in this worker process."""
     from deck2video import job
 
     folder = job.JobFolder.at(slide["job_url"])
-    return asdict(job.speak_slide(folder, slide["number"], slide.get("take", 1)))
+    spoken = [
+        asdict(job.speak_slide(folder, part["number"], part.get("take", 1)))
+        for part in slides_of(slide)
+    ]
+    return spoken[0] if len(spoken) == 1 else spoken
 
 
 def _in_container(deployment: Deployment, common: dict[str, Any]) -> Any:

@@ -22,10 +22,14 @@ EXIT_BAD_INPUT = 2  # deck2video.cli's exit status for an InputError
 
 
 def speak_command(slide: dict[str, Any]) -> list[str]:
-    """Arguments for the image's ``deck2video`` entrypoint: URLs and a number, never notes."""
-    command = ["speak", "--job", str(slide["job_url"]), "--slide", str(int(slide["number"]))]
-    take = int(slide.get("take", 1))
-    return command + (["--take", str(take)] if take != 1 else [])
+    """Arguments for the image's ``deck2video`` entrypoint: URLs and numbers, never notes."""
+    from deck2video_airflow.speech import slides_of
+
+    parts = slides_of(slide)
+    command = ["speak", "--job", str(slide["job_url"]), "--slide"]
+    command += [str(int(part["number"])) for part in parts]
+    takes = [str(int(part.get("take", 1))) for part in parts]
+    return command + (["--take", *takes] if set(takes) != {"1"} else [])
 
 
 def storage_environment(conn_id: str) -> dict[str, str]:
@@ -80,7 +84,9 @@ def container_error(failure: DockerContainerFailedException, slide: dict[str, An
     message = _last_cli_line(failure.logs or []) or f"speech container exited with status {code}"
     if code == EXIT_BAD_INPUT:
         return InputError(message)
-    return ProcessingError(f"slide {slide['number']}: {message}")
+    from deck2video_airflow.speech import speech_span
+
+    return ProcessingError(f"{speech_span(slide)}: {message}")
 
 
 def _last_cli_line(logs: list[str | bytes]) -> str:

@@ -42,14 +42,14 @@ def service_roots():
     return Roots.for_service(Deployment.from_env())
 
 
-def slide_number(task: Any) -> int | None:
-    """The deck's own number of the slide a mapped speech task works on (local: op_kwargs;
-    docker: an attribute), which is the number the user sees in PowerPoint."""
+def speech_slides(task: Any) -> str | None:
+    """The slide(s) a mapped speech task works on, by the deck's own numbers, the ones the user
+    sees in PowerPoint: "slide 7", or "slides 4-7" for a group (local: op_kwargs; docker: an
+    attribute)."""
+    from deck2video_airflow.speech import speech_span
+
     slide = getattr(task, "slide", None) or (getattr(task, "op_kwargs", None) or {}).get("slide")
-    if not isinstance(slide, dict):
-        return None
-    number = slide.get("source_index", slide.get("number"))
-    return int(number) if number is not None else None
+    return speech_span(slide) if isinstance(slide, dict) and "number" in slide else None
 
 
 def record_failed_stage(context: Any) -> None:
@@ -64,9 +64,9 @@ def record_failed_stage(context: Any) -> None:
     ti = context["ti"]
     error = context.get("exception")
     reason = job.one_line(error) if error is not None else "task failed"
-    number = slide_number(context.get("task"))
-    if number is not None:
-        reason = f"slide {number}: {reason}"
+    slides = speech_slides(context.get("task"))
+    if slides is not None:
+        reason = f"{slides}: {reason}"
     try:
         ti.xcom_push(key=FAILURE_XCOM, value={"step": ti.task_id, "reason": reason[:500]})
     except Exception:  # the task's own state still says it failed

@@ -64,12 +64,15 @@ def build_parser() -> argparse.ArgumentParser:
     smoke.add_argument("--language", default="en")
     smoke.add_argument("--voice", type=Path, help="reference WAV to clone (default: base voice)")
 
-    speak = commands.add_parser("speak", help="synthesize one slide's narration")
+    speak = commands.add_parser("speak", help="synthesize slides' narration (models load once)")
     speak.add_argument("--job", required=True, help="job URL (<root>/jobs/<job_id>)")
-    speak.add_argument("--slide", required=True, type=int, help="slide number (1-based)")
     speak.add_argument(
-        "--take", type=int, default=1, help="which recording: above 1 re-records the slide"
+        "--slide", required=True, type=int, nargs="+", help="slide number(s), 1-based"
     )
+    speak.add_argument(
+        "--take", type=int, nargs="+", default=[1],
+        help="which recording: above 1 re-records the slide (one, or one per --slide)",
+    )  # fmt: skip
 
     check = commands.add_parser("quality", help="score every slide's narration; check thresholds")
     check.add_argument("--job", required=True, help="job URL (<root>/jobs/<job_id>)")
@@ -156,7 +159,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     elif args.command == "prepare-voice":
         _print_json(job.prepare_voice(job.JobFolder.at(args.job)))
     elif args.command == "speak":
-        _print_json(asdict(job.speak_slide(job.JobFolder.at(args.job), args.slide, args.take)))
+        _print_json(_speak(job.JobFolder.at(args.job), args.slide, args.take))
     elif args.command == "quality":
         checked = job.check_quality(job.JobFolder.at(args.job), quality_from_args(args))
         _print_json(asdict(checked))
@@ -176,6 +179,15 @@ def _dispatch(args: argparse.Namespace) -> int:
         if manifest.quality is not None:  # for a person; stdout stays JSON for tools
             print(f"quality: {quality_line(manifest.quality)}", file=sys.stderr)
     return 0
+
+
+def _speak(folder: job.JobFolder, slides: list[int], takes: list[int]) -> Any:
+    """One slide's result, or a list for several (the models load once for all of them)."""
+    if len(takes) not in (1, len(slides)):
+        raise InputError(f"speak: {len(takes)} takes for {len(slides)} slides; give 1 or one each")
+    takes = takes * len(slides) if len(takes) == 1 else takes
+    spoken = [asdict(job.speak_slide(folder, n, t)) for n, t in zip(slides, takes, strict=True)]
+    return spoken[0] if len(spoken) == 1 else spoken
 
 
 def _print_json(value: Any) -> None:

@@ -390,6 +390,9 @@ class Deployment:
     speech_image: str = _variable("deck2video-speech:latest", "the speech image (docker runner)")
     speech_queue: str = _variable("gpu", "Celery queue of the speak tasks")
     speech_pool: str = _variable("gpu", "Airflow pool of the speak tasks: its size caps GPU jobs")
+    speech_slides_per_task: int = _variable(
+        1, "slides per speak task: 1 maps over slides; N over groups of N (one start, one load)"
+    )
     docker_url: str = _variable("unix://var/run/docker.sock", "Docker Engine API")
     docker_network: str = _variable("bridge", "speech containers' network mode (tests: host)")
     docker_gpus: str = _variable("all", "all: every GPU to each container; none: CPU hosts")
@@ -424,6 +427,11 @@ class Deployment:
                 raise ValueError(
                     f"{ENV_PREFIX}{name.upper()}={getattr(self, name)!r}: use one of {allowed}"
                 )
+        if not 1 <= self.speech_slides_per_task <= MAX_SLIDES_PER_TASK:
+            raise ValueError(
+                f"{ENV_PREFIX}SPEECH_SLIDES_PER_TASK={self.speech_slides_per_task}: "
+                f"use 1 to {MAX_SLIDES_PER_TASK}"
+            )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Deployment:
@@ -434,7 +442,7 @@ class Deployment:
                 continue
             raw = environ.get(f"{ENV_PREFIX}{f.name.upper()}", "").strip()
             if raw:
-                values[f.name] = raw.lower() if f.name in _LOWER_CASE else raw
+                values[f.name] = raw.lower() if f.name in _LOWER_CASE else _typed(f, raw)
         return cls(**values, limits=Limits.from_env(environ))
 
     @property
@@ -479,6 +487,15 @@ def tool_environment(**extra: str) -> dict[str, str]:
     return {**passed, **extra}
 
 
+def _typed(declared: Any, raw: str) -> Any:
+    try:
+        return type(declared.default)(raw)
+    except ValueError:
+        name = f"{ENV_PREFIX}{declared.name.upper()}"
+        raise ValueError(f"{name}={raw!r}: not a {type(declared.default).__name__}") from None
+
+
+MAX_SLIDES_PER_TASK = 100
 _ALLOWED = {
     "speech_runner": ("local", "docker"),
     "docker_gpus": ("all", "none"),

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlparse
 
-from deck2video.config import Deployment
+from deck2video.config import Deployment, storage_environment
 from deck2video.errors import InputError, ProcessingError
 from deck2video.procs import scratch
 
@@ -84,7 +84,9 @@ def _refuse_traversal(url: str, key: str) -> None:
 
 
 @functools.cache
-def _s3_client(endpoint: str | None):
+def _s3_client(endpoint: str | None, credentials: tuple[tuple[str, str], ...]):
+    """One client per endpoint and set of credentials (``credentials`` is the cache key: the
+    client itself reads them from the environment)."""
     import boto3
     from botocore.config import Config
 
@@ -94,11 +96,15 @@ def _s3_client(endpoint: str | None):
         read_timeout=120,
         s3={"addressing_style": "path"},
     )
-    return boto3.client("s3", endpoint_url=endpoint or None, config=config)
+    # A session of its own: boto3's default one keeps the first credentials it resolved, so a
+    # process that changes them (the tests, talking to two S3 servers) would sign with old ones.
+    session = boto3.session.Session()
+    return session.client("s3", endpoint_url=endpoint or None, config=config)
 
 
 def s3_client():
-    return _s3_client(Deployment.from_env().s3_endpoint_url)
+    storage = tuple(sorted(storage_environment().items()))
+    return _s3_client(Deployment.from_env().s3_endpoint_url, storage)
 
 
 def _s3_error(url: str, error: Exception) -> Exception:

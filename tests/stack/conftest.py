@@ -1,0 +1,184 @@
+"""One production-like stack for the whole session (scripts/stack.py), and what its tests share.
+
+The stack runs docker-compose.yaml's configuration on this machine: Postgres, Redis, SeaweedFS's
+S3 gateway, the session's private dockerd with the speech image (tests/conftest.py), and
+Airflow's api-server, scheduler, dag-processor, triggerer and two Celery workers. The tests talk
+to it as a user does: REST API v2 with a token, the ``airflow`` CLI, the S3 API, and read the
+task instances' records from the metadata database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from deck2video import storage
+from deck2video.samples import SampleSlide, build_deck
+from scripts.stack import BUCKET, Api, Stack, StackError
+
+RUN_TIMEOUT = 420.0
+TERMINAL = ("success", "failed")
+# The stack's compose variables: a gpu pool of 2 slots and a gpu worker that could run 3 at once
+# (so the pool, not the worker, is what limits speech tasks); 2 cores here.
+VARIABLES = {"GPU_SLOTS": "2", "GPU_WORKER_CONCURRENCY": "3", "CPU_WORKER_CONCURRENCY": "2"}
+# Settings for the fault tests: a task whose worker died is noticed within seconds, not minutes.
+OVERRIDES = {
+    "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "30",
+    "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
+    # A task queued to a worker that died before taking it is sent again after this long.
+    "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "90",
+}
+
+
+@pytest.fixture(scope="session")
+def stack(docker_engine, speech_image) -> Iterator[Stack]:
+    # Short path: unix sockets (postgres, the filer) must fit in 108 bytes.
+    home = Path(tempfile.mkdtemp(prefix="d2v-stack-", dir="/tmp"))
+    started = time.monotonic()
+    running = Stack(
+        home,
+        variables=VARIABLES,
+        overrides=OVERRIDES,
+        engine=docker_engine,
+        speech_image=speech_image,
+    )
+    try:
+        running.start()
+    except StackError as error:
+        shutil.rmtree(home, ignore_errors=True)
+        pytest.fail(f"the stack did not start: {error}", pytrace=False)
+    print(f"\nstack ready in {time.monotonic() - started:.0f} s: {running.api_url}")
+    try:
+        yield running
+    finally:
+        running.stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture
+def api(stack: Stack) -> Api:
+    return stack.api()
+
+
+@pytest.fixture
+def bucket(stack: Stack) -> Iterator[str]:
+    """deck2video.storage pointed at the stack's S3 (the deck2video key) for one test."""
+    saved = {k: os.environ.get(k) for k in stack.storage_env()}
+    os.environ.update(stack.storage_env())
+    try:
+        yield BUCKET
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def small_deck(path: Path, slides: int, title: str = "Topic") -> Path:
+    """A deck of ``slides`` slides with a sentence of notes each (seconds of speech)."""
+    specs = [
+        SampleSlide(f"{title} {n}", f"This is slide {n} of the {title.lower()} deck.")
+        for n in range(1, slides + 1)
+    ]
+    return build_deck(path, specs)
+
+
+def trigger(api: Api, conf: dict, dag_id: str = "deck_to_video") -> str:
+    status, body = api.call(
+        "POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": None, "conf": conf}
+    )
+    assert status == 200, body
+    return body["dag_run_id"]
+
+
+def dag_run(api: Api, run_id: str, dag_id: str = "deck_to_video") -> dict:
+    status, body = api.call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")
+    assert status == 200, body
+    return body
+
+
+def wait_for_runs(
+    api: Api, run_ids: list[str], dag_id: str = "deck_to_video", timeout: float = RUN_TIMEOUT
+) -> dict[str, str]:
+    """Each run's final state, once all are final."""
+    deadline = time.monotonic() + timeout
+    states: dict[str, str] = {}
+    while time.monotonic() < deadline:
+        states = {run_id: dag_run(api, run_id, dag_id)["state"] for run_id in run_ids}
+        if all(state in TERMINAL for state in states.values()):
+            return states
+        time.sleep(3)
+    pytest.fail(f"runs of {dag_id} not finished within {timeout:.0f} s: {states}")
+
+
+def task_instances(api: Api, run_id: str, dag_id: str = "deck_to_video") -> list[dict]:
+    status, body = api.call(
+        "GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances?limit=1000"
+    )
+    assert status == 200, body
+    return body["task_instances"]
+
+
+def parse_time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+@dataclass
+class PublishWatch:
+    """Reads the output keys while a run goes on: every version anyone could read is recorded,
+    so a test can check that none was a half-written file."""
+
+    urls: list[str]
+    seen: dict[str, set[tuple[int, str]]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def _poll(self) -> None:
+        client = storage.s3_client()
+        while not self._stop.is_set():
+            for url in self.urls:
+                location = storage.parse(url)
+                try:
+                    head = client.head_object(Bucket=location.bucket, Key=location.key)
+                except Exception as error:  # absent (404) or the store is down: nothing to see
+                    if "404" not in str(error) and "Not Found" not in str(error):
+                        self.errors.append(type(error).__name__)
+                    continue
+                self.seen.setdefault(url, set()).add((head["ContentLength"], head["ETag"]))
+            self._stop.wait(0.5)
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[PublishWatch]:
+        thread = threading.Thread(target=self._poll, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            thread.join(timeout=10)
+
+    def assert_only_final_versions(self) -> None:
+        """What was ever visible at each output is the final object, nothing partial."""
+        client = storage.s3_client()
+        for url in self.urls:
+            location = storage.parse(url)
+            head = client.head_object(Bucket=location.bucket, Key=location.key)
+            final = (head["ContentLength"], head["ETag"])
+            assert self.seen.get(url, set()) <= {final}, (url, self.seen.get(url), final)
+
+
+def outputs_of(out_url: str) -> list[str]:
+    """The video and its captions, as publish names them."""
+    stem = out_url[: -len(".mp4")]
+    return [out_url, f"{stem}.vtt", f"{stem}.srt"]

@@ -1,0 +1,140 @@
+"""The stack harness itself (scripts/stack.py), without the whole stack: that it takes the compose
+file's settings as they are, rewriting addresses, ports and paths only; that it fails with one
+line naming what is wrong; that stopping leaves nothing running or listening.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from scripts import filer_meta
+from scripts import stack as harness
+from scripts.docker_engine import Engine
+
+COMPOSE_HOSTS = re.compile(r"://(?:[^@/]*@)?(postgres|redis|minio|airflow-apiserver)\b")
+# The settings whose value may differ from compose's, and why.
+REWRITTEN = {
+    "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": "address",
+    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "address",
+    "AIRFLOW__CELERY__BROKER_URL": "address",
+    "AIRFLOW__CELERY__RESULT_BACKEND": "address",
+    "DECK2VIDEO_S3_ENDPOINT_URL": "address",
+    "DECK2VIDEO_DOCKER_URL": "the private engine's socket",
+    "DECK2VIDEO_DOCKER_NETWORK": "host network instead of the compose network",
+}
+
+
+@pytest.fixture
+def unstarted(tmp_path: Path) -> harness.Stack:
+    engine = Engine(url=f"unix://{tmp_path}/docker.sock", root=tmp_path)
+    return harness.Stack(tmp_path / "stack", engine=engine, speech_image="speech:test")
+
+
+def test_interpolation_follows_compose():
+    variables = {"SET": "x", "EMPTY": ""}
+    assert harness.interpolate("${SET}-${UNSET:-d}-${EMPTY:-e}-${EMPTY-f}-$$HOME", variables) == (
+        "x-d-e--$HOME"
+    )
+    with pytest.raises(harness.StackError, match="^compose: set it in .env$"):
+        harness.interpolate("${UNSET:?set it in .env}", variables)
+
+
+@pytest.mark.parametrize("service", harness.AIRFLOW_SERVICES)
+def test_airflow_settings_are_compose_settings_with_addresses_rewritten(unstarted, service):
+    compose = unstarted.compose_service(service).environment
+    ours = unstarted.airflow_env(service)
+    for name, value in compose.items():
+        if name in REWRITTEN:
+            assert not COMPOSE_HOSTS.search(ours[name]), (name, ours[name])
+        else:
+            assert ours[name] == value, name
+    assert ours["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert ours["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith(
+        f"postgresql+psycopg2://airflow:{unstarted.variables['POSTGRES_PASSWORD']}@127.0.0.1:"
+    )
+
+
+def test_the_workers_run_composes_commands(unstarted):
+    assert unstarted.compose_service("worker-gpu").command == [
+        "celery", "worker", "--queues", "gpu", "--concurrency", "1",
+    ]  # fmt: skip
+    assert unstarted.compose_service("airflow-init").command[:2] == ["bash", "-euo"]
+
+
+def test_an_unknown_host_in_a_setting_is_refused():
+    with pytest.raises(harness.StackError, match="names host 'elastic'"):
+        harness.rewrite_addresses({"X": "http://elastic:9200/"}, {"redis": "127.0.0.1:1"})
+    kept = {"ROOT": "s3://deck2video", "SOCK": "unix://var/run/docker.sock"}
+    assert harness.rewrite_addresses(kept, {}) == kept
+
+
+def test_a_taken_port_is_one_line(tmp_path: Path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        engine = Engine(url=f"unix://{tmp_path}/docker.sock", root=tmp_path)
+        stack = harness.Stack(tmp_path / "s", harness.Ports.choose(api=port), engine=engine)
+        with pytest.raises(harness.StackError, match=rf"^api-server: 127.0.0.1:{port} is in use"):
+            stack.start()
+
+
+def test_a_missing_binary_is_one_line(unstarted, monkeypatch):
+    monkeypatch.setattr(harness, "REDIS_SERVER", Path("/nonexistent/redis-server"))
+    with pytest.raises(harness.StackError, match=r"^redis \(apt: redis-server\): /nonexistent"):
+        unstarted.start()
+
+
+def test_an_unhealthy_service_names_itself_and_its_log(unstarted):
+    unstarted.home.mkdir(parents=True)
+    unstarted._spawn("sleeper", ["/bin/sleep", "30"])
+    try:
+        with pytest.raises(harness.StackError, match=r"^sleeper: not healthy after 1 s; log /"):
+            unstarted._wait_healthy("sleeper", lambda: False, timeout=1)
+    finally:
+        unstarted.stop()
+    assert not unstarted.processes
+
+
+def test_stopping_leaves_nothing_running_or_listening():
+    """Postgres (as its own user) and Redis: started, healthy, then stopped whole."""
+    # Not under pytest's tmp_path: its folders are private to root, and postgres runs as its own
+    # user (the stack's real home is a /tmp folder too).
+    home = Path(tempfile.mkdtemp(prefix="d2v-harness-", dir="/tmp"))
+    home.chmod(0o711)
+    unstarted = harness.Stack(home / "stack", engine=Engine(url="unix:///nowhere", root=home))
+    unstarted.home.mkdir()
+    unstarted.home.chmod(0o711)
+    try:
+        unstarted._start_postgres()
+        unstarted._start_redis()
+        sessions = [p.pid for p in unstarted.processes.values()]
+        assert unstarted.query("SELECT 1") == [(1,)]
+    finally:
+        unstarted.stop()
+        shutil.rmtree(home, ignore_errors=True)
+    assert [pid for sid in sessions for pid in harness.session_members(sid)] == []
+    for port in (unstarted.ports.postgres, unstarted.ports.redis):
+        assert not harness.port_in_use(port), port
+
+
+def test_protobuf_fields_round_trip():
+    entry = filer_meta.message(
+        (1, b"talk.pptx"),
+        (4, filer_meta.message((1, 1234), (2, 1_700_000_000), (7, b"application/zip"))),
+    )
+    attributes = filer_meta.field_bytes(entry, 4)
+    when = int(datetime(2026, 11, 3, 9, 30, tzinfo=UTC).timestamp())
+    changed = filer_meta.replaced(entry, {4: filer_meta.replaced(attributes, {2: when})})
+    fields = {n: raw for n, _, raw in filer_meta.fields(filer_meta.field_bytes(changed, 4))}
+    assert filer_meta.decode_varint(fields[2], 0)[0] == when
+    assert filer_meta.decode_varint(fields[1], 0)[0] == 1234
+    assert filer_meta.field_bytes(changed, 1) == b"talk.pptx"
+    assert filer_meta.encode_varint(-1) == b"\xff" * 9 + b"\x01"
