@@ -95,8 +95,9 @@ steps = ", ".join(
 )
 job_url = f"{root}/jobs/{job['job_id']}"
 published = next(p for p in job["published"] if p["video_url"] == out)
-for key in ("video_url", "vtt_url", "srt_url"):
-    print(f"{key.removesuffix('_url') + ':':14}{published[key]}")
+for key in ("video_url", "vtt_url", "srt_url", "quality_url"):
+    if published.get(key):
+        print(f"{key.removesuffix('_url') + ':':14}{published[key]}")
 print(f"{'job:':14}{job_url}  (details: {venv}/bin/deck2video status --job {job_url})")
 print(
     f"{'summary:':14}{job['status']}: {len(slides)} slides ({silent} silent), "
