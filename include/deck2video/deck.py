@@ -409,14 +409,18 @@ def _external_links(path: Path, owners: dict[str, str]) -> Iterator[ExternalLink
         names = set(archive.namelist())
         for rels in sorted(n for n in names if n.endswith(".rels")):
             source = _rels_source(rels)
-            references = _references(archive, source) if source in names else {}
+            # Parsed only for an external hyperlink: most parts have none, and python-pptx
+            # has already read every part once.
+            references: dict[str, set[str]] | None = None
             for rel in _relationships(archive, rels):
                 if not _is_external(rel):
                     continue
                 rel_id, kind = rel.get("Id", ""), rel.get("Type", "").rsplit("/", 1)[-1]
-                clicked_only = references.get(rel_id, set()) <= {"id"}
-                if rel.get("Type") == RELATIONSHIP_TYPE.HYPERLINK and clicked_only:
-                    continue
+                if rel.get("Type") == RELATIONSHIP_TYPE.HYPERLINK:
+                    if references is None:
+                        references = _references(archive, source) if source in names else {}
+                    if references.get(rel_id, set()) <= {"id"}:
+                        continue
                 where = owners.get(f"/{source}") or repr(visible_text(source)[:80])
                 yield ExternalLink(rels, rel_id, visible_text(kind)[:40], where)
 
