@@ -10,12 +10,13 @@ experimental; these pages need neither.)
 
 from __future__ import annotations
 
+from functools import cached_property
+from typing import Any
 from urllib.parse import urlsplit
 
 from airflow.plugins_manager import AirflowPlugin
 from airflow.sdk import conf
 from deck2video_ui import run_notes
-from deck2video_ui.app import create_app
 
 URL_PREFIX = "/deck2video"
 NAV_ROUTE = "deck2video"
@@ -28,7 +29,6 @@ _BASE = urlsplit(conf.get("api", "base_url", fallback="") or "/").path.rstrip("/
 
 class Deck2VideoPlugin(AirflowPlugin):
     name = "deck2video"
-    fastapi_apps = [{"app": create_app(), "url_prefix": URL_PREFIX, "name": "deck2video pages"}]
     external_views = [
         {
             "name": "Videos",
@@ -47,3 +47,11 @@ class Deck2VideoPlugin(AirflowPlugin):
         },
     ]
     listeners = [run_notes]
+
+    # Built when first read, by the api-server: every task process loads the plugins too (for the
+    # listener), and should not pay for the app's imports (Airflow's api_fastapi security).
+    @cached_property
+    def fastapi_apps(self) -> list[dict[str, Any]]:
+        from deck2video_ui.app import create_app
+
+        return [{"app": create_app(), "url_prefix": URL_PREFIX, "name": "deck2video pages"}]
