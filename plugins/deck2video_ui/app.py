@@ -28,8 +28,7 @@ from fastapi.templating import Jinja2Templates
 
 from deck2video import storage
 from deck2video.config import Deployment
-from deck2video.errors import Deck2VideoError
-from deck2video.job import JobFolder, Store, load_manifest
+from deck2video.job import JobFolder, Store
 from deck2video_ui import jobs, media, pages, runs
 
 HERE = Path(__file__).parent
@@ -187,10 +186,7 @@ def static(file: str) -> Response:
 
 def _job_file(request: Request, job_id: str, kind: str, slide: int | None) -> Response:
     folder = jobs.job_folder(store(), job_id)
-    try:
-        manifest = load_manifest(folder) if folder is not None else None
-    except Deck2VideoError:
-        manifest = None
+    manifest = jobs.manifest_of(folder) if folder is not None else None
     url = jobs.file_url(folder, manifest, kind, slide) if folder and manifest else None
     if url is None or not storage.exists(url):
         raise HTTPException(404, "no such file")

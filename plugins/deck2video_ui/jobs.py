@@ -25,7 +25,8 @@ from deck2video.manifest import JobQuality, Manifest, SlideQuality, SlideRecord
 # What job_id_for makes: a deck-name stem and a hex digest. Anything else is not a job id.
 JOB_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,80}$")
 
-# kind -> (content type, the job file). Slide files are per PowerPoint slide number.
+# kind -> content type; file_url says which of the job's files each kind is. Slide files are
+# per PowerPoint slide number.
 JOB_FILES: dict[str, str] = {
     "video": "video/mp4",
     "captions": "text/vtt; charset=utf-8",
@@ -89,13 +90,13 @@ def job_folder(store: Store, job_id: str) -> JobFolder | None:
 
 def load_summary(job: JobFolder) -> JobView | None:
     """The job's manifest as a view, without its slides' files: what the jobs list shows."""
-    manifest = _manifest(job)
+    manifest = manifest_of(job)
     return None if manifest is None else _view(job, manifest, slides=())
 
 
 def load_job(job: JobFolder) -> JobView | None:
     """Everything the job page shows; None when the job has no manifest (yet)."""
-    manifest = _manifest(job)
+    manifest = manifest_of(job)
     if manifest is None:
         return None
     slides = tuple(_slide_view(job, manifest, record) for record in manifest.slides)
@@ -119,7 +120,8 @@ def file_url(job: JobFolder, manifest: Manifest, kind: str, slide: int | None) -
     return job.slide(record.number) if kind == "slide" else job.audio(record.number)
 
 
-def _manifest(job: JobFolder) -> Manifest | None:
+def manifest_of(job: JobFolder) -> Manifest | None:
+    """The job's manifest, or None when it has none."""
     try:
         return load_manifest(job)
     except Deck2VideoError:  # no manifest (yet): the run failed before prepare made one

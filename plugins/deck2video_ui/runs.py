@@ -8,7 +8,7 @@ optional approval is Airflow's own human-in-the-loop record of the ``approve`` t
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,7 +49,6 @@ class Run:
     failures: tuple[Failure, ...] = ()
     failed_tasks: tuple[str, ...] = ()
     approval: Approval | None = None
-    task_states: dict[str, str] = field(default_factory=dict)
 
     @property
     def failure(self) -> Failure | None:
@@ -113,7 +112,7 @@ def _with_details(session: Session, rows: Sequence[Any]) -> list[Run]:
     if not run_ids:
         return []
     xcoms = _xcoms(session, run_ids)
-    states = _task_states(session, run_ids)
+    failed = _failed_tasks(session, run_ids)
     approvals = _approvals(session, run_ids)
     runs = []
     for row in rows:
@@ -124,7 +123,6 @@ def _with_details(session: Session, rows: Sequence[Any]) -> list[Run]:
             if isinstance(value, dict)
         )
         job_ids = [value for _, value in mine.get(JOB_ID_XCOM, []) if isinstance(value, str)]
-        task_states = states.get(row.run_id, {})
         runs.append(
             Run(
                 run_id=row.run_id,
@@ -137,9 +135,8 @@ def _with_details(session: Session, rows: Sequence[Any]) -> list[Run]:
                 triggered_by=row.triggering_user_name,
                 job_id=job_ids[0] if job_ids else None,
                 failures=failures,
-                failed_tasks=tuple(t for t, s in task_states.items() if s == "failed"),
+                failed_tasks=failed.get(row.run_id, ()),
                 approval=approvals.get(row.run_id),
-                task_states=task_states,
             )
         )
     return runs
@@ -167,28 +164,20 @@ def _xcoms(session: Session, run_ids: list[str]) -> dict[str, dict[str, list[tup
     return found
 
 
-def _task_states(session: Session, run_ids: list[str]) -> dict[str, dict[str, str]]:
-    """run id -> task id -> the worst state among its (mapped) instances."""
+def _failed_tasks(session: Session, run_ids: list[str]) -> dict[str, tuple[str, ...]]:
+    """run id -> the tasks with a failed (mapped) instance, in the order the tasks first started."""
     from airflow.models.taskinstance import TaskInstance
 
-    order = ["failed", "upstream_failed", "running", "awaiting_input", "deferred", "queued"]
-    found: dict[str, dict[str, str]] = {}
+    found: dict[str, dict[str, bool]] = {}
     rows = session.execute(
         select(TaskInstance.run_id, TaskInstance.task_id, TaskInstance.state)
         .where(TaskInstance.dag_id == DAG_ID, TaskInstance.run_id.in_(run_ids))
         .order_by(TaskInstance.start_date)
     )
     for row in rows:
-        state = str(row.state) if row.state is not None else "none"
         tasks = found.setdefault(row.run_id, {})
-        known = tasks.get(row.task_id)
-        if known is None or _rank(state, order) < _rank(known, order):
-            tasks[row.task_id] = state
-    return found
-
-
-def _rank(state: str, order: list[str]) -> int:
-    return order.index(state) if state in order else len(order)
+        tasks[row.task_id] = tasks.get(row.task_id, False) or str(row.state) == "failed"
+    return {run: tuple(t for t, failed in tasks.items() if failed) for run, tasks in found.items()}
 
 
 def _approvals(session: Session, run_ids: list[str]) -> dict[str, Approval]:
