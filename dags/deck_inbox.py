@@ -31,7 +31,9 @@ from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_conte
 from airflow.sdk.exceptions import AirflowFailException
 
 from deck2video import params as job_params
+from deck2video import storage
 from deck2video.config import Deployment
+from deck2video.roots import Roots
 
 DEPLOYMENT = Deployment.from_env()
 TARGET_DAG = "deck_to_video"
@@ -49,15 +51,12 @@ def _location_param(title: str, description: str) -> Param:
     )
 
 
-def _defaults(params: dict[str, Any]) -> tuple[str, str, str]:
+def _defaults(params: dict[str, Any], deployment: Deployment) -> tuple[str, str, str]:
     """Inbox, outbox and default voice: the run's params, else this deployment's settings."""
-    deployment = Deployment.from_env()
     inbox = params.get("inbox_url") or deployment.inbox
     outbox = params.get("outbox_url") or deployment.outbox
     voice = (
-        params.get("voice_url")
-        or deployment.inbox_voice_url
-        or f"{inbox.rstrip('/')}/{INBOX_VOICE}"
+        params.get("voice_url") or deployment.inbox_voice_url or storage.join(inbox, INBOX_VOICE)
     )
     return inbox, outbox, voice
 
@@ -89,11 +88,11 @@ def deck_inbox() -> None:
     def find_decks() -> list[dict[str, Any]]:
         """Decks that arrived in this data interval -> one deck_to_video run each."""
         from deck2video_airflow.inbox import plan_inbox
-        from deck2video_airflow.tasks import service_roots
 
         context = get_current_context()
-        inbox, outbox, voice = _defaults(dict(context["params"]))
-        roots = service_roots()
+        deployment = Deployment.from_env()  # when the task runs, not when the DAG was parsed
+        inbox, outbox, voice = _defaults(dict(context["params"]), deployment)
+        roots = Roots.for_service(deployment)
         roots.check_folder("param inbox_url", inbox, writing=False)
         roots.check_folder("param outbox_url", outbox, writing=True)
         roots.check_read("param voice_url", voice)
