@@ -28,14 +28,13 @@ import statistics
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from deck2video import samples, storage
-from scripts.stack import BUCKET, Api, Stack
+from scripts.stack import BUCKET, Api, Stack, parse_time
 
 # The stack's size for the benchmark: two speech tasks at once on this 2-core machine.
 VARIABLES = {"GPU_SLOTS": "2", "GPU_WORKER_CONCURRENCY": "2", "CPU_WORKER_CONCURRENCY": "2"}
@@ -96,10 +95,6 @@ def make_deck(folder: Path, batch: str, deck: int, slides: int) -> Path:
         for n in range(1, slides + 1)
     ]
     return samples.build_deck(folder / f"{batch}-{deck}.pptx", specs)
-
-
-def parse_time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def trigger(api: Api, conf: dict) -> str:

@@ -409,11 +409,7 @@ class Stack:
             self.start_object_store()
             self._start_engine()
             self.run_airflow_init()
-            for name in AIRFLOW_SERVICES:
-                self._start_airflow(name)
-            for name in AIRFLOW_SERVICES:
-                self._wait_healthy(name, self._airflow_health(name))
-            self._wait_for_dags()
+            self._start_every_airflow()
         except BaseException:
             self.stop()
             raise
@@ -445,9 +441,10 @@ class Stack:
         self.processes[name] = process
         return process
 
-    def _wait_healthy(self, name: str, healthy: Callable[[], bool], timeout: float = 0) -> None:
+    def _wait_healthy(self, name: str, healthy: Callable[[], bool],
+                      timeout: float = START_TIMEOUT) -> None:  # fmt: skip
         process = self.processes[name]
-        deadline = time.monotonic() + (timeout or START_TIMEOUT)
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not process.alive:
                 raise StackError(
@@ -459,8 +456,7 @@ class Stack:
                     self.say(f"{name}: healthy")
                     return
             time.sleep(1)
-        raise StackError(f"{name}: not healthy after {timeout or START_TIMEOUT:.0f} s; "
-                         f"log {process.log}")  # fmt: skip
+        raise StackError(f"{name}: not healthy after {timeout:.0f} s; log {process.log}")
 
     def _start_postgres(self) -> None:
         data, sockets = self.home / "postgres", self.home / "postgres-run"
@@ -695,6 +691,10 @@ class Stack:
         stop_sessions([self.processes.pop(n) for n in AIRFLOW_SERVICES if n in self.processes])
         self.variables.update(variables or {})
         self.overrides.update(overrides or {})
+        self._start_every_airflow()
+
+    def _start_every_airflow(self) -> None:
+        """All started before any is waited for: their slow imports overlap."""
         for name in AIRFLOW_SERVICES:
             self._start_airflow(name)
         for name in AIRFLOW_SERVICES:
@@ -816,6 +816,11 @@ class Api:
                 return error.code, json.loads(raw or b"{}")
             except ValueError:
                 return error.code, {"detail": raw.decode(errors="replace")[:300]}
+
+
+def parse_time(text: str) -> datetime:
+    """A timestamp of the REST API ("2025-01-01T10:00:00.123456Z")."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 # --- make stack ----------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ dag-processor and triggerer, in a private AIRFLOW_HOME with its own SQLite DB, t
 ``make airflow`` runs them. Clients talk to it over the public REST API v2 (and a browser).
 
 Two users sign in through the simple auth manager: ``admin`` and ``viewer`` (may read, may not
-trigger). Every process runs in its own session and is stopped with its process group.
+trigger). Every process runs in its own session, stopped whole (scripts/stack.py's stop_sessions).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -26,7 +25,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from tests.conftest import free_port
+from scripts.stack import Process, free_port, stop_sessions
 
 REPO = Path(__file__).resolve().parents[1]
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
@@ -226,21 +225,13 @@ def running_airflow(home: Path, root: str) -> Iterator[AirflowServers]:
     subprocess.run(
         [AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300
     )
-    processes = []
+    processes: list[Process] = []
     try:
         api_server = ["api-server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
         for command in (api_server, *COMPONENTS):
-            log = (home / f"{command[0]}.log").open("wb")
-            processes.append(
-                subprocess.Popen(
-                    [AIRFLOW, *command],
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    start_new_session=True,
-                )
-            )
+            process = Process(command[0], [AIRFLOW, *command], env, home / f"{command[0]}.log")
+            process.start(Path.cwd())
+            processes.append(process)
         servers = AirflowServers(base, home, root, passwords)
         servers.wait_for(
             "api-server health",
@@ -257,17 +248,4 @@ def running_airflow(home: Path, root: str) -> Iterator[AirflowServers]:
         assert status in (200, 201), body
         yield servers
     finally:
-        _stop(processes)
-
-
-def _stop(processes: list[subprocess.Popen]) -> None:
-    for process in processes:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-    for process in processes:
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        stop_sessions(processes)

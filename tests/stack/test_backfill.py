@@ -18,9 +18,10 @@ from pathlib import Path
 import pytest
 
 from deck2video import storage
+from scripts.stack import parse_time
 from tests import media
 
-from .conftest import small_deck, task_instances, wait_for_runs
+from .conftest import small_deck, stack_storage, task_instances, wait_for_runs
 
 pytestmark = [pytest.mark.stack, pytest.mark.docker, pytest.mark.slow]
 
@@ -87,7 +88,7 @@ def wait_for_inbox_runs(api, count: int, newer_than: datetime | None = None) -> 
     while time.monotonic() < deadline:
         runs = inbox_runs(api)
         done = [r for r in runs if r["state"] in ("success", "failed") and r["end_date"]
-                and (newer_than is None or _time(r["end_date"]) > newer_than)]  # fmt: skip
+                and (newer_than is None or parse_time(r["end_date"]) > newer_than)]  # fmt: skip
         if len(done) >= count:
             return done
         time.sleep(3)
@@ -102,19 +103,13 @@ def video_runs(api) -> dict[str, dict]:
     return {r["conf"]["deck_url"]: r for r in runs}
 
 
-def _time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
 @pytest.fixture(scope="module")
 def backfilled(stack, reference_voice, tmp_path_factory) -> Backfill:
     folder = tmp_path_factory.mktemp("inbox")
     # Three whole hours in the past, and a fourth for the late deck; all before the last whole
     # hour, which the scheduler runs by itself (deck_inbox runs from the start in compose).
     start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=5)
-    with pytest.MonkeyPatch.context() as patch:
-        for key, value in stack.storage_env().items():
-            patch.setenv(key, value)
+    with stack_storage(stack):
         storage.upload(reference_voice, f"{INBOX}/voice.wav")
         storage.upload(reference_voice, f"{INBOX}/{FOLDER}/voices/anna.wav")
         for deck in [*DECKS, LATE]:
@@ -137,7 +132,7 @@ def backfilled(stack, reference_voice, tmp_path_factory) -> Backfill:
 
 
 def test_the_scheduler_ran_deck_inbox_once_per_hour(backfilled: Backfill):
-    starts = sorted(_time(r["data_interval_start"]) for r in backfilled.inbox_runs)
+    starts = sorted(parse_time(r["data_interval_start"]) for r in backfilled.inbox_runs)
     assert starts == [backfilled.start + timedelta(hours=h) for h in range(3)]
     assert {r["state"] for r in backfilled.inbox_runs} == {"success"}
 
@@ -165,7 +160,7 @@ def test_the_sidecar_options_reached_its_run(backfilled: Backfill):
     assert backfilled.runs[DECKS[0].url]["conf"]["voice_url"] == f"{INBOX}/voice.wav"
 
 
-def test_the_bad_deck_fails_with_its_reason_and_no_retry(stack, backfilled: Backfill):
+def test_the_bad_deck_fails_with_its_reason_and_no_retry(stack, backfilled: Backfill, bucket):
     [bad] = [d for d in DECKS if not d.slides]
     run_id = backfilled.runs[bad.url]["dag_run_id"]
     assert backfilled.states[run_id] == "failed"
@@ -179,7 +174,7 @@ def test_the_bad_deck_fails_with_its_reason_and_no_retry(stack, backfilled: Back
     )
     assert status == 200, log
     assert "broken.pptx: not a zip file, so not a .pptx presentation" in json.dumps(log)
-    assert not storage_exists(stack, bad.video_url)
+    assert not storage.exists(bad.video_url)
 
 
 def test_a_second_backfill_starts_nothing_new(stack, backfilled: Backfill):
@@ -194,10 +189,3 @@ def test_a_second_backfill_starts_nothing_new(stack, backfilled: Backfill):
     assert {r["dag_run_id"] for r in video_runs(api).values()} == {
         r["dag_run_id"] for r in before.values()
     }
-
-
-def storage_exists(stack, url: str) -> bool:
-    with pytest.MonkeyPatch.context() as patch:
-        for key, value in stack.storage_env().items():
-            patch.setenv(key, value)
-        return storage.exists(url)

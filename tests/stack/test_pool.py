@@ -9,8 +9,9 @@ from __future__ import annotations
 import pytest
 
 from deck2video import storage
+from scripts.stack import parse_time
 
-from .conftest import VARIABLES, parse_time, small_deck, task_instances, trigger, wait_for_runs
+from .conftest import VARIABLES, small_deck, task_instances, trigger, wait_for_runs
 
 pytestmark = [pytest.mark.stack, pytest.mark.docker, pytest.mark.slow]
 

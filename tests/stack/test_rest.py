@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from deck2video import storage
+from scripts.stack import parse_time
 from tests import media
 
-from .conftest import outputs_of, parse_time, small_deck, task_instances, trigger, wait_for_runs
+from .conftest import outputs_of, small_deck, stack_storage, task_instances, trigger, wait_for_runs
 
 pytestmark = [pytest.mark.stack, pytest.mark.docker, pytest.mark.slow]
 
@@ -20,12 +21,7 @@ SLIDES = 3
 
 @pytest.fixture(scope="module")
 def rest_run(stack, reference_voice, tmp_path_factory):
-    from scripts.stack import Api
-
-    env = stack.storage_env()
-    with pytest.MonkeyPatch.context() as patch:
-        for key, value in env.items():
-            patch.setenv(key, value)
+    with stack_storage(stack):
         deck = small_deck(tmp_path_factory.mktemp("rest") / "talk.pptx", SLIDES, "Rest")
         conf = {
             "deck_url": storage.upload(deck, "s3://deck2video/rest/in/talk.pptx"),
@@ -33,8 +29,7 @@ def rest_run(stack, reference_voice, tmp_path_factory):
             "out_url": "s3://deck2video/rest/out/talk.mp4",
             "resolution": "1280x720",
         }
-    api = Api(stack.api_url)
-    api.login("admin", stack.admin_password)  # a token, as any REST client gets one
+    api = stack.api()  # a token, as any REST client gets one
     run_id = trigger(api, conf)
     state = wait_for_runs(api, [run_id])[run_id]
     return api, run_id, state, conf
