@@ -7,7 +7,6 @@ import contextlib
 import http.server
 import logging
 import os
-import socket
 import tempfile
 import threading
 import time
@@ -20,14 +19,9 @@ import pytest
 
 from deck2video import samples
 from scripts import docker_engine as engines
+from scripts.stack import free_port
 
 SPEECH_TAG = "deck2video-speech:test"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextlib.contextmanager
@@ -138,6 +132,16 @@ def s3_bucket(s3_server: str) -> str:
     name = f"test-{uuid.uuid4().hex[:12]}"
     s3_client().create_bucket(Bucket=name)
     return name
+
+
+@pytest.fixture(params=["local", "s3"])
+def storage_root(request, tmp_path: Path) -> str:
+    """Where a test stores things, once on the local disk and once on the loopback S3 server:
+    the test's ``tmp_path`` or a fresh bucket (``s3://<bucket>``), so use a folder of it. The
+    S3 server starts only for the s3 case."""
+    if request.param == "local":
+        return str(tmp_path)
+    return f"s3://{request.getfixturevalue('s3_bucket')}"
 
 
 @pytest.fixture(scope="session")

@@ -11,13 +11,10 @@ from deck2video import storage
 from deck2video.errors import InputError
 
 
-@pytest.fixture(params=["local", "s3"])
-def base(request, tmp_path: Path) -> str:
+@pytest.fixture
+def base(storage_root: str) -> str:
     """A fresh, empty prefix on each backend."""
-    if request.param == "local":
-        return str(tmp_path / "store")
-    bucket = request.getfixturevalue("s3_bucket")
-    return f"s3://{bucket}/store"
+    return f"{storage_root}/store"
 
 
 @pytest.mark.parametrize(

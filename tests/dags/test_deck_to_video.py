@@ -238,7 +238,7 @@ def run_dag(dag, conf: dict, root: str) -> tuple[object, dict]:
     from airflow.models.taskinstance import TaskInstance
     from airflow.utils.session import create_session
 
-    bucket = root.split("/")[2]
+    bucket = storage.parse(root).bucket
     # Every param given: in one process, dag.test() lets a param an earlier run set (e.g.
     # quality_mode=fail) stand for a later run that leaves it out.
     defaults = {name: spec["default"] for name, spec in PARAMS.items() if "default" in spec}
@@ -468,7 +468,7 @@ class PreparedTI:
 def copy_of_the_finished_job(run: Run, name: str, *, unfinished: bool = False) -> str:
     from deck2video.job.state import save_manifest
 
-    [job_url] = [u for u, m in job_manifests(run.root).items() if m.status == "completed"]
+    [(job_url, _)] = completed_jobs(run.root)
     copy = storage.join(f"{run.root}-copies", "jobs", name)  # beside the run's own jobs
     storage.copy(JobFolder.at(job_url).manifest, JobFolder.at(copy).manifest)
     if unfinished:  # as it was while assembling: not yet published
@@ -510,7 +510,7 @@ def test_a_late_failure_callback_cannot_fail_a_finished_job(good_run):
 
 
 def test_manifest_json_is_readable_without_airflow(good_run):
-    [job_url] = [u for u, m in job_manifests(good_run.root).items() if m.status == "completed"]
+    [(job_url, _)] = completed_jobs(good_run.root)
     data = json.loads(storage.read_bytes(JobFolder.at(job_url).manifest))
     assert data["status"] == "completed"
     assert Path(data["outputs"]["video"]).suffix == ".mp4"

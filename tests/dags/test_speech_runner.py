@@ -201,7 +201,7 @@ def test_a_group_is_one_container_speaking_every_slide_of_it():
 
 @pytest.mark.slow
 def test_a_grouped_run_speaks_every_slide_in_fewer_tasks(
-    monkeypatch, s3_server, reference_voice, tmp_path
+    monkeypatch, s3_bucket, reference_voice, tmp_path
 ):
     """The whole DAG under dag.test() with groups of 2: 3 slides -> 2 speak tasks, one video."""
     from deck2video import storage
@@ -210,18 +210,16 @@ def test_a_grouped_run_speaks_every_slide_in_fewer_tasks(
 
     from .test_deck_to_video import SLIDES, run_dag
 
-    bucket = "dag-grouped"
-    storage.s3_client().create_bucket(Bucket=bucket)
     conf = {
         "deck_url": storage.upload(
-            build_deck(tmp_path / "t.pptx", SLIDES), f"s3://{bucket}/in/t.pptx"
+            build_deck(tmp_path / "t.pptx", SLIDES), f"s3://{s3_bucket}/in/t.pptx"
         ),
-        "voice_url": storage.upload(reference_voice, f"s3://{bucket}/in/voice.wav"),
-        "out_url": f"s3://{bucket}/out/t.mp4",
+        "voice_url": storage.upload(reference_voice, f"s3://{s3_bucket}/in/voice.wav"),
+        "out_url": f"s3://{s3_bucket}/out/t.mp4",
         "resolution": "1280x720",
     }
     dag = parse(monkeypatch, SPEECH_SLIDES_PER_TASK="2")
-    dag_run, tis = run_dag(dag, conf, f"s3://{bucket}/d2v")
+    dag_run, tis = run_dag(dag, conf, f"s3://{s3_bucket}/d2v")
     assert dag_run.state == "success"
     speak = sorted(
         (ti for (task, _), ti in tis.items() if task == "speak"), key=lambda t: t.map_index

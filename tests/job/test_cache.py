@@ -10,11 +10,9 @@ from deck2video import storage
 from deck2video.job.cache import Entry, get_or_put
 
 
-@pytest.fixture(params=["local", "s3"])
-def root(request, tmp_path: Path) -> str:
-    if request.param == "local":
-        return str(tmp_path / "root")
-    return f"s3://{request.getfixturevalue('s3_bucket')}/root"
+@pytest.fixture
+def root(storage_root: str) -> str:
+    return f"{storage_root}/root"
 
 
 def entry(root: str) -> Entry:

@@ -5,10 +5,8 @@ Airflow workers would be, on local storage and on the loopback S3 server."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -20,27 +18,16 @@ from tests import media
 SLIDES = [SampleSlide("First", "Two runs share this job."), SampleSlide("Second", "")]
 
 
-@pytest.fixture(params=["local", "s3"])
-def where(request, tmp_path) -> tuple[str, str]:
+@pytest.fixture
+def where(storage_root: str) -> tuple[str, str]:
     """(root of the inputs and videos, job store root)."""
-    if request.param == "local":
-        return str(tmp_path / "files"), str(tmp_path / "store")
-    bucket = request.getfixturevalue("s3_bucket")
-    return f"s3://{bucket}/files", f"s3://{bucket}/store"
-
-
-def put(local: Path, url: str) -> str:
-    if url.startswith("s3://"):
-        return storage.upload(local, url)
-    Path(url).parent.mkdir(parents=True, exist_ok=True)
-    Path(url).write_bytes(local.read_bytes())
-    return url
+    return f"{storage_root}/files", f"{storage_root}/store"
 
 
 def test_two_concurrent_runs_each_publish_their_own_video(where, reference_voice, tmp_path):
     files, store = where
-    deck = put(build_deck(tmp_path / "talk.pptx", SLIDES), f"{files}/in/talk.pptx")
-    voice = put(reference_voice, f"{files}/in/voice.wav")
+    deck = storage.upload(build_deck(tmp_path / "talk.pptx", SLIDES), f"{files}/in/talk.pptx")
+    voice = storage.upload(reference_voice, f"{files}/in/voice.wav")
     outs = [f"{files}/videos/anna/talk.mp4", f"{files}/videos/ben/talk.mp4"]
     runs = [
         subprocess.Popen(
@@ -64,7 +51,6 @@ def test_two_concurrent_runs_each_publish_their_own_video(where, reference_voice
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=dict(os.environ),
         )  # fmt: skip
         for out in outs
     ]

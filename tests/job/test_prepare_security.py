@@ -130,15 +130,12 @@ def test_an_output_over_another_jobs_files_is_refused(service, scratch_dir):
 # --- files that are not what they claim: judged by their first bytes, never copied -------------
 
 
-def test_a_proc_file_is_judged_by_its_bytes_where_no_roots_apply(service, scratch_dir):
+def test_a_proc_file_is_judged_by_its_bytes_where_no_roots_apply(service, scratch_dir, monkeypatch):
     """The CLI reaches a person's own files; a link named .wav to /proc still is no voice."""
     (service.allowed / "environ.wav").symlink_to("/proc/self/environ")
-    os.environ["D2V_TEST_SECRET"] = SECRET  # in /proc/self/environ now
-    try:
-        message = refusal(service, scratch_dir, voice_url=str(service.allowed / "environ.wav"),
-                          roots=Roots.anywhere())  # fmt: skip
-    finally:
-        del os.environ["D2V_TEST_SECRET"]
+    monkeypatch.setenv("D2V_TEST_SECRET", SECRET)  # in /proc/self/environ now
+    message = refusal(service, scratch_dir, voice_url=str(service.allowed / "environ.wav"),
+                      roots=Roots.anywhere())  # fmt: skip
     assert message.startswith(f"voice recording {service.allowed}/environ.wav: not an audio file")
     only_the_manifest(service, message)
 

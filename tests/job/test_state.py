@@ -75,13 +75,9 @@ def test_one_line_names_unexpected_error_types():
 # --- two runs of one job -----------------------------------------------------------------------
 
 
-@pytest.fixture(params=["local", "s3"])
-def folder(request, tmp_path) -> JobFolder:
-    if request.param == "local":
-        root = str(tmp_path / "store")
-    else:
-        root = f"s3://{request.getfixturevalue('s3_bucket')}/store"
-    return Store(root).job("talk-0123456789abcdef")
+@pytest.fixture
+def folder(storage_root: str) -> JobFolder:
+    return Store(f"{storage_root}/store").job("talk-0123456789abcdef")
 
 
 def new_manifest() -> Manifest:
