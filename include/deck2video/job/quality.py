@@ -17,13 +17,11 @@ import json
 import logging
 import os
 import re
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -35,8 +33,10 @@ from deck2video.errors import BadOutputError, Deck2VideoError
 from deck2video.job.cache import get_or_put
 from deck2video.job.layout import JobFolder
 from deck2video.job.state import load_manifest, speech_result, stage
+from deck2video.job.voice import job_embedding
 from deck2video.manifest import JobQuality, Manifest, SlideQuality, SlideRecord
 from deck2video.narration import narrate
+from deck2video.procs import scratch
 from deck2video.pronounce import expand_for_speech
 
 log = logging.getLogger(__name__)
@@ -152,8 +152,8 @@ class Scoring:
         return {"scores": json.dumps(asdict(measured)).encode()}
 
     def _narration(self, slide: SlideRecord, result: dict) -> quality.Narration:
-        with tempfile.TemporaryDirectory(prefix="deck2video-quality-") as tmp:
-            samples = read_wav(storage.download(self.job.audio(slide.number), Path(tmp) / "a.wav"))
+        with scratch("quality") as tmp:
+            samples = read_wav(storage.download(self.job.audio(slide.number), tmp / "a.wav"))
         cues = [Cue(*cue) for cue in result["cues"]]
         notes = storage.read_bytes(self.job.notes(slide.number)).decode()
         segments = narrate(notes, self.settings.silence_seconds)
@@ -256,15 +256,10 @@ def _reference_embedding(job: JobFolder, manifest: Manifest, models: quality.Mod
     name = f"speaker-{manifest.voice['sha256'][:16]}-{digest}.npy"
 
     def compute() -> dict[str, bytes]:
-        with tempfile.TemporaryDirectory(prefix="deck2video-quality-") as tmp:
-            samples = read_wav(storage.download(job.reference, Path(tmp) / "reference.wav"))
+        with scratch("quality") as tmp:
+            samples = read_wav(storage.download(job.reference, tmp / "reference.wav"))
         embedding = quality.voice_embedding(models, samples, quality.REFERENCE_SECONDS)
         return {"embedding": quality.embedding_bytes(embedding)}
 
-    job_copy = job.embedding(name)
-    if storage.exists(job_copy):
-        data = storage.read_bytes(job_copy)
-    else:
-        cached = get_or_put(job.store.cache.voice(name), compute, copy_to={"embedding": job_copy})
-        data = cached.marker
+    data = job_embedding(job, name, compute).marker
     return quality.embedding_from_bytes(data, f"job {job.job_id}: voice/{name}")

@@ -4,12 +4,13 @@ clones voices) the presenter's speaker embedding, computed once per recording an
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from deck2video import storage
 from deck2video.config import Deployment
 from deck2video.errors import InputError
-from deck2video.job.cache import get_or_put
+from deck2video.job.cache import Cached, Content, get_or_put
 from deck2video.job.layout import JobFolder
 from deck2video.job.state import load_manifest, stage, stage_done
 from deck2video.manifest import Manifest
@@ -62,14 +63,22 @@ def ensure_embedding(
     Returns its file name, its bytes and whether it was computed here.
     """
     name = embedding_cache_key(manifest.voice["sha256"], converter.checkpoint_sha256)
-    job_copy = job.embedding(name)
-    if storage.exists(job_copy):
-        return name, storage.read_bytes(job_copy), False
 
     def compute() -> dict[str, bytes]:
         with scratch("embedding") as tmp:
             clip = reference or storage.download(job.reference, tmp / "reference.wav")
             return {"embedding": embedding_to_bytes(extract_embedding(converter, clip))}
 
-    cached = get_or_put(job.store.cache.voice(name), compute, copy_to={"embedding": job_copy})
+    cached = job_embedding(job, name, compute)
     return name, cached.marker, not cached.hit
+
+
+def job_embedding(
+    job: JobFolder, name: str, compute: Callable[[], Mapping[str, Content]]
+) -> Cached:
+    """A speaker embedding in the job's voice/ folder: this job's copy; else the shared cache's,
+    copied in; else ``compute()``, stored in both. ``hit`` is False only when computed here."""
+    job_copy = job.embedding(name)
+    if storage.exists(job_copy):
+        return Cached(storage.read_bytes(job_copy), hit=True)
+    return get_or_put(job.store.cache.voice(name), compute, copy_to={"embedding": job_copy})
