@@ -12,7 +12,6 @@ for the group instead of one per slide, which is most of a short slide's cost.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
@@ -107,11 +106,7 @@ def speak_in_worker(slide: dict[str, Any]) -> dict[str, Any] | list[dict[str, An
     from deck2video import job
 
     folder = job.JobFolder.at(slide["job_url"])
-    spoken = [
-        asdict(job.speak_slide(folder, part["number"], part.get("take", 1)))
-        for part in slides_of(slide)
-    ]
-    return spoken[0] if len(spoken) == 1 else spoken
+    return job.speak_slides(folder, [(s["number"], s.get("take", 1)) for s in slides_of(slide)])
 
 
 def _in_container(deployment: Deployment, common: dict[str, Any]) -> Any:

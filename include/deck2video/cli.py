@@ -14,14 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from deck2video import __version__, job
-from deck2video.config import (
-    Deployment,
-    JobSettings,
-    QualitySettings,
-    choosable,
-    quality_choosable,
-)
+from deck2video.config import Deployment, choosable, quality_choosable
 from deck2video.errors import Deck2VideoError, InputError
+from deck2video.params import quality_from_params, settings_from_params
 from deck2video.quality import one_line as quality_line
 from deck2video.roots import Roots
 
@@ -117,22 +112,12 @@ def roots_from_args(args: argparse.Namespace) -> Roots:
     return Roots.for_person(Deployment.from_env(), args.roots)
 
 
-def settings_from_args(args: argparse.Namespace) -> JobSettings:
-    return JobSettings.from_choices({name: getattr(args, name) for name, _, _ in choosable()})
-
-
-def quality_from_args(args: argparse.Namespace) -> QualitySettings:
-    return QualitySettings.from_choices(
-        {name: getattr(args, name) for name, _, _ in quality_choosable()}
-    )
-
-
 def _job_options(args: argparse.Namespace) -> dict[str, Any]:
     """What ``prepare`` and ``run`` take besides the deck and voice URLs."""
     return {
         "out_url": args.out,
         "root_url": args.root,
-        "settings": settings_from_args(args),
+        "settings": settings_from_params(vars(args)),
         "lexicon_url": args.lexicon,
         "roots": roots_from_args(args),
     }
@@ -161,7 +146,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     elif args.command == "speak":
         _print_json(_speak(job.JobFolder.at(args.job), args.slide, args.take))
     elif args.command == "quality":
-        checked = job.check_quality(job.JobFolder.at(args.job), quality_from_args(args))
+        checked = job.check_quality(job.JobFolder.at(args.job), quality_from_params(vars(args)))
         _print_json(asdict(checked))
     elif args.command == "assemble":
         _print_json(job.assemble(job.JobFolder.at(args.job)))
@@ -186,8 +171,7 @@ def _speak(folder: job.JobFolder, slides: list[int], takes: list[int]) -> Any:
     if len(takes) not in (1, len(slides)):
         raise InputError(f"speak: {len(takes)} takes for {len(slides)} slides; give 1 or one each")
     takes = takes * len(slides) if len(takes) == 1 else takes
-    spoken = [asdict(job.speak_slide(folder, n, t)) for n, t in zip(slides, takes, strict=True)]
-    return spoken[0] if len(spoken) == 1 else spoken
+    return job.speak_slides(folder, zip(slides, takes, strict=True))
 
 
 def _print_json(value: Any) -> None:
@@ -203,7 +187,7 @@ def _run(args: argparse.Namespace) -> int:
             args.deck,
             args.voice,
             **_job_options(args),
-            quality=quality_from_args(args),
+            quality=quality_from_params(vars(args)),
             progress=progress,
         )
     if args.json:

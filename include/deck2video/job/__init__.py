@@ -12,7 +12,7 @@ from deck2video.job.local import RunSummary, run
 from deck2video.job.prepare import JobPlan, SlidePlan, job_id_for, prepare
 from deck2video.job.publish import PublishResult, publish
 from deck2video.job.quality import check_quality
-from deck2video.job.speak import SpeakResult, speak_slide
+from deck2video.job.speak import SpeakResult, speak_slide, speak_slides
 from deck2video.job.state import load_manifest, one_line, record_failure
 from deck2video.job.voice import prepare_voice
 
@@ -35,4 +35,5 @@ __all__ = [
     "record_failure",
     "run",
     "speak_slide",
+    "speak_slides",
 ]

@@ -9,8 +9,10 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from deck2video import storage
 from deck2video.audio import write_wav
@@ -52,6 +54,16 @@ def speak_slide(job: JobFolder, number: int, take: int = 1) -> SpeakResult:
         raise
 
 
+def speak_slides(
+    job: JobFolder, slides: Iterable[tuple[int, int]]
+) -> dict[str, Any] | list[dict[str, Any]]:
+    """Speak each (slide number, take) in turn, the models loaded once for all: one slide's
+    result, or a list for several. What ``deck2video speak`` prints and the worker's speech
+    task returns (its XCom): one shape, whichever runner speaks."""
+    spoken = [asdict(speak_slide(job, number, take)) for number, take in slides]
+    return spoken[0] if len(spoken) == 1 else spoken
+
+
 def _shown_as(manifest: Manifest, number: int) -> int:
     """The deck's own slide number, which is what a user reads; the position if unknown."""
     for slide in manifest.slides:
@@ -65,12 +77,11 @@ def _speak(job: JobFolder, manifest: Manifest, number: int, take: int) -> SpeakR
     settings = JobSettings.from_dict(manifest.settings)
     deployment = Deployment.from_env()
     limits = deployment.limits
-    manifest.slide(number)  # refuses a slide number the job doesn't have
+    label = f"slide {manifest.slide(number).source_index}"  # refuses a number the job lacks
     if not 1 <= take <= MAX_TAKE:
-        raise InputError(f"slide {_shown_as(manifest, number)}: take {take} is not 1..{MAX_TAKE}")
+        raise InputError(f"{label}: take {take} is not 1..{MAX_TAKE}")
     segments = narrate(storage.read_bytes(job.notes(number)).decode(), settings.silence_seconds)
     lexicon = _lexicon(job, manifest, settings, deployment)
-    label = f"slide {_shown_as(manifest, number)}"
     estimate(label, segments, settings=settings, lexicon=lexicon, limits=limits)
     loading = time.perf_counter()
     backend = narrator(job, manifest, settings, lexicon)  # models load once per process
