@@ -107,17 +107,18 @@ def s3_client():
     return _s3_client(Deployment.from_env().s3_endpoint_url, storage)
 
 
-def _s3_error(url: str, error: Exception) -> Exception:
-    from botocore.exceptions import ClientError
+# The codes of a missing object, as S3 servers and botocore spell them (a HEAD gets "404").
+_NOT_FOUND = ("404", "NoSuchKey", "NotFound")
 
-    if isinstance(error, ClientError):
-        code = error.response.get("Error", {}).get("Code", "")
-        if code in ("404", "NoSuchKey", "NotFound"):
-            return InputError(f"{url}: no such object")
-        if code in ("NoSuchBucket",):
-            return InputError(f"{url}: no such bucket")
-        if code in ("403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
-            return InputError(f"{url}: access denied ({code})")
+
+def _s3_error(url: str, error: Exception) -> Exception:
+    code = _error_code(error)
+    if code in _NOT_FOUND:
+        return InputError(f"{url}: no such object")
+    if code in ("NoSuchBucket",):
+        return InputError(f"{url}: no such bucket")
+    if code in ("403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+        return InputError(f"{url}: access denied ({code})")
     return ProcessingError(f"{url}: storage error: {error}")
 
 
@@ -131,7 +132,7 @@ def exists(url: str) -> bool:
         s3_client().head_object(Bucket=loc.bucket, Key=loc.key)
         return True
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+        if _error_code(error) in _NOT_FOUND:
             return False
         raise _s3_error(url, error) from error
 
@@ -191,7 +192,7 @@ def upload(src: Path, url: str) -> str:
 def read_bytes(url: str, *, max_bytes: int | None = None) -> bytes:
     """The whole object; with ``max_bytes``, a larger one is refused without reading it all."""
     if max_bytes is not None:
-        data = b"".join(_chunks(url, max_bytes + 1))
+        data = b"".join(stream(url, 0, max_bytes + 1))
         if len(data) > max_bytes:
             raise InputError(f"{url}: larger than the limit of {max_bytes} bytes")
         return data
@@ -212,13 +213,13 @@ def read_range(url: str, start: int, length: int) -> bytes:
     a video to a player that seeks, without reading the whole object."""
     if start < 0 or length <= 0:
         raise ValueError(f"read_range {url}: start {start}, length {length}")
-    return b"".join(_chunks(url, length, start=start))
+    return b"".join(stream(url, start, length))
 
 
 def read_head(url: str, size: int) -> bytes:
     """The first ``size`` bytes of an object (fewer if it is shorter), without fetching more:
     what a file's type is judged by before it is copied anywhere."""
-    return b"".join(_chunks(url, size))
+    return b"".join(stream(url, 0, size))
 
 
 def fetch(url: str, dest: Path, *, max_bytes: int) -> str:
@@ -231,7 +232,7 @@ def fetch(url: str, dest: Path, *, max_bytes: int) -> str:
     digest, copied = hashlib.sha256(), 0
     try:
         with dest.open("wb") as out:
-            for chunk in _chunks(url, max_bytes + 1):
+            for chunk in stream(url, 0, max_bytes + 1):
                 copied += len(chunk)
                 if copied > max_bytes:
                     raise InputError(f"{url}: larger than the limit of {max_bytes} bytes")
@@ -246,15 +247,16 @@ def fetch(url: str, dest: Path, *, max_bytes: int) -> str:
 _CHUNK = 1024 * 1024
 
 
-def _chunks(url: str, limit: int, *, start: int = 0) -> Iterator[bytes]:
-    """The object's bytes from offset ``start`` in chunks, stopping after ``limit`` bytes."""
+def stream(url: str, start: int, length: int) -> Iterator[bytes]:
+    """Up to ``length`` (> 0) bytes of an object from offset ``start``, in pieces of at most
+    1 MiB, from one ranged GET (or one open file): the whole range never sits in memory."""
     loc = parse(url)
     if not loc.is_s3:
         try:
             with open(loc.key, "rb") as handle:
                 handle.seek(start)
-                while limit > 0 and (chunk := handle.read(min(_CHUNK, limit))):
-                    limit -= len(chunk)
+                while length > 0 and (chunk := handle.read(min(_CHUNK, length))):
+                    length -= len(chunk)
                     yield chunk
         except FileNotFoundError:
             raise InputError(f"{url}: no such file") from None
@@ -263,14 +265,14 @@ def _chunks(url: str, limit: int, *, start: int = 0) -> Iterator[bytes]:
         return
     try:
         body = s3_client().get_object(
-            Bucket=loc.bucket, Key=loc.key, Range=f"bytes={start}-{start + limit - 1}"
+            Bucket=loc.bucket, Key=loc.key, Range=f"bytes={start}-{start + length - 1}"
         )
     except Exception as error:
         if _error_code(error) == "InvalidRange":  # past the end (an empty object has no byte 0)
             return
         raise _s3_error(url, error) from error
-    with contextlib.closing(body["Body"]) as stream:
-        yield from stream.iter_chunks(_CHUNK)
+    with contextlib.closing(body["Body"]) as pieces:
+        yield from pieces.iter_chunks(_CHUNK)
 
 
 def _error_code(error: Exception) -> str:
@@ -298,7 +300,7 @@ def read_versioned(url: str) -> tuple[bytes, str] | None:
     try:
         found = s3_client().get_object(Bucket=loc.bucket, Key=loc.key)
     except Exception as error:
-        if _error_code(error) in ("404", "NoSuchKey", "NotFound"):
+        if _error_code(error) in _NOT_FOUND:
             return None
         raise _s3_error(url, error) from error
     return found["Body"].read(), found["ETag"]
@@ -325,7 +327,7 @@ def write_if(url: str, data: bytes, version: str | None) -> str:
     except Exception as error:
         if _error_code(error) in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
             raise Conflict(url) from None
-        if version and _error_code(error) in ("404", "NoSuchKey", "NotFound"):
+        if version and _error_code(error) in _NOT_FOUND:
             raise Conflict(url) from None
         raise _s3_error(url, error) from error
     return written["ETag"]

@@ -1,22 +1,20 @@
 """A job file as an HTTP response, streamed from storage, with byte ranges for players that seek.
 
 Only one range per request is honoured (what media elements send); a request for several gets
-the whole file, which HTTP allows. Reads go through ``deck2video.storage`` in bounded chunks, so a
-long video never sits in the api-server's memory, and no storage URL or credential reaches the
-browser: it sees only this response.
+the whole file, which HTTP allows. The range is one read from ``deck2video.storage``, streamed in
+bounded chunks, so a long video never sits in the api-server's memory, and no storage URL or
+credential reaches the browser: it sees only this response.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from starlette.responses import Response, StreamingResponse
 
 from deck2video import storage
 
-CHUNK = 1024 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -79,15 +77,8 @@ def file_response(url: str, media_type: str, range_header: str | None) -> Respon
     if size == 0:
         return Response(b"", status_code=200, media_type=media_type, headers=headers)
     return StreamingResponse(
-        _chunks(url, wanted), status_code=status, media_type=media_type, headers=headers
+        storage.stream(url, wanted.start, wanted.length),
+        status_code=status,
+        media_type=media_type,
+        headers=headers,
     )
-
-
-def _chunks(url: str, wanted: ByteRange) -> Iterator[bytes]:
-    position = wanted.start
-    while position <= wanted.end:
-        data = storage.read_range(url, position, min(CHUNK, wanted.end - position + 1))
-        if not data:
-            return
-        yield data
-        position += len(data)
