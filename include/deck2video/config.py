@@ -348,19 +348,15 @@ class Limits:
         environ = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for f in fields(cls):
-            name = f"{ENV_PREFIX}{f.name.upper()}"
-            raw = environ.get(name, "").strip()
+            raw = environ.get(_env_name(f.name), "").strip()
             if raw:
-                try:
-                    values[f.name] = type(f.default)(raw)
-                except ValueError:
-                    raise ValueError(f"{name}={raw!r}: not a {type(f.default).__name__}") from None
+                values[f.name] = _typed(f, raw)
         return cls(**values)
 
     @staticmethod
     def variable(name: str) -> str:
         """The environment variable of a limit, as breach messages name it."""
-        return f"{ENV_PREFIX}{name.upper()}"
+        return _env_name(name)
 
     def tool(self, name: str) -> ToolLimits:
         """The per-process budget of ``soffice``, ``poppler`` or ``ffmpeg``, for run_tool."""
@@ -424,9 +420,7 @@ class Deployment:
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():
             if getattr(self, name) not in allowed:
-                raise ValueError(
-                    f"{ENV_PREFIX}{name.upper()}={getattr(self, name)!r}: use one of {allowed}"
-                )
+                raise ValueError(f"{_env_name(name)}={getattr(self, name)!r}: use one of {allowed}")
         if not 1 <= self.speech_slides_per_task <= MAX_SLIDES_PER_TASK:
             raise ValueError(
                 f"{ENV_PREFIX}SPEECH_SLIDES_PER_TASK={self.speech_slides_per_task}: "
@@ -440,7 +434,7 @@ class Deployment:
         for f in fields(cls):
             if f.name == "limits":
                 continue
-            raw = environ.get(f"{ENV_PREFIX}{f.name.upper()}", "").strip()
+            raw = environ.get(_env_name(f.name), "").strip()
             if raw:
                 values[f.name] = raw.lower() if f.name in _LOWER_CASE else _typed(f, raw)
         return cls(**values, limits=Limits.from_env(environ))
@@ -487,11 +481,16 @@ def tool_environment(**extra: str) -> dict[str, str]:
     return {**passed, **extra}
 
 
+def _env_name(name: str) -> str:
+    """The environment variable of a deployment field or limit: ``DECK2VIDEO_<FIELD>``."""
+    return f"{ENV_PREFIX}{name.upper()}"
+
+
 def _typed(declared: Any, raw: str) -> Any:
     try:
         return type(declared.default)(raw)
     except ValueError:
-        name = f"{ENV_PREFIX}{declared.name.upper()}"
+        name = _env_name(declared.name)
         raise ValueError(f"{name}={raw!r}: not a {type(declared.default).__name__}") from None
 
 
@@ -511,6 +510,6 @@ def variables() -> Iterator[tuple[str, str, str]]:
     """(variable, default, help) for every deployment variable: what the docs list."""
     for f in fields(Deployment):
         if f.name != "limits":
-            yield f"{ENV_PREFIX}{f.name.upper()}", str(f.default), f.metadata["help"]
+            yield _env_name(f.name), str(f.default), f.metadata["help"]
     for f in fields(Limits):
         yield Limits.variable(f.name), str(f.default), f.metadata["help"]

@@ -111,12 +111,6 @@ class Roots:
                 f"{field} {url}: inside the job store's own {', '.join(RESERVED_AREAS)} folders"
             )
 
-    def describe(self) -> str:
-        def listed(prefixes: tuple[str, ...] | None) -> str:
-            return "anywhere" if prefixes is None else ", ".join(prefixes)
-
-        return f"read: {listed(self.read)}; write: {listed(self.write)}"
-
 
 def parse_list(prefixes: str | Iterable[str]) -> tuple[str, ...]:
     """Comma-separated (or listed) URL prefixes, each normalised to end with ``/``."""
@@ -194,9 +188,7 @@ def _refuse_link_or_special(field: str, url: str, found: str) -> None:
     or /proc file has no honest size."""
     if found.startswith("s3://"):
         return
-    path = unquote(urlparse(url).path) if url.startswith("file:") else url
-    if os.path.islink(path):
-        raise InputError(f"{field} {url}: a symbolic link (name the file itself)")
+    _refuse_link(field, url)
     try:
         mode = os.stat(found).st_mode
     except FileNotFoundError:
@@ -210,8 +202,14 @@ def _refuse_link_or_folder(field: str, url: str, found: str) -> None:
         if found.endswith("/"):
             raise InputError(f"{field} {url}: names a folder, not a file")
         return
+    _refuse_link(field, url)
+    if os.path.isdir(found):
+        raise InputError(f"{field} {url}: names a folder, not a file")
+
+
+def _refuse_link(field: str, url: str) -> None:
+    """Refuse a local path that is a symbolic link as the user spelled it (the normalised
+    path has every link resolved already): a link could be swapped to point anywhere."""
     path = unquote(urlparse(url).path) if url.startswith("file:") else url
     if os.path.islink(path):
         raise InputError(f"{field} {url}: a symbolic link (name the file itself)")
-    if os.path.isdir(found):
-        raise InputError(f"{field} {url}: names a folder, not a file")

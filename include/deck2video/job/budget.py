@@ -10,7 +10,6 @@ assemble measures the whole. A breach is an :class:`InputError` naming the slide
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from deck2video.config import Deployment, JobSettings, Limits
@@ -23,12 +22,6 @@ from deck2video.pronounce import expand_for_speech, load_lexicon
 ESTIMATE_CHARS_PER_SECOND = 25.0
 
 
-@dataclass(frozen=True)
-class Estimate:
-    seconds: float  # at least this long once spoken
-    pause_seconds: float
-
-
 def estimate(
     label: str,
     segments: Sequence[Segment],
@@ -36,8 +29,9 @@ def estimate(
     settings: JobSettings,
     lexicon: dict[str, str],
     limits: Limits,
-) -> Estimate:
-    """The slide's narration from its text; refuses what is over a per-slide limit."""
+) -> float:
+    """The slide's narration from its text, in seconds: it will be at least this long once
+    spoken. Refuses what is over a per-slide limit."""
     pauses = sum(s.seconds for s in segments if isinstance(s, Pause))
     if pauses > limits.max_pause_seconds:
         raise InputError(
@@ -57,7 +51,7 @@ def estimate(
             spoken_chars += spoken
     seconds = pauses + spoken_chars / (ESTIMATE_CHARS_PER_SECOND * settings.speed)
     check_slide_seconds(label, seconds, limits, measured=False)
-    return Estimate(seconds=seconds, pause_seconds=pauses)
+    return seconds
 
 
 def check_slide_seconds(label: str, seconds: float, limits: Limits, *, measured: bool) -> None:

@@ -283,7 +283,7 @@ def _check_narration(
             settings=settings,
             lexicon=lexicon,
             limits=limits,
-        ).seconds
+        )
     check_job_seconds(f"deck {deck.name}", total, limits, measured=False)
     return round(total, 1)
 

@@ -1,8 +1,8 @@
 """Text to speech: narration segments -> one 24 kHz mono track per slide, with caption cues.
 
 Backends sit behind the small :class:`Backend` protocol and load once per process (a model load
-takes seconds; a slide takes a fraction of that). Imports of the TTS engines are lazy, so this
-package can be used for WAV I/O without pulling them in.
+takes seconds; a slide takes a fraction of that). Imports of the TTS engines are lazy, so importing
+this package (for its cache keys, say) loads none of them.
 """
 
 from __future__ import annotations
@@ -17,13 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
-from deck2video.audio import (
-    SAMPLE_RATE,
-    read_wav,
-    silence,
-    trim_edges,
-    write_wav,
-)
+from deck2video.audio import SAMPLE_RATE, silence, trim_edges
 from deck2video.captions import Cue
 from deck2video.errors import InputError
 from deck2video.narration import Pause, Segment, Speech
@@ -35,9 +29,7 @@ __all__ = [
     "SlideAudio",
     "cache_key",
     "load_backend",
-    "read_wav",
     "synthesize_slide",
-    "write_wav",
 ]
 
 # Bump when synthesize_slide lays audio out differently: it invalidates every cached slide.
