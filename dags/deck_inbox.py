@@ -32,11 +32,11 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from deck2video import params as job_params
 from deck2video import storage
+from deck2video.airflow_names import DAG_ID, INBOX_DAG_ID
 from deck2video.config import Deployment
 from deck2video.roots import Roots
 
 DEPLOYMENT = Deployment.from_env()
-TARGET_DAG = "deck_to_video"
 INBOX_VOICE = "voice.wav"  # the inbox's default voice recording, beside its decks
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def _defaults(params: dict[str, Any], deployment: Deployment) -> tuple[str, str,
 
 
 @dag(
-    dag_id="deck_inbox",
+    dag_id=INBOX_DAG_ID,
     schedule=CronDataIntervalTimetable(DEPLOYMENT.inbox_schedule, timezone="UTC"),
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
@@ -108,7 +108,7 @@ def deck_inbox() -> None:
             log.info("skipped %s", line)
         for line in plan.refused:
             log.error("refused %s", line)
-        log.info("starting %d run(s) of %s", len(plan.runs), TARGET_DAG)
+        log.info("starting %d run(s) of %s", len(plan.runs), DAG_ID)
         context["ti"].xcom_push(key="refused", value=plan.refused)
         return plan.runs
 
@@ -121,7 +121,7 @@ def deck_inbox() -> None:
     runs = find_decks()
     TriggerDagRunOperator.partial(
         task_id="start_video",
-        trigger_dag_id=TARGET_DAG,
+        trigger_dag_id=DAG_ID,
         logical_date=None,  # the video DAG has no schedule: its runs need no logical date
         skip_when_already_exists=True,
         wait_for_completion=False,

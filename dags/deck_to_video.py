@@ -43,10 +43,11 @@ from typing import Any
 
 from airflow.sdk import Asset, AssetAlias, Param, TriggerRule, dag, get_current_context, task
 from deck2video_airflow.review import ApproveBeforePublish, with_watch_link
-from deck2video_airflow.speech import in_groups, slides_to_speak, speech_task
-from deck2video_airflow.tasks import DEFAULT_ARGS, service_roots
+from deck2video_airflow.speech import speech_task
+from deck2video_airflow.task_defaults import DEFAULT_ARGS, service_roots
 
 from deck2video import params as job_params
+from deck2video.airflow_names import DAG_ID, TaskId, XComKey
 from deck2video.config import Deployment
 
 DEPLOYMENT = Deployment.from_env()
@@ -62,7 +63,7 @@ def _asset_uri(url: str) -> str:
 
 
 @dag(
-    dag_id="deck_to_video",
+    dag_id=DAG_ID,
     schedule=None,
     catchup=False,
     max_active_tasks=16,
@@ -79,6 +80,7 @@ def deck_to_video() -> None:
         The job's URL and id go to the XComs "job_url" and "job_id" for the later steps.
         """
         from deck2video import job
+        from deck2video.speech_items import in_groups, items_per_slide
 
         context = get_current_context()
         roots = service_roots()
@@ -92,10 +94,11 @@ def deck_to_video() -> None:
             lexicon_url=params.get("lexicon_url"),
             roots=roots,
         )
-        context["ti"].xcom_push(key="job_url", value=plan.job_url)
-        context["ti"].xcom_push(key="job_id", value=plan.job_id)
+        context["ti"].xcom_push(key=XComKey.JOB_URL, value=plan.job_url)
+        context["ti"].xcom_push(key=XComKey.JOB_ID, value=plan.job_id)
         takes = job_params.takes_for(params, (slide.source_index for slide in plan.slides))
-        return in_groups(slides_to_speak(plan, takes), DEPLOYMENT.speech_slides_per_task)
+        items = in_groups(items_per_slide(plan, takes), DEPLOYMENT.speech_slides_per_task)
+        return [item.to_xcom() for item in items]
 
     @task(multiple_outputs=False, execution_timeout=timedelta(minutes=15))
     def prepare_voice(job_url: str) -> dict[str, Any]:
@@ -122,7 +125,7 @@ def deck_to_video() -> None:
 
     # A person's answer is not retried; without one within a week the step fails, unpublished.
     approve = ApproveBeforePublish(
-        task_id="approve",
+        task_id=TaskId.APPROVE,
         retries=0,
         execution_timeout=timedelta(minutes=5),
         response_timeout=timedelta(days=7),
@@ -151,11 +154,11 @@ def deck_to_video() -> None:
 
     speak = speech_task(DEPLOYMENT, timeout=timedelta(minutes=30))
     plan = prepare()
-    voice = prepare_voice(plan["job_url"])
+    voice = prepare_voice(plan[XComKey.JOB_URL])
     spoken = speak.expand(slide=plan)
-    checked = quality(plan["job_url"])
-    video = assemble(plan["job_url"])
-    published = with_watch_link(publish(plan["job_url"], plan["job_id"]))
+    checked = quality(plan[XComKey.JOB_URL])
+    video = assemble(plan[XComKey.JOB_URL])
+    published = with_watch_link(publish(plan[XComKey.JOB_URL], plan[XComKey.JOB_ID]))
     voice >> spoken >> checked >> video >> approve >> published
 
 

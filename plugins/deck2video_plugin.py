@@ -18,10 +18,8 @@ from airflow.plugins_manager import AirflowPlugin
 from airflow.sdk import conf
 from deck2video_ui import run_notes
 
-URL_PREFIX = "/deck2video"
-NAV_ROUTE = "deck2video"
-# The run tab; the publish task's Watch link points at it (dags/deck2video_airflow/review.py).
-RUN_VIEW_ROUTE = "deck2video-run"
+from deck2video.airflow_names import NAV_ROUTE, RUN_VIEW_ROUTE
+from deck2video.airflow_names import UI_URL_PREFIX as URL_PREFIX
 
 # Airflow's own base path, which the UI does not add to an external view's href.
 _BASE = urlsplit(conf.get("api", "base_url", fallback="") or "/").path.rstrip("/")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from deck2video import storage
+from deck2video.airflow_names import EXIT_BAD_INPUT
 from deck2video.job import load_manifest
 from tests import bad_files, media
 
@@ -116,13 +117,13 @@ def test_step_subcommands_on_s3(small_inputs, s3_bucket, tmp_path):
     assert status.stderr.startswith("quality: similarity 0.")
 
 
-def test_bad_input_exits_2_with_one_line(tmp_path, reference_voice):
+def test_bad_input_exits_with_its_own_status_and_one_line(tmp_path, reference_voice):
     deck = bad_files.encrypted_deck(tmp_path / "locked.pptx")
     done = deck2video(
         "run", "--deck", str(deck), "--voice", str(reference_voice),
         "--out", str(tmp_path / "x.mp4"), "--root", str(tmp_path / "root"),
     )  # fmt: skip
-    assert done.returncode == 2
+    assert done.returncode == EXIT_BAD_INPUT
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("deck2video: error: deck ")
     assert "locked.pptx" in lines[0]
@@ -137,7 +138,7 @@ def test_unknown_slide_is_an_input_error(tmp_path, small_inputs):
     )  # fmt: skip
     job = json.loads(prepared.stdout)["job_url"]
     done = deck2video("speak", "--job", job, "--slide", "9")
-    assert done.returncode == 2
+    assert done.returncode == EXIT_BAD_INPUT
     assert "no slide 9" in done.stderr
 
 
@@ -147,6 +148,6 @@ def test_settings_are_validated(tmp_path, small_inputs):
         "run", "--deck", str(deck), "--voice", str(voice), "--out", str(tmp_path / "o.mp4"),
         "--speed", "9",
     )  # fmt: skip
-    assert done.returncode == 2
+    assert done.returncode == EXIT_BAD_INPUT
     assert "speed" in done.stderr
     assert not Path(tmp_path / "o.mp4").exists()

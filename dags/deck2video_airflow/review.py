@@ -16,9 +16,8 @@ from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import BaseOperatorLink, conf
 from airflow.sdk.exceptions import AirflowSkipException
 
-# The deck2video plugin's tab on a run's page: ``url_route`` of its dag_run external view
-# (plugins/deck2video_plugin.py); a test checks that the two agree.
-RUN_VIEW_ROUTE = "deck2video-run"
+from deck2video.airflow_names import RUN_VIEW_ROUTE
+
 APPROVAL_PARAM = "approve_before_publish"
 
 

@@ -2,8 +2,9 @@
 
 ``local`` (the embedded default): the worker process speaks the slide. ``docker``: the speech
 image does, through the DockerOperator, with a GPU device request. Either way the task is
-mapped over the slides prepare returns, runs in the speech pool and queue, and is labelled with
-the deck's own slide number and title (``slide 7: Pricing``; hidden slides keep their numbers).
+mapped over the speech items prepare returns (``deck2video.speech_items``), runs in the
+speech pool and queue, and is labelled with the deck's own slide number and title
+(``slide 7: Pricing``; hidden slides keep their numbers).
 
 With ``DECK2VIDEO_SPEECH_SLIDES_PER_TASK=N`` (opt-in) each task speaks a group of N slides
 (``slides 4-7: Pricing, Plans, Team, Questions``): one task start, process start and model load
@@ -17,76 +18,15 @@ from typing import Any
 
 from airflow.sdk import task
 
+from deck2video.airflow_names import TaskId
 from deck2video.config import Deployment
-
-
-def slides_to_speak(plan: Any, takes: dict[int, int]) -> list[dict[str, Any]]:
-    """One mapped speech task's argument per slide of a job's plan: where, which and what take.
-
-    ``number`` names the job's files (position among shown slides); ``source_index`` is the
-    PowerPoint number, which labels and messages show. A slide keeps the take in the job's
-    current video unless ``takes`` (PowerPoint number -> take) asks for another.
-    """
-    found = []
-    for slide in plan.slides:
-        take = takes.get(slide.source_index, slide.take)
-        found.append(
-            {
-                "job_url": plan.job_url,
-                "number": slide.number,
-                "source_index": slide.source_index,
-                "title": slide.title,
-                "take": take,
-                "label": slide_label(slide.source_index, slide.title, take),
-            }
-        )
-    return found
-
-
-def in_groups(slides: list[dict[str, Any]], per_task: int) -> list[dict[str, Any]]:
-    """The per-slide items of :func:`slides_to_speak` as groups of ``per_task`` (1: as they are).
-
-    A group is its first slide's item, labelled by its span and titles, with every slide's file
-    number and take under ``slides``.
-    """
-    if per_task <= 1:
-        return slides
-    groups = []
-    for at in range(0, len(slides), per_task):
-        part = slides[at : at + per_task]
-        label = part[0]["label"]
-        if len(part) > 1:
-            span = f"slides {part[0]['source_index']}-{part[-1]['source_index']}"
-            label = f"{span}: {', '.join(s['title'] for s in part)}"[:200]
-        groups.append({
-            **part[0], "label": label,
-            "slides": [{"number": s["number"], "source_index": s["source_index"],
-                        "take": s["take"]} for s in part],
-        })  # fmt: skip
-    return groups
-
-
-def slides_of(item: dict[str, Any]) -> list[dict[str, Any]]:
-    """The slides one speech task speaks (file number, PowerPoint number, take)."""
-    return item.get("slides") or [item]
-
-
-def speech_span(item: dict[str, Any]) -> str:
-    """ "slide 7", or "slides 4-7" for a group: what a failure names (PowerPoint numbers)."""
-    numbers = [int(s.get("source_index", s["number"])) for s in slides_of(item)]
-    return f"slide {numbers[0]}" if len(numbers) == 1 else f"slides {numbers[0]}-{numbers[-1]}"
-
-
-def slide_label(number: int, title: str, take: int = 1) -> str:
-    """``slide 7: Pricing``, and ``slide 7: Pricing (take 2)`` for a re-take."""
-    suffix = f" (take {take})" if take != 1 else ""
-    return f"slide {number}: {title}"[: 200 - len(suffix)] + suffix
+from deck2video.speech_items import SpeechItem
 
 
 def speech_task(deployment: Deployment, *, timeout: timedelta) -> Any:
     """What to ``.expand(slide=...)`` over the slides: a TaskFlow task or a partial operator."""
     common = {
-        "task_id": "speak",
+        "task_id": TaskId.SPEAK,
         "pool": deployment.speech_pool,
         "queue": deployment.speech_queue,
         "execution_timeout": timeout,
@@ -105,8 +45,8 @@ def speak_in_worker(slide: dict[str, Any]) -> dict[str, Any] | list[dict[str, An
     """Synthesize the narration of the item's slide(s), in this worker process."""
     from deck2video import job
 
-    folder = job.JobFolder.at(slide["job_url"])
-    return job.speak_slides(folder, [(s["number"], s.get("take", 1)) for s in slides_of(slide)])
+    item = SpeechItem.from_xcom(slide)
+    return job.speak_slides(job.JobFolder.at(item.job_url), item.numbers_and_takes())
 
 
 def _in_container(deployment: Deployment, common: dict[str, Any]) -> Any:

@@ -16,23 +16,12 @@ from airflow.sdk import Connection
 from airflow.sdk.exceptions import AirflowNotFoundException
 
 from deck2video import config
+from deck2video.airflow_names import EXIT_BAD_INPUT
 from deck2video.errors import InputError, ProcessingError
-
-EXIT_BAD_INPUT = 2  # deck2video.cli's exit status for an InputError
-
-
-def speak_command(slide: dict[str, Any]) -> list[str]:
-    """Arguments for the image's ``deck2video`` entrypoint: URLs and numbers, never notes."""
-    from deck2video_airflow.speech import slides_of
-
-    parts = slides_of(slide)
-    command = ["speak", "--job", str(slide["job_url"]), "--slide"]
-    command += [str(int(part["number"])) for part in parts]
-    takes = [str(int(part.get("take", 1))) for part in parts]
-    return command + (["--take", *takes] if set(takes) != {"1"} else [])
+from deck2video.speech_items import SpeechItem
 
 
-def storage_environment(conn_id: str) -> dict[str, str]:
+def connection_storage_environment(conn_id: str) -> dict[str, str]:
     """S3 endpoint and credentials for the container, from an Airflow connection (aws type)."""
     try:
         conn = Connection.get(conn_id)
@@ -56,12 +45,13 @@ def storage_environment(conn_id: str) -> dict[str, str]:
 class SpeakInContainer(DockerOperator):
     """One slide's narration, synthesized by the speech image (mapped over the job's slides).
 
-    :param slide: ``{"job_url", "number", "title", "label"}`` from the prepare step
+    :param slide: a :class:`SpeechItem`'s XCom form, from the prepare step
     :param storage_conn_id: connection whose endpoint and credentials the container gets
     """
 
     def __init__(self, *, slide: dict[str, Any], storage_conn_id: str, **kwargs: Any) -> None:
-        super().__init__(command=speak_command(slide), do_xcom_push=False, **kwargs)
+        command = SpeechItem.from_xcom(slide).cli_args()
+        super().__init__(command=command, do_xcom_push=False, **kwargs)
         self.slide = slide
         self.storage_conn_id = storage_conn_id
 
@@ -69,7 +59,7 @@ class SpeakInContainer(DockerOperator):
         # Filled here, on the worker, so that the secrets never reach the DAG's serialization.
         self._private_environment = {
             **self._private_environment,
-            **storage_environment(self.storage_conn_id),
+            **connection_storage_environment(self.storage_conn_id),
         }
         try:
             super().execute(context)
@@ -84,9 +74,7 @@ def container_error(failure: DockerContainerFailedException, slide: dict[str, An
     message = _last_cli_line(failure.logs or []) or f"speech container exited with status {code}"
     if code == EXIT_BAD_INPUT:
         return InputError(message)
-    from deck2video_airflow.speech import speech_span
-
-    return ProcessingError(f"{speech_span(slide)}: {message}")
+    return ProcessingError(f"{SpeechItem.from_xcom(slide).span}: {message}")
 
 
 def _last_cli_line(logs: list[str | bytes]) -> str:

@@ -14,14 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from deck2video import __version__, job
+from deck2video.airflow_names import EXIT_BAD_INPUT, EXIT_FAILED
 from deck2video.config import Deployment, choosable, quality_choosable
 from deck2video.errors import Deck2VideoError, InputError
 from deck2video.params import quality_from_params, settings_from_params
 from deck2video.quality import one_line as quality_line
 from deck2video.roots import Roots
 
-EXIT_BAD_INPUT = 2
-EXIT_FAILED = 1
 SHOWN_WARNINGS = 5  # the summary's quality warnings; the quality file has them all
 
 

@@ -1,7 +1,7 @@
 """The deck_to_video runs as the pages show them, read from Airflow's metadata database.
 
 A run names its job in the ``job_id`` XCom of its prepare task; a failed task leaves its step and
-one-line reason in the ``deck2video_failure`` XCom (dags/deck2video_airflow/tasks.py); the
+one-line reason in the ``deck2video_failure`` XCom (dags/deck2video_airflow/task_defaults.py); the
 optional approval is Airflow's own human-in-the-loop record of the ``approve`` task.
 """
 
@@ -15,10 +15,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-DAG_ID = "deck_to_video"
-PREPARE, APPROVE = "prepare", "approve"
-JOB_ID_XCOM = "job_id"
-FAILURE_XCOM = "deck2video_failure"  # dags/deck2video_airflow/tasks.py: FAILURE_XCOM
+from deck2video.airflow_names import DAG_ID, TaskId, XComKey
+
 RECENT_RUNS = 500  # the pages look this far back
 
 
@@ -119,10 +117,10 @@ def _with_details(session: Session, rows: Sequence[Any]) -> list[Run]:
         mine = xcoms.get(row.run_id, {})
         failures = tuple(
             Failure(str(value.get("step", task_id)), str(value.get("reason", "")))
-            for task_id, value in mine.get(FAILURE_XCOM, [])
+            for task_id, value in mine.get(XComKey.FAILURE, [])
             if isinstance(value, dict)
         )
-        job_ids = [value for _, value in mine.get(JOB_ID_XCOM, []) if isinstance(value, str)]
+        job_ids = [value for _, value in mine.get(XComKey.JOB_ID, []) if isinstance(value, str)]
         runs.append(
             Run(
                 run_id=row.run_id,
@@ -152,12 +150,12 @@ def _xcoms(session: Session, run_ids: list[str]) -> dict[str, dict[str, list[tup
         .where(
             XComModel.dag_id == DAG_ID,
             XComModel.run_id.in_(run_ids),
-            XComModel.key.in_([JOB_ID_XCOM, FAILURE_XCOM]),
+            XComModel.key.in_([XComKey.JOB_ID, XComKey.FAILURE]),
         )
         .order_by(XComModel.timestamp)
     )
     for row in rows:
-        if row.key == JOB_ID_XCOM and row.task_id != PREPARE:
+        if row.key == XComKey.JOB_ID and row.task_id != TaskId.PREPARE:
             continue
         value = XComModel.deserialize_value(row)
         found.setdefault(row.run_id, {}).setdefault(row.key, []).append((row.task_id, value))
@@ -191,7 +189,7 @@ def _approvals(session: Session, run_ids: list[str]) -> dict[str, Approval]:
         .where(
             TaskInstance.dag_id == DAG_ID,
             TaskInstance.run_id.in_(run_ids),
-            TaskInstance.task_id == APPROVE,
+            TaskInstance.task_id == TaskId.APPROVE,
         )
     )
     for run_id, detail in rows:

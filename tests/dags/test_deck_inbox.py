@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from deck2video import storage
+from deck2video.airflow_names import DAG_ID as TARGET
+from deck2video.airflow_names import INBOX_DAG_ID as DAG_ID
 from deck2video.samples import SampleSlide, build_deck
 
-DAG_ID = "deck_inbox"
-TARGET = "deck_to_video"
 INTERVAL_END = datetime(2026, 3, 1, 11, 0, tzinfo=UTC)  # the run's interval: [10:00, 11:00)
 
 

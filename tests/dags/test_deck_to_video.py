@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from deck2video import storage
+from deck2video.airflow_names import DAG_ID, TaskId
 from deck2video.job import JobFolder, load_manifest
 from deck2video.manifest import Manifest
 from deck2video.params import (
@@ -21,7 +22,6 @@ from deck2video.roots import Roots
 from deck2video.samples import SampleSlide, build_deck
 from tests import bad_files
 
-DAG_ID = "deck_to_video"
 STEPS = ["prepare", "prepare_voice", "speak", "quality", "assemble", "approve", "publish"]
 SLIDES = [
     SampleSlide("Welcome", "Hello and welcome. This video was made by Airflow."),
@@ -47,6 +47,8 @@ def test_steps_run_in_order_and_speak_is_mapped_on_the_gpu_pool(dag_bag):
     dag = dag_bag.get_dag(DAG_ID)
     assert dag.schedule is None
     assert [t.task_id for t in dag.topological_sort()] == STEPS
+    # The names every reader of the DAG uses are the DAG's own.
+    assert [v for k, v in vars(TaskId).items() if k.isupper()] == STEPS
     for upstream, downstream in zip(STEPS, STEPS[1:], strict=False):
         assert upstream in dag.get_task(downstream).upstream_task_ids
     speak = dag.get_task("speak")
@@ -56,7 +58,7 @@ def test_steps_run_in_order_and_speak_is_mapped_on_the_gpu_pool(dag_bag):
 
 
 def test_every_step_has_a_timeout_retries_and_fails_fast_on_bad_input(dag_bag):
-    from deck2video_airflow.tasks import BAD_INPUT_FAILS_AT_ONCE, record_failed_stage
+    from deck2video_airflow.task_defaults import BAD_INPUT_FAILS_AT_ONCE, record_failed_stage
 
     for task in dag_bag.get_dag(DAG_ID).tasks:
         assert task.execution_timeout is not None, task.task_id
@@ -77,7 +79,9 @@ def test_publish_declares_the_video_asset(dag_bag):
 
 def test_publish_links_to_the_plugins_run_tab_after_an_optional_approval(dag_bag):
     import deck2video_plugin
-    from deck2video_airflow.review import RUN_VIEW_ROUTE, ApproveBeforePublish, WatchVideo
+    from deck2video_airflow.review import ApproveBeforePublish, WatchVideo
+
+    from deck2video.airflow_names import RUN_VIEW_ROUTE
 
     dag = dag_bag.get_dag(DAG_ID)
     publish, approve = dag.get_task("publish"), dag.get_task("approve")
@@ -480,7 +484,7 @@ def copy_of_the_finished_job(run: Run, name: str, *, unfinished: bool = False) -
 
 def test_failure_callback_records_what_the_step_could_not(good_run, tmp_path):
     """A step killed from outside (timeout, lost worker): the callback marks the job failed."""
-    from deck2video_airflow.tasks import record_failed_stage
+    from deck2video_airflow.task_defaults import record_failed_stage
 
     copy = copy_of_the_finished_job(good_run, "callback-copy", unfinished=True)
     timeout = TimeoutError("Timeout, PID: 4242\nafter 3600 s")
@@ -497,7 +501,7 @@ def test_failure_callback_records_what_the_step_could_not(good_run, tmp_path):
 
 def test_a_late_failure_callback_cannot_fail_a_finished_job(good_run):
     """E.g. a zombie speak task of a run whose video was published meanwhile."""
-    from deck2video_airflow.tasks import record_failed_stage
+    from deck2video_airflow.task_defaults import record_failed_stage
 
     copy = copy_of_the_finished_job(good_run, "late-callback-copy")
     record_failed_stage(

@@ -9,7 +9,9 @@ import json
 
 import pytest
 
+from deck2video.airflow_names import EXIT_BAD_INPUT
 from deck2video.errors import InputError, ProcessingError
+from deck2video.speech_items import SlideToSpeak, SpeechItem, in_groups
 
 from .conftest import DAGS
 
@@ -20,7 +22,11 @@ STORAGE_CONN = {
     "password": SECRET,
     "extra": {"endpoint_url": "http://127.0.0.1:9000", "region_name": "eu-west-1"},
 }
-SLIDE = {"job_url": "s3://media/d2v/jobs/talk-0123", "number": 2, "title": "{{ x }}", "label": ""}
+SLIDE = {
+    "job_url": "s3://media/d2v/jobs/talk-0123",
+    "label": "",
+    "slides": [{"number": 2, "source_index": 2, "title": "{{ x }}"}],
+}
 
 
 def parse(monkeypatch, **settings: str):
@@ -94,7 +100,10 @@ def test_the_command_holds_urls_and_a_number_only():
     assert op.environment == {}  # nothing public to template; the secrets go privately
     assert "slide" not in op.template_fields
     retake = SpeakInContainer(
-        task_id="speak", slide={**SLIDE, "take": 3}, storage_conn_id="c", image="speech:1"
+        task_id="speak",
+        slide={**SLIDE, "slides": [{**SLIDE["slides"][0], "take": 3}]},
+        storage_conn_id="c",
+        image="speech:1",
     )
     assert retake.command[-2:] == ["--take", "3"]
 
@@ -124,12 +133,12 @@ def test_execute_puts_the_connection_into_the_private_environment(monkeypatch):
 
 
 def test_without_a_connection_the_container_gets_the_workers_storage_settings(monkeypatch):
-    from deck2video_airflow.speech_container import storage_environment
+    from deck2video_airflow.speech_container import connection_storage_environment
 
     monkeypatch.setenv("DECK2VIDEO_S3_ENDPOINT_URL", "http://127.0.0.1:9999")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "worker-key")
     monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
-    env = storage_environment("no_such_connection")
+    env = connection_storage_environment("no_such_connection")
     assert env["DECK2VIDEO_S3_ENDPOINT_URL"] == "http://127.0.0.1:9999"
     assert env["AWS_ACCESS_KEY_ID"] == "worker-key"
 
@@ -137,8 +146,11 @@ def test_without_a_connection_the_container_gets_the_workers_storage_settings(mo
 @pytest.mark.parametrize(
     ("status", "logs", "kind", "message"),
     [
-        (2, [b"loading\n", b"deck2video: error: job s3://b/j: no slide 9\n"], InputError,
-         "job s3://b/j: no slide 9"),
+        (EXIT_BAD_INPUT, [b"loading\n", b"deck2video: error: job s3://b/j: no slide 9\n"],
+         InputError, "job s3://b/j: no slide 9"),
+        # argparse's usage error (an image whose CLI does not match the worker's) is retried.
+        (2, ["deck2video: error: unrecognized arguments: --take"], ProcessingError,
+         "slide 2: unrecognized arguments: --take"),
         (1, ["deck2video: failed: synthesis crashed"], ProcessingError,
          "slide 2: synthesis crashed"),
         (137, ["Killed"], ProcessingError, "slide 2: Killed"),
@@ -146,7 +158,7 @@ def test_without_a_connection_the_container_gets_the_workers_storage_settings(mo
     ],
 )  # fmt: skip
 def test_container_failures_become_pipeline_errors(status, logs, kind, message):
-    """Exit status 2 is the CLI's bad input: the retry policy then fails the task at once."""
+    """EXIT_BAD_INPUT is the CLI's bad input: the retry policy then fails the task at once."""
     from airflow.providers.docker.exceptions import DockerContainerFailedException
     from deck2video_airflow.speech_container import container_error
 
@@ -161,41 +173,47 @@ def test_container_failures_become_pipeline_errors(status, logs, kind, message):
 # --- groups of slides per task (DECK2VIDEO_SPEECH_SLIDES_PER_TASK) --------------------------------
 
 
-def per_slide(number: int, source_index: int, title: str, take: int = 1) -> dict:
-    return {"job_url": SLIDE["job_url"], "number": number, "source_index": source_index,
-            "title": title, "take": take, "label": f"slide {source_index}: {title}"}  # fmt: skip
+def per_slide(number: int, source_index: int, title: str, take: int = 1) -> SpeechItem:
+    slide = SlideToSpeak(number, source_index, title, take)
+    return SpeechItem(SLIDE["job_url"], f"slide {source_index}: {title}", (slide,))
 
 
 def test_groups_of_slides_are_labelled_by_their_span_and_titles():
-    from deck2video_airflow.speech import in_groups, speech_span
-
     # PowerPoint's slide 3 is hidden: the shown slides keep the deck's own numbers.
     slides = [per_slide(n, i, t) for n, i, t in
               [(1, 1, "Hello"), (2, 2, "Why"), (3, 4, "Pricing"), (4, 5, "Plans"),
                (5, 6, "Team")]]  # fmt: skip
     assert in_groups(slides, 1) == slides
     grouped = in_groups(slides, 2)
-    assert [([s["number"] for s in g["slides"]], g["label"]) for g in grouped] == [
+    assert [([s.number for s in g.slides], g.label) for g in grouped] == [
         ([1, 2], "slides 1-2: Hello, Why"),
         ([3, 4], "slides 4-5: Pricing, Plans"),
         ([5], "slide 6: Team"),
     ]
-    assert [speech_span(g) for g in grouped] == ["slides 1-2", "slides 4-5", "slide 6"]
+    assert [g.span for g in grouped] == ["slides 1-2", "slides 4-5", "slide 6"]
+    assert [SpeechItem.from_xcom(g.to_xcom()) for g in grouped] == grouped
+
+
+def test_a_malformed_speech_item_is_refused():
+    with pytest.raises(ValueError, match="not a speech item"):
+        SpeechItem.from_xcom({"job_url": "s3://b/j", "label": "x", "slides": []})
+    with pytest.raises(ValueError, match="not a speech item"):
+        SpeechItem.from_xcom({"job_url": "s3://b/j", "label": "x", "slides": [{"number": "a"}]})
 
 
 def test_a_group_is_one_container_speaking_every_slide_of_it():
-    from deck2video_airflow.speech import in_groups
     from deck2video_airflow.speech_container import SpeakInContainer
 
-    def command(slides: list[dict]) -> list[str]:
+    def command(slides: list[SpeechItem]) -> list[str]:
         [group] = in_groups(slides, len(slides))
         return SpeakInContainer(
-            task_id="speak", slide=group, storage_conn_id="deck2video_storage", image="speech:1"
-        ).command
+            task_id="speak", slide=group.to_xcom(), storage_conn_id="deck2video_storage",
+            image="speech:1",
+        ).command  # fmt: skip
 
     slides = [per_slide(n, n + 1, f"Part {n}") for n in (4, 5, 6, 7)]
     assert command(slides) == ["speak", "--job", SLIDE["job_url"], "--slide", "4", "5", "6", "7"]
-    slides[2]["take"] = 3  # a re-take of one slide of the group
+    slides[2] = per_slide(6, 7, "Part 6", take=3)  # a re-take of one slide of the group
     assert command(slides)[-5:] == ["--take", "1", "1", "3", "1"]
 
 

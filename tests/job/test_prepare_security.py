@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from deck2video import job
+from deck2video.airflow_names import EXIT_BAD_INPUT
 from deck2video.config import JobSettings, Limits
 from deck2video.errors import InputError
 from deck2video.job import load_manifest
@@ -291,7 +292,7 @@ def test_a_bomb_is_refused_within_bounded_time_and_memory(
         env={**os.environ, "TMPDIR": str(scratch_dir)},
     )  # fmt: skip
     print(f"\n{deck.name}: refused in {measured.line()}")
-    assert measured.returncode == 2, measured.stderr
+    assert measured.returncode == EXIT_BAD_INPUT, measured.stderr
     [line] = measured.stderr.strip().splitlines()
     assert line.startswith(f"deck2video: error: deck {deck.name}: ") and says in line, line
     assert measured.seconds < 60  # was 94 s (pictures) and 220 s (title) in soffice

@@ -1,4 +1,5 @@
-"""What every deck2video task shares: retries, the bad-input rule, and the failure record."""
+"""The default_args every deck2video task shares: retries with backoff, the retry policy that
+fails bad input at once, and the failure callback that records a failed step's reason."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import ExceptionRetryPolicy, RetryAction, RetryRule
+
+from deck2video.airflow_names import TaskId, XComKey
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +32,6 @@ BAD_INPUT_FAILS_AT_ONCE = ExceptionRetryPolicy(
 )
 
 
-# The XCom in which a failed task leaves its step and one-line reason: the deck2video plugin
-# puts it in the run's note and on its pages (plugins/deck2video_ui/runs.py reads this key).
-FAILURE_XCOM = "deck2video_failure"
-
-
 def service_roots():
     """Where a run's URLs may point in this deployment (read when the task runs)."""
     from deck2video.config import Deployment
@@ -46,10 +44,15 @@ def speech_slides(task: Any) -> str | None:
     """The slide(s) a mapped speech task works on, by the deck's own numbers, the ones the user
     sees in PowerPoint: "slide 7", or "slides 4-7" for a group (local: op_kwargs; docker: an
     attribute)."""
-    from deck2video_airflow.speech import speech_span
+    from deck2video.speech_items import SpeechItem
 
     slide = getattr(task, "slide", None) or (getattr(task, "op_kwargs", None) or {}).get("slide")
-    return speech_span(slide) if isinstance(slide, dict) and "number" in slide else None
+    if not isinstance(slide, dict):
+        return None
+    try:
+        return SpeechItem.from_xcom(slide).span
+    except ValueError:
+        return None
 
 
 def record_failed_stage(context: Any) -> None:
@@ -68,10 +71,10 @@ def record_failed_stage(context: Any) -> None:
     if slides is not None:
         reason = f"{slides}: {reason}"
     try:
-        ti.xcom_push(key=FAILURE_XCOM, value={"step": ti.task_id, "reason": reason[:500]})
+        ti.xcom_push(key=XComKey.FAILURE, value={"step": ti.task_id, "reason": reason[:500]})
     except Exception:  # the task's own state still says it failed
         log.exception("could not record the failure of %s as an XCom", ti.task_id)
-    job_url = ti.xcom_pull(task_ids="prepare", key="job_url")
+    job_url = ti.xcom_pull(task_ids=TaskId.PREPARE, key=XComKey.JOB_URL)
     if not job_url:
         return
     try:
