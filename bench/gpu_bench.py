@@ -33,8 +33,9 @@ except ImportError:  # run from a checkout without installing the package
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "include"))
 
 from deck2video.audio import SAMPLE_RATE
-from deck2video.speech import convert, embedding, testing
+from deck2video.speech import convert, embedding
 from deck2video.speech.weights import load_converter, resolve_device
+from tests.support import openvoice_weights
 
 
 def speechlike(seconds: float, *, seed: int, pitch: float = 140.0) -> np.ndarray:
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace) -> dict:
         weights = args.weights
         if weights is None:
             started = time.perf_counter()
-            weights = testing.write_random_weights(Path(tmp) / "openvoice-v2")
+            weights = openvoice_weights.write_random_weights(Path(tmp) / "openvoice-v2")
             result["make_random_weights_s"] = time.perf_counter() - started
         if on_gpu:
             torch.cuda.reset_peak_memory_stats(device)

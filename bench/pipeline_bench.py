@@ -20,6 +20,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from bench import inputs
 from bench.assembly import moviepy_baseline
 from deck2video import job, samples, storage
 from deck2video.assemble import SlideClip, assemble_video
@@ -104,7 +105,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="deck2video-bench-") as tmp:
         work = Path(tmp)
-        slides = samples.bench_slides(args.slides, args.minutes)
+        slides = inputs.bench_slides(args.slides, args.minutes)
         deck = samples.build_deck(work / "bench.pptx", slides)
         voice = samples.make_reference_voice(work / "voice.wav")
         root = work / "root"

@@ -26,6 +26,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from bench import inputs
 from deck2video import quality, samples
 from deck2video.audio import read_wav
 from deck2video.errors import ProcessingError
@@ -80,7 +81,7 @@ def make_reference(work: Path, name: str, voice: str, pitch: int, cents: int | N
     as a job cleans it."""
     source = samples.make_reference_voice(work / f"{name}.wav", voice=voice, pitch=pitch, **text)
     if cents is not None:
-        source = samples.pitch_shifted(source, work / f"{name}-shifted.wav", cents=cents)
+        source = inputs.pitch_shifted(source, work / f"{name}-shifted.wav", cents=cents)
     return prepare_reference(source, work / f"{name}-clean.wav")
 
 

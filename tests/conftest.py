@@ -3,11 +3,9 @@ Docker Engine with the speech image (one per session, for tests/docker and tests
 
 from __future__ import annotations
 
-import contextlib
 import http.server
 import logging
 import os
-import tempfile
 import threading
 import time
 import uuid
@@ -20,38 +18,9 @@ import pytest
 from deck2video import samples
 from scripts import docker_engine as engines
 from scripts.stack import free_port
+from tests.support.processes import private_tempdir
 
 SPEECH_TAG = "deck2video-speech:test"
-
-
-@contextlib.contextmanager
-def private_tempdir(path: Path) -> Iterator[Path]:
-    """Point Python's and child processes' temporary files at ``path`` for a while."""
-    saved_env, saved_dir = os.environ.get("TMPDIR"), tempfile.tempdir
-    os.environ["TMPDIR"], tempfile.tempdir = str(path), str(path)
-    try:
-        yield path
-    finally:
-        tempfile.tempdir = saved_dir
-        if saved_env is None:
-            os.environ.pop("TMPDIR", None)
-        else:
-            os.environ["TMPDIR"] = saved_env
-
-
-def wait_until(condition, timeout: float = 5.0) -> bool:
-    """Poll ``condition()`` until it holds or ``timeout`` seconds passed; its last value."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return bool(condition())
-
-
-def leftovers(scratch: Path) -> list[Path]:
-    """What a run left in its temp dir, less the ``.ses`` marker onnxruntime writes on import."""
-    return [p for p in scratch.iterdir() if p.name != ".ses"]
 
 
 @pytest.fixture
@@ -149,7 +118,7 @@ def airflow_servers(tmp_path_factory, s3_server):
     """One real Airflow (tests/airflow_servers.py) for the session, its jobs on the S3 server:
     the REST API tests and the browser tests share it, so its start is paid once."""
     from deck2video.storage import s3_client
-    from tests.airflow_servers import running_airflow
+    from tests.support.airflow_servers import running_airflow
 
     bucket = "airflow-servers"
     s3_client().create_bucket(Bucket=bucket)

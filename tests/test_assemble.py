@@ -17,8 +17,8 @@ from deck2video import assemble
 from deck2video.assemble import SlideClip, Video, assemble_video
 from deck2video.captions import LINE_CHARS, Cue
 from deck2video.errors import InputError, ProcessingError
-from tests import media
-from tests.bad_files import write_wav
+from tests.support import media
+from tests.support.bad_files import write_wav
 
 RATE = 24_000
 SIZE = (640, 360)

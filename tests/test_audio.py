@@ -17,7 +17,7 @@ from deck2video.audio import (
     write_wav,
 )
 from deck2video.errors import InputError, ProcessingError
-from tests import bad_files, media
+from tests.support import bad_files, media
 
 
 def test_wav_round_trip_is_24k_mono_16bit_and_clips(tmp_path: Path) -> None:

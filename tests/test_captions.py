@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from deck2video.captions import LINE_CHARS, Cue, screen_cues, to_srt, to_vtt
-from tests.media import read_srt, read_vtt
+from tests.support.media import read_srt, read_vtt
 
 
 def test_vtt_has_header_and_millisecond_times() -> None:

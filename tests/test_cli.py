@@ -13,7 +13,7 @@ import pytest
 from deck2video import storage
 from deck2video.airflow_names import EXIT_BAD_INPUT
 from deck2video.job import load_manifest
-from tests import bad_files, media
+from tests.support import bad_files, media
 
 
 def deck2video(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

@@ -12,12 +12,13 @@ import pytest
 from pptx import Presentation
 from pptx.util import Inches
 
+from bench import inputs
 from deck2video import samples
 from deck2video.config import Limits
 from deck2video.deck import Deck, Slide, open_deck
 from deck2video.errors import InputError
 from deck2video.samples import SampleSlide
-from tests import bad_files
+from tests.support import bad_files
 
 
 def test_demo_deck_reads_back_exactly(demo_deck: Path) -> None:
@@ -237,7 +238,7 @@ def test_empty_selection_message_is_one_line() -> None:
 
 
 def test_real_deck_passes_default_limits(tmp_path: Path) -> None:
-    path = samples.build_bench_deck(tmp_path / "bench.pptx", slides=12, minutes=2.0)
+    path = inputs.build_bench_deck(tmp_path / "bench.pptx", slides=12, minutes=2.0)
     deck = open_deck(path, Limits(max_slides=12))
     assert len(deck.slides) == 12
 

@@ -12,7 +12,7 @@ from deck2video.config import Limits
 from deck2video.deck import open_deck, strip_external
 from deck2video.errors import InputError
 from deck2video.samples import SampleSlide, build_deck
-from tests import bad_files
+from tests.support import bad_files
 
 SLIDES = [SampleSlide("One", "First."), SampleSlide("Two", "Second."), SampleSlide("Three")]
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from deck2video.fingerprint import visual_fingerprint
 from deck2video.samples import SampleSlide, build_deck
-from tests import bad_files
-from tests.measure import run_measured
+from tests.support import bad_files
+from tests.support.measure import run_measured
 
 
 def test_notes_do_not_change_the_visual_fingerprint(tmp_path: Path):

@@ -16,7 +16,7 @@ import pytest
 from deck2video.config import ToolLimits
 from deck2video.errors import InputError, ProcessingError
 from deck2video.procs import Sandbox, call_with_timeout, run_tool, scratch, sweep_stale
-from tests.conftest import leftovers, wait_until
+from tests.support.processes import leftovers, wait_until
 
 PYTHON3 = "/usr/bin/python3"  # Debian's, which a sandbox can see (the venv is not in it)
 LIMITS = ToolLimits(memory_mb=200, cpu_seconds=1, setting="DECK2VIDEO_TEST")

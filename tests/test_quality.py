@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench import inputs
 from deck2video import quality, samples
 from deck2video.audio import SAMPLE_RATE, read_wav, silence
 from deck2video.config import QualitySettings
@@ -16,7 +17,7 @@ from deck2video.manifest import SlideQuality, SlideRecord
 from deck2video.narration import Pause, Speech, narrate
 from deck2video.speech import load_backend, synthesize_slide
 from deck2video.voice import prepare_reference
-from tests.narrations import white_noise
+from tests.support.narrations import white_noise
 
 OTHER_TEXT = (
     "Good ideas often start as small experiments that nobody expects to work. "
@@ -47,7 +48,7 @@ def voices(tmp_path_factory) -> dict[str, np.ndarray]:
         "other": samples.make_reference_voice(
             tmp / "other.wav", voice="en-us+f3", pitch=80, text=OTHER_TEXT
         ),
-        "shifted": samples.pitch_shifted(reference, tmp / "shifted.wav", cents=700),
+        "shifted": inputs.pitch_shifted(reference, tmp / "shifted.wav", cents=700),
     }
     return {name: cleaned(path, tmp) for name, path in made.items()}
 

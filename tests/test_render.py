@@ -12,11 +12,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from bench import inputs
 from deck2video import render as render_module
 from deck2video import samples
 from deck2video.errors import InputError, ProcessingError
 from deck2video.render import fit_inside, ipc_pipe_name, remove_ipc_pipe, render_slides
 from deck2video.samples import SampleSlide
+from tests.support.processes import living_processes_mentioning
 
 WIDTH, HEIGHT = 640, 360
 BLACK = (0, 0, 0)
@@ -56,21 +58,6 @@ def assert_colour(actual: tuple[int, ...], expected: tuple[int, ...], tolerance:
     assert all(abs(a - e) <= tolerance for a, e in zip(actual, expected, strict=True)), (
         f"{actual} != {expected}"
     )
-
-
-def living_processes_mentioning(text: str) -> list[str]:
-    """Command lines of running processes that mention ``text`` (zombies have none)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if text in cmdline:
-            found.append(f"{entry.name}: {cmdline}")
-    return found
 
 
 def test_renders_shown_slides_in_order_at_exact_size(
@@ -277,7 +264,7 @@ def test_concurrent_renders_do_not_interfere(make_deck, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_bench_deck_renders_thirty_full_hd_stills(tmp_path: Path) -> None:
-    deck = samples.build_bench_deck(tmp_path / "bench.pptx")
+    deck = inputs.build_bench_deck(tmp_path / "bench.pptx")
 
     started = time.monotonic()
     stills = render(deck, tmp_path / "slides", expected=30, width=1920, height=1080)

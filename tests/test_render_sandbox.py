@@ -20,9 +20,8 @@ from deck2video.errors import InputError, ProcessingError
 from deck2video.procs import run_tool, sweep_stale
 from deck2video.render import SOFFICE, render_slides, write_profile
 from deck2video.samples import SampleSlide, build_deck
-from tests import bad_files
-from tests.conftest import leftovers, wait_until
-from tests.test_render import living_processes_mentioning
+from tests.support import bad_files
+from tests.support.processes import leftovers, living_processes_mentioning, wait_until
 
 MAGENTA = (255, 0, 255)
 

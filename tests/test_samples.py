@@ -12,7 +12,7 @@ from pptx.enum.shapes import MSO_SHAPE_TYPE
 from deck2video import samples
 from deck2video.narration import is_silent
 from deck2video.samples import PALETTE, SampleSlide
-from tests import media
+from tests.support import media
 
 
 def _distance(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
@@ -56,23 +56,6 @@ def test_demo_deck_covers_the_special_cases() -> None:
     assert any(not s.title.isascii() and not s.notes.isascii() for s in slides)
     assert max(len(s.notes.split()) for s in slides) >= 300
     assert not slides[0].hidden and not is_silent(slides[0].notes)
-
-
-@pytest.mark.parametrize(("count", "minutes"), [(30, 10.0), (10, 3.0), (3, 1.0)])
-def test_bench_notes_add_up_to_the_requested_minutes(count: int, minutes: float) -> None:
-    notes = samples.bench_notes(count, minutes)
-    assert len(notes) == count
-    words = sum(len(n.split()) for n in notes)
-    assert abs(words - minutes * 150) <= 0.1 * minutes * 150
-    assert notes == samples.bench_notes(count, minutes)  # deterministic
-    assert len(set(notes)) == count
-
-
-def test_bench_deck_has_the_slides(tmp_path: Path) -> None:
-    path = samples.build_bench_deck(tmp_path / "bench.pptx", slides=5, minutes=1.0)
-    prs = Presentation(str(path))
-    notes = [s.notes_slide.notes_text_frame.text for s in prs.slides]
-    assert notes == samples.bench_notes(5, 1.0)
 
 
 @pytest.mark.parametrize(

@@ -14,8 +14,8 @@ from deck2video.audio import SAMPLE_RATE, read_wav
 from deck2video.errors import InputError, ProcessingError
 from deck2video.procs import run_tool
 from deck2video.voice import TARGET_SPEECH_RMS_DBFS, prepare_reference
-from tests import media
-from tests.bad_files import write_wav
+from tests.support import media
+from tests.support.bad_files import write_wav
 
 FORMATS = [".wav", ".mp3", ".flac", ".ogg", ".m4a"]
 LEAD_SILENCE, TAIL_SILENCE = 1.5, 1.0

@@ -1,5 +1,5 @@
-"""Sample inputs for `make demo`, `make bench` and the tests: decks built with python-pptx and a
-reference voice spoken by espeak-ng.
+"""Sample inputs for `make demo` (and the tests and benchmarks): decks built with python-pptx and
+a reference voice spoken by espeak-ng.
 
 Every slide gets its own background colour and a big slide number, so a test that compares a video
 frame with the rendered slide images can tell which slide is on screen.
@@ -226,57 +226,6 @@ def build_demo_deck(path: Path) -> Path:
     return build_deck(path, DEMO_SLIDES)
 
 
-_BENCH_SENTENCES = (
-    "Quarterly revenue grew in every region we track",
-    "The team shipped the new onboarding flow ahead of schedule",
-    "Customer support response times dropped by almost half",
-    "We expect the next release to reduce infrastructure costs",
-    "Our largest customers asked for better reporting and exports",
-    "The mobile app now loads twice as fast on older phones",
-    "Hiring stays focused on engineering and customer success",
-    "Security reviews found no critical issues this quarter",
-    "The partner program added twelve new resellers in Europe",
-    "We will measure success by weekly active teams, not sign-ups",
-    "Training material is being rewritten for the new interface",
-    "The data platform migration finishes before the summer break",
-)
-_WORDS_PER_MINUTE = 150
-
-
-def bench_notes(slides: int = 30, minutes: float = 10.0) -> list[str]:
-    """Deterministic notes that add up to about ``minutes`` of speech at 150 words per minute."""
-    words_per_slide = max(1, round(minutes * _WORDS_PER_MINUTE / slides))
-    notes = []
-    cursor = 0
-    for number in range(1, slides + 1):
-        sentences = [f"Slide {number} covers topic {number}."]
-        count = len(sentences[0].split())
-        # Add whole sentences while that brings the count closer to the target.
-        while True:
-            sentence = _BENCH_SENTENCES[cursor % len(_BENCH_SENTENCES)] + "."
-            length = len(sentence.split())
-            if count + length / 2 > words_per_slide:
-                break
-            cursor += 1
-            sentences.append(sentence)
-            count += length
-        notes.append(" ".join(sentences))
-    return notes
-
-
-def bench_slides(slides: int = 30, minutes: float = 10.0) -> list[SampleSlide]:
-    """``slides`` slides whose notes total about ``minutes`` of speech."""
-    return [
-        SampleSlide(f"Benchmark slide {number}", notes, image=number % 5 == 0)
-        for number, notes in enumerate(bench_notes(slides, minutes), start=1)
-    ]
-
-
-def build_bench_deck(path: Path, slides: int = 30, minutes: float = 10.0) -> Path:
-    """A deck for `make bench` (see :func:`bench_slides`)."""
-    return build_deck(path, bench_slides(slides, minutes))
-
-
 _REFERENCE_TEXT = (
     "Hello, this is a short recording of my voice. I am reading a few sentences so that the "
     "narration can sound a little more like me. Thank you for listening to this sample."
@@ -322,18 +271,6 @@ def make_reference_voice(
             timeout=timeout,
             what=f"encode reference voice {path.name}",
         )
-    return path
-
-
-def pitch_shifted(source: Path, path: Path, *, cents: int, timeout: float = 60.0) -> Path:
-    """``source`` (a WAV) with its pitch moved by ``cents`` and its tempo kept (sox): the same
-    recording, made to sound like another speaker."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    run_tool(
-        ["sox", source, path, "pitch", str(cents)],
-        timeout=timeout,
-        what=f"pitch-shift voice {path.name}",
-    )
     return path
 
 

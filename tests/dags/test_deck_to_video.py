@@ -14,22 +14,15 @@ import pytest
 from deck2video import storage
 from deck2video.airflow_names import DAG_ID, TaskId
 from deck2video.job import JobFolder, load_manifest
-from deck2video.manifest import Manifest
 from deck2video.params import (
     PARAMS,
 )
 from deck2video.roots import Roots
 from deck2video.samples import SampleSlide, build_deck
-from tests import bad_files
+from tests.support import bad_files
+from tests.support.dag_runs import LABELS, SLIDES, completed_jobs, job_manifests, run_dag
 
 STEPS = ["prepare", "prepare_voice", "speak", "quality", "assemble", "approve", "publish"]
-SLIDES = [
-    SampleSlide("Welcome", "Hello and welcome. This video was made by Airflow."),
-    SampleSlide("Braces {{ ds }} stay text", "Curly braces like {{ ds }} are read as they are."),
-    SampleSlide("Backstage", "This hidden slide is never read.", hidden=True),
-    SampleSlide("Pricing", ""),
-]
-LABELS = ["slide 1: Welcome", "slide 2: Braces {{ ds }} stay text", "slide 4: Pricing"]
 
 
 # --- parsing ---------------------------------------------------------------------------------
@@ -235,29 +228,6 @@ def e2e_deck(bucket: str, tmp_path_factory) -> str:
     return storage.upload(path, f"s3://{bucket}/in/talk.pptx")
 
 
-def run_dag(dag, conf: dict, root: str) -> tuple[object, dict]:
-    """``dag.test()`` with the pipeline's storage root, reading from the bucket's ``in/`` and
-    writing under its ``out/`` (the deployment's roots); returns the run and its task
-    instances."""
-    from airflow.models.taskinstance import TaskInstance
-    from airflow.utils.session import create_session
-
-    bucket = storage.parse(root).bucket
-    # Every param given: in one process, dag.test() lets a param an earlier run set (e.g.
-    # quality_mode=fail) stand for a later run that leaves it out.
-    defaults = {name: spec["default"] for name, spec in PARAMS.items() if "default" in spec}
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("DECK2VIDEO_ROOT", root)
-        env.setenv("DECK2VIDEO_READ_ROOTS", f"s3://{bucket}/in/")
-        env.setenv("DECK2VIDEO_WRITE_ROOTS", f"s3://{bucket}/out/")
-        dag_run = dag.test(run_conf={**defaults, **conf})
-    with create_session() as session:
-        tis = session.query(TaskInstance).filter_by(dag_id=dag.dag_id, run_id=dag_run.run_id)
-        found = {(ti.task_id, ti.map_index): ti for ti in tis}
-        session.expunge_all()
-    return dag_run, found
-
-
 @pytest.fixture(scope="module")
 def good_run(dag_bag, bucket, e2e_deck, reference_voice) -> Iterator[Run]:
     voice = storage.upload(reference_voice, f"s3://{bucket}/in/voice.wav")
@@ -283,19 +253,6 @@ def run_note(dag_run) -> str | None:
         return session.get(DagRun, dag_run.id).note
 
 
-def job_manifests(root: str) -> dict[str, Manifest]:
-    found = {}
-    for obj in storage.list_objects(storage.join(root, "jobs")):
-        if obj.url.endswith("/manifest.json"):
-            job_url = obj.url.rsplit("/", 1)[0]
-            found[job_url] = load_manifest(job_url)
-    return found
-
-
-def completed_jobs(root: str) -> list[tuple[str, Manifest]]:
-    return [(url, m) for url, m in job_manifests(root).items() if m.status == "completed"]
-
-
 def test_run_succeeds_with_one_labelled_speak_per_shown_slide(good_run):
     assert good_run.dag_run.state == "success"
     speak = sorted(
@@ -312,7 +269,7 @@ def test_run_succeeds_with_one_labelled_speak_per_shown_slide(good_run):
 
 
 def test_video_and_captions_are_published(good_run, tmp_path):
-    from tests import media
+    from tests.support import media
 
     assert storage.exists(good_run.out_url)
     video = storage.download(good_run.out_url, tmp_path / "talk.mp4")
@@ -353,7 +310,7 @@ def test_fail_mode_fails_the_run_at_quality_naming_the_slide_and_publishes_nothi
     finds it): the quality task fails once, without retries, and nothing is published."""
     from deck2video import job
     from deck2video.config import JobSettings
-    from tests.narrations import seed_narration, white_noise
+    from tests.support.narrations import seed_narration, white_noise
 
     slides = [
         SLIDES[0],

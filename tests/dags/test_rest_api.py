@@ -11,8 +11,7 @@ import pytest
 
 from deck2video import storage
 from deck2video.samples import build_deck
-
-from .test_deck_to_video import LABELS, SLIDES
+from tests.support.dag_runs import LABELS, SLIDES
 
 pytestmark = pytest.mark.slow
 

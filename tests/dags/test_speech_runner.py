@@ -12,8 +12,7 @@ import pytest
 from deck2video.airflow_names import EXIT_BAD_INPUT
 from deck2video.errors import InputError, ProcessingError
 from deck2video.speech_items import SlideToSpeak, SpeechItem, in_groups
-
-from .conftest import DAGS
+from tests.support.airflow_dags import DAGS
 
 SECRET = "s3cr3t-key-that-must-never-show"
 STORAGE_CONN = {
@@ -224,9 +223,8 @@ def test_a_grouped_run_speaks_every_slide_in_fewer_tasks(
     """The whole DAG under dag.test() with groups of 2: 3 slides -> 2 speak tasks, one video."""
     from deck2video import storage
     from deck2video.samples import build_deck
-    from tests import media
-
-    from .test_deck_to_video import SLIDES, run_dag
+    from tests.support import media
+    from tests.support.dag_runs import SLIDES, run_dag
 
     conf = {
         "deck_url": storage.upload(

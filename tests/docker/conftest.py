@@ -6,6 +6,12 @@ from __future__ import annotations
 
 import pytest
 
+# The DAG tests' Airflow (configured as this conftest loads, before Airflow is first imported);
+# airflow_db is autouse, so the Docker DAG test gets the metadata DB too.
+from tests.support.airflow_dags import airflow_db, dag_bag
+
+__all__ = ["airflow_db", "dag_bag", "docker_runner_env"]
+
 
 @pytest.fixture(scope="session")
 def docker_runner_env(docker_engine, speech_image: str) -> dict[str, str]:

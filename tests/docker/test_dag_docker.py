@@ -14,12 +14,10 @@ from pathlib import Path
 import pytest
 
 from deck2video import storage
+from deck2video.airflow_names import DAG_ID
 from deck2video.samples import build_deck
-
-# The Airflow home and metadata DB of the DAG tests (importing their conftest configures Airflow
-# before it is first imported); airflow_db is autouse, so this module gets the DB too.
-from tests.dags.conftest import DAGS, airflow_db  # noqa: F401
-from tests.dags.test_deck_to_video import DAG_ID, LABELS, SLIDES, job_manifests, run_dag
+from tests.support.airflow_dags import DAGS
+from tests.support.dag_runs import LABELS, SLIDES, job_manifests, run_dag
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -102,7 +100,7 @@ def test_every_slide_ran_in_its_own_container(docker_run: DockerRun, speech_imag
 
 
 def test_the_video_is_published_with_every_slides_audio(docker_run: DockerRun, tmp_path: Path):
-    from tests import media
+    from tests.support import media
 
     video = storage.download(docker_run.out_url, tmp_path / "talk.mp4")
     info = media.ffprobe(video)

@@ -12,8 +12,8 @@ from deck2video.config import Limits
 from deck2video.errors import InputError
 from deck2video.job import load_manifest
 from deck2video.samples import SampleSlide
-from tests import bad_files
-from tests.conftest import leftovers
+from tests.support import bad_files
+from tests.support.processes import leftovers
 
 TWO_SLIDES = [SampleSlide("One", "First."), SampleSlide("Two", "Second.")]
 

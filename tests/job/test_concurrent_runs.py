@@ -13,7 +13,7 @@ import pytest
 from deck2video import storage
 from deck2video.job import load_manifest
 from deck2video.samples import SampleSlide, build_deck
-from tests import media
+from tests.support import media
 
 SLIDES = [SampleSlide("First", "Two runs share this job."), SampleSlide("Second", "")]
 

@@ -14,8 +14,8 @@ from deck2video.config import JobSettings
 from deck2video.errors import InputError
 from deck2video.job import JobFolder, load_manifest
 from deck2video.samples import SampleSlide
-from tests import media
-from tests.conftest import leftovers, private_tempdir
+from tests.support import media
+from tests.support.processes import leftovers, private_tempdir
 
 FRAME = 1 / 25  # the tolerance the issue asks for: one frame at a common frame rate
 

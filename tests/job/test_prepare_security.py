@@ -22,9 +22,9 @@ from deck2video.errors import InputError
 from deck2video.job import load_manifest
 from deck2video.roots import Roots
 from deck2video.samples import SampleSlide, build_deck
-from tests import bad_files, media
-from tests.conftest import leftovers
-from tests.measure import run_measured
+from tests.support import bad_files, media
+from tests.support.measure import run_measured
+from tests.support.processes import leftovers
 
 SECRET = "TOPSECRET-d2v-issue9"
 SLIDES = [SampleSlide("One", "Hello there, this is the first slide."), SampleSlide("Two", "")]

@@ -19,7 +19,7 @@ from deck2video.job import JobFolder, load_manifest
 from deck2video.roots import Roots
 from deck2video.samples import SampleSlide, build_deck
 from deck2video.speech import load_backend
-from tests.narrations import seed_narration, white_noise
+from tests.support.narrations import seed_narration, white_noise
 
 SLIDES = [
     SampleSlide("Welcome", "Hello and welcome. This talk is about how narration is measured."),

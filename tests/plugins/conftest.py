@@ -8,55 +8,19 @@ import contextlib
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from deck2video import storage
-from deck2video.job import JobFolder
-from deck2video.manifest import Manifest
-from deck2video.samples import SampleSlide, build_deck
-from tests import bad_files
-from tests.browser import WAIT, chromium, screenshot
+from deck2video.samples import build_deck
+from tests.support import bad_files
+from tests.support.browser import chromium, screenshot, sign_in
+from tests.support.ui_jobs import SLIDES, MadeJob, MadeJobs
 
 PLUGINS = Path(__file__).resolve().parents[2] / "plugins"
 if str(PLUGINS) not in sys.path:
     sys.path.append(str(PLUGINS))
-
-# PowerPoint numbers 1, 2, 4: the hidden slide 3 keeps its number and is not narrated. The
-# notes hold what the pronunciation rules spell out ("$5" -> "five dollars").
-SLIDES = [
-    SampleSlide("Welcome", "Welcome to the 2024 review. Tickets cost $5."),
-    SampleSlide("Café Zürich", "We met at Café Zürich. [PAUSE 0.5] It was 3 pm."),
-    SampleSlide("Backstage", "This hidden slide is never read.", hidden=True),
-    SampleSlide("Pricing", "Prices start at 10%."),
-]
-NARRATED = [1, 2, 4]
-
-
-@dataclass(frozen=True)
-class MadeJob:
-    run_id: str
-    job_id: str | None
-    conf: dict
-
-    def folder(self, root: str) -> JobFolder:
-        assert self.job_id, "this run made no job"
-        return JobFolder(storage.join(root, "jobs", self.job_id))
-
-    def manifest(self, root: str) -> Manifest:
-        from deck2video.job import load_manifest
-
-        return load_manifest(self.folder(root))
-
-
-@dataclass(frozen=True)
-class MadeJobs:
-    finished: MadeJob  # a video, published
-    failed: MadeJob  # failed in prepare_voice: the recording is silent
-    not_a_deck: MadeJob  # failed in prepare, before it made a job
-    seconds: float  # how long the three runs took
 
 
 @pytest.fixture(scope="session")
@@ -99,24 +63,6 @@ def signed_in(browser, airflow_servers):
         sign_in(browser, airflow_servers, "admin")
         browser.deck2video_signed_in = True
     return browser
-
-
-def sign_in(driver, servers, user: str) -> None:
-    """Through Airflow's own sign-in page, as a person does."""
-    from selenium.webdriver.common.by import By
-
-    driver.get(f"{servers.base}/")
-    wait_until(driver, lambda d: d.find_elements(By.NAME, "username"))
-    driver.find_element(By.NAME, "username").send_keys(user)
-    driver.find_element(By.NAME, "password").send_keys(servers.passwords[user])
-    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    wait_until(driver, lambda d: "/auth/login" not in d.current_url and d.get_cookie("_token"))
-
-
-def wait_until(driver, condition, timeout: float = WAIT):
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(condition)
 
 
 @pytest.hookimpl(hookwrapper=True)

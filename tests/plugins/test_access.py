@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from deck2video import storage
-from tests.airflow_servers import Api
+from tests.support.airflow_servers import Api
 
 pytestmark = pytest.mark.slow
 

@@ -11,17 +11,10 @@ import pytest
 
 from deck2video import storage
 from deck2video.pronounce import expand_for_speech
-from tests.browser import screenshot
-
-from .conftest import NARRATED, SLIDES, wait_until
+from tests.support.browser import by_css, open_job, screenshot, wait_until
+from tests.support.ui_jobs import NARRATED, SLIDES
 
 pytestmark = pytest.mark.slow
-
-
-def by_css(driver, selector: str) -> list:
-    from selenium.webdriver.common.by import By
-
-    return driver.find_elements(By.CSS_SELECTOR, selector)
 
 
 def open_videos_from_navigation(driver, servers) -> None:
@@ -34,12 +27,6 @@ def open_videos_from_navigation(driver, servers) -> None:
     frame = wait_until(driver, lambda d: by_css(d, "iframe[src*='/deck2video/']"))[0]
     driver.switch_to.frame(frame)
     wait_until(driver, lambda d: by_css(d, "table.jobs tr.job"))
-
-
-def open_job(driver, servers, job_id: str) -> None:
-    driver.switch_to.default_content()
-    driver.get(f"{servers.base}/deck2video/jobs/{job_id}")
-    wait_until(driver, lambda d: by_css(d, "table.slides tr.slide"))
 
 
 def media_time(driver, element) -> float:

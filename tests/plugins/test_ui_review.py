@@ -13,10 +13,8 @@ import pytest
 
 from deck2video import storage
 from deck2video.samples import SampleSlide, build_deck
-from tests.browser import chromium, screenshot
-
-from .conftest import NARRATED, sign_in, wait_until
-from .test_ui import by_css, open_job
+from tests.support.browser import by_css, chromium, open_job, screenshot, sign_in, wait_until
+from tests.support.ui_jobs import NARRATED
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ from deck2video import cli, job, storage
 from deck2video.errors import ProcessingError
 from deck2video.job import load_manifest
 from deck2video.samples import SampleSlide
-from tests import media
+from tests.support import media
 
 SLIDES = [
     SampleSlide("Hello", "Hello there."),

@@ -9,7 +9,7 @@ import torch
 from deck2video.audio import SAMPLE_RATE
 from deck2video.errors import ProcessingError
 from deck2video.speech import convert, embedding
-from tests.speech.conftest import tone
+from tests.support.media import tone
 
 # --- conversion ---------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import torch
 
 from deck2video.errors import ProcessingError
 from deck2video.speech import weights
-from tests.speech.conftest import TINY_CONFIG
+from tests.support.openvoice_weights import TINY_CONFIG
 
 # --- loading ------------------------------------------------------------------------------------
 

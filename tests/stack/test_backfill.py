@@ -19,7 +19,7 @@ import pytest
 
 from deck2video import storage
 from scripts.stack import parse_time
-from tests import media
+from tests.support import media
 
 from .conftest import small_deck, stack_storage, task_instances, wait_for_runs
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from deck2video import storage
-from tests import media
+from tests.support import media
 
 from .conftest import PublishWatch, outputs_of, small_deck, task_instances, trigger, wait_for_runs
 

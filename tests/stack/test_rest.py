@@ -10,7 +10,7 @@ import pytest
 
 from deck2video import storage
 from scripts.stack import parse_time
-from tests import media
+from tests.support import media
 
 from .conftest import outputs_of, small_deck, stack_storage, task_instances, trigger, wait_for_runs
 

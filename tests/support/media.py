@@ -13,6 +13,7 @@ from typing import NamedTuple
 import numpy as np
 from PIL import Image
 
+from deck2video.audio import SAMPLE_RATE
 from deck2video.captions import Cue
 
 _EVERYTHING = ("-show_streams", "-show_format", "-show_chapters")
@@ -183,3 +184,10 @@ def _cue(lines: list[str], decimal_mark: str) -> Cue:
     start = h1 * 3600 + m1 * 60 + s1 + f1 / 1000
     end = h2 * 3600 + m2 * 60 + s2 + f2 / 1000
     return Cue(start, end, "\n".join(text))
+
+
+def tone(seconds: float, frequency: float = 220.0, rate: int = SAMPLE_RATE) -> np.ndarray:
+    """A voiced-sounding test signal: a few harmonics with a slow loudness wobble."""
+    t = np.arange(round(seconds * rate)) / rate
+    wave = sum(np.sin(2 * np.pi * frequency * k * t) / k for k in (1, 2, 3, 4))
+    return (0.2 * wave * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t))).astype(np.float32)

@@ -6,6 +6,7 @@ the same time as with trained ones, but the sound is meaningless.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from collections.abc import Mapping
@@ -48,6 +49,21 @@ V2_CONFIG: dict[str, Any] = {
         "gin_channels": 256,
     },
 }
+
+
+# The same framing with small layers, for tests that need many conversions.
+TINY_CONFIG = copy.deepcopy(V2_CONFIG)
+TINY_CONFIG["model"].update(
+    inter_channels=16,
+    hidden_channels=16,
+    filter_channels=32,
+    n_layers=1,
+    p_dropout=0.0,
+    resblock_kernel_sizes=[3],
+    resblock_dilation_sizes=[[1, 3, 5]],
+    upsample_initial_channel=32,
+    gin_channels=32,
+)
 
 
 def write_random_weights(

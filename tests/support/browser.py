@@ -31,7 +31,7 @@ FLAGS = (
     "--lang=en-US",
 )
 WAIT = 30.0  # seconds a page may take to show what a test waits for
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 @contextlib.contextmanager
@@ -59,3 +59,33 @@ def screenshot(driver, name: str) -> Path:
     path = ARTIFACTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)[:120]}.png"
     driver.save_screenshot(str(path))
     return path
+
+
+def sign_in(driver, servers, user: str) -> None:
+    """Through Airflow's own sign-in page, as a person does."""
+    from selenium.webdriver.common.by import By
+
+    driver.get(f"{servers.base}/")
+    wait_until(driver, lambda d: d.find_elements(By.NAME, "username"))
+    driver.find_element(By.NAME, "username").send_keys(user)
+    driver.find_element(By.NAME, "password").send_keys(servers.passwords[user])
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_until(driver, lambda d: "/auth/login" not in d.current_url and d.get_cookie("_token"))
+
+
+def wait_until(driver, condition, timeout: float = WAIT):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(condition)
+
+
+def by_css(driver, selector: str) -> list:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_elements(By.CSS_SELECTOR, selector)
+
+
+def open_job(driver, servers, job_id: str) -> None:
+    driver.switch_to.default_content()
+    driver.get(f"{servers.base}/deck2video/jobs/{job_id}")
+    wait_until(driver, lambda d: by_css(d, "table.slides tr.slide"))

@@ -27,7 +27,7 @@ import pytest
 
 from scripts.stack import Process, free_port, stop_sessions
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 START_TIMEOUT = 240.0
 RUN_TIMEOUT = 420.0

@@ -1,0 +1,56 @@
+"""Running deck_to_video in the test process under ``dag.test()`` (tests/dags, tests/docker), and
+reading back the jobs a run made. Needs tests/support/airflow_dags.py's Airflow."""
+
+from __future__ import annotations
+
+import pytest
+
+from deck2video import storage
+from deck2video.job import load_manifest
+from deck2video.manifest import Manifest
+from deck2video.params import PARAMS
+from deck2video.samples import SampleSlide
+
+SLIDES = [
+    SampleSlide("Welcome", "Hello and welcome. This video was made by Airflow."),
+    SampleSlide("Braces {{ ds }} stay text", "Curly braces like {{ ds }} are read as they are."),
+    SampleSlide("Backstage", "This hidden slide is never read.", hidden=True),
+    SampleSlide("Pricing", ""),
+]
+LABELS = ["slide 1: Welcome", "slide 2: Braces {{ ds }} stay text", "slide 4: Pricing"]
+
+
+def run_dag(dag, conf: dict, root: str) -> tuple[object, dict]:
+    """``dag.test()`` with the pipeline's storage root, reading from the bucket's ``in/`` and
+    writing under its ``out/`` (the deployment's roots); returns the run and its task
+    instances."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    bucket = storage.parse(root).bucket
+    # Every param given: in one process, dag.test() lets a param an earlier run set (e.g.
+    # quality_mode=fail) stand for a later run that leaves it out.
+    defaults = {name: spec["default"] for name, spec in PARAMS.items() if "default" in spec}
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("DECK2VIDEO_ROOT", root)
+        env.setenv("DECK2VIDEO_READ_ROOTS", f"s3://{bucket}/in/")
+        env.setenv("DECK2VIDEO_WRITE_ROOTS", f"s3://{bucket}/out/")
+        dag_run = dag.test(run_conf={**defaults, **conf})
+    with create_session() as session:
+        tis = session.query(TaskInstance).filter_by(dag_id=dag.dag_id, run_id=dag_run.run_id)
+        found = {(ti.task_id, ti.map_index): ti for ti in tis}
+        session.expunge_all()
+    return dag_run, found
+
+
+def job_manifests(root: str) -> dict[str, Manifest]:
+    found = {}
+    for obj in storage.list_objects(storage.join(root, "jobs")):
+        if obj.url.endswith("/manifest.json"):
+            job_url = obj.url.rsplit("/", 1)[0]
+            found[job_url] = load_manifest(job_url)
+    return found
+
+
+def completed_jobs(root: str) -> list[tuple[str, Manifest]]:
+    return [(url, m) for url, m in job_manifests(root).items() if m.status == "completed"]
