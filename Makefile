@@ -13,7 +13,13 @@ APT_PACKAGES := libreoffice-impress-nogui poppler-utils ffmpeg espeak-ng sox fon
 DEMO_DIR ?= demo-output
 PYTEST_ARGS ?=
 
-.PHONY: demo test bench bench-voice lint install apt clean airflow lock stack bench-stack
+.PHONY: help demo test unit lint fmt bench bench-voice install apt clean airflow lock stack \
+	bench-stack
+
+## help: what each target does
+help:
+	@awk '/^## / { sub(/^## /, ""); if ($$0 ~ /^[a-z.-]+: /) printf "\n"; printf "%s\n", $$0 }' \
+		$(firstword $(MAKEFILE_LIST)) | sed '1{/^$$/d}'
 
 ## install: Debian packages + a virtualenv with the pinned Python packages
 install: apt $(VENV)/.installed
@@ -53,14 +59,25 @@ stack: install
 test: install lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+## unit: the fast tests for the edit-test loop (no servers, no Docker, no whole-pipeline runs)
+unit: install
+	$(VENV)/bin/pytest -q -m "not slow and not docker and not stack" $(PYTEST_ARGS)
+
 SHELL_SCRIPTS := $(wildcard scripts/*.sh images/*/*.sh) .ci/run
 DOCKERFILES := $(wildcard images/*/Dockerfile images/*/*.Dockerfile)
 
+## lint: ruff (lint + format check), mypy, shellcheck, hadolint: what CI and pre-commit run
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/shellcheck $(SHELL_SCRIPTS)
 	$(VENV)/bin/hadolint $(DOCKERFILES)
+
+## fmt: fix what ruff can (import order, simple rewrites) and format the code
+fmt: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
 
 ## bench: a 30-slide, ~10-minute deck: stage timings, real-time factor, re-run, quality share,
 ## MoviePy baseline
