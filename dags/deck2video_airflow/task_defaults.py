@@ -66,7 +66,7 @@ def record_failed_stage(context: Any) -> None:
 
     ti = context["ti"]
     error = context.get("exception")
-    reason = job.one_line(error) if error is not None else "task failed"
+    reason = job.error_reason(error) if error is not None else "task failed"
     slides = speech_slides(context.get("task"))
     if slides is not None:
         reason = f"{slides}: {reason}"

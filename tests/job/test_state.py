@@ -14,8 +14,8 @@ from deck2video import storage
 from deck2video.errors import InputError
 from deck2video.job.layout import JobFolder, Store
 from deck2video.job.state import (
+    error_reason,
     load_manifest,
-    one_line,
     record_failure,
     save_manifest,
     stage,
@@ -66,10 +66,10 @@ def test_record_failure_keeps_the_steps_own_more_precise_reason(job):
     assert (stored.stage, stored.reason) == ("assemble", "worker lost heartbeat")
 
 
-def test_one_line_names_unexpected_error_types():
-    assert one_line(InputError("deck a.pptx:\n bad")) == "deck a.pptx: bad"
-    assert one_line(KeyError("slides")) == "KeyError: 'slides'"
-    assert one_line(RuntimeError()) == "RuntimeError"
+def test_error_reason_names_unexpected_error_types():
+    assert error_reason(InputError("deck a.pptx:\n bad")) == "deck a.pptx: bad"
+    assert error_reason(KeyError("slides")) == "KeyError: 'slides'"
+    assert error_reason(RuntimeError()) == "RuntimeError"
 
 
 # --- two runs of one job -----------------------------------------------------------------------

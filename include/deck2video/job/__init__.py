@@ -13,7 +13,7 @@ from deck2video.job.prepare import JobPlan, SlidePlan, job_id_for, prepare
 from deck2video.job.publish import PublishResult, publish
 from deck2video.job.quality import check_quality
 from deck2video.job.speak import SpeakResult, speak_slide, speak_slides
-from deck2video.job.state import load_manifest, one_line, record_failure
+from deck2video.job.state import error_reason, load_manifest, record_failure
 from deck2video.job.voice import prepare_voice
 
 __all__ = [
@@ -28,7 +28,7 @@ __all__ = [
     "check_quality",
     "job_id_for",
     "load_manifest",
-    "one_line",
+    "error_reason",
     "prepare",
     "prepare_voice",
     "publish",

@@ -22,7 +22,7 @@ from deck2video.errors import InputError, ProcessingError
 from deck2video.job.budget import check_slide_seconds, estimate, narration_lexicon
 from deck2video.job.cache import get_or_put
 from deck2video.job.layout import JobFolder
-from deck2video.job.state import load_manifest, one_line, record_failure
+from deck2video.job.state import error_reason, load_manifest, record_failure
 from deck2video.job.voice import ensure_embedding
 from deck2video.manifest import Manifest
 from deck2video.narration import Speech, narrate
@@ -50,7 +50,9 @@ def speak_slide(job: JobFolder, number: int, take: int = 1) -> SpeakResult:
         return _speak(job, manifest, number, take)
     except BaseException as error:
         with contextlib.suppress(Exception):
-            record_failure(job, "speak", f"slide {_shown_as(manifest, number)}: {one_line(error)}")
+            record_failure(
+                job, "speak", f"slide {_shown_as(manifest, number)}: {error_reason(error)}"
+            )
         raise
 
 

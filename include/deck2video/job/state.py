@@ -110,7 +110,7 @@ def stage(job: JobFolder, manifest: Manifest, name: str, status: str) -> Iterato
         yield record
     except BaseException as error:
         record.status, record.seconds = "failed", round(time.perf_counter() - started, 3)
-        manifest.set_status("failed", stage=name, reason=one_line(error))
+        manifest.set_status("failed", stage=name, reason=error_reason(error))
         with contextlib.suppress(Exception):  # keep the original error if storage is down
             save_manifest(job, manifest)
         raise
@@ -130,7 +130,9 @@ def stage_done(manifest: Manifest, name: str) -> bool:
     return manifest.stages.get(name, StageRecord()).status == "done"
 
 
-def one_line(error: BaseException) -> str:
+def error_reason(error: BaseException) -> str:
+    """An error as the one-line reason a failed job records: our own errors' messages as they
+    are, anything else with its type's name (a bare ``KeyError: 'slides'`` says little alone)."""
     text = " ".join(str(error).split())
     if isinstance(error, Deck2VideoError):
         return text or type(error).__name__
