@@ -12,14 +12,13 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-import wave
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-SAMPLE_RATE = 24_000
+from deck2video.audio import SAMPLE_RATE, write_wav
 
 
 def moviepy_baseline(
@@ -65,11 +64,7 @@ def make_inputs(
         t = np.arange(round(seconds * SAMPLE_RATE)) / SAMPLE_RATE
         tone = 0.2 * np.sin(2 * np.pi * (200 + 40 * number) * t)
         audio = folder / f"{number:04d}.wav"
-        with wave.open(str(audio), "wb") as wav:
-            wav.setnchannels(1)
-            wav.setsampwidth(2)
-            wav.setframerate(SAMPLE_RATE)
-            wav.writeframes((tone * 32767).astype("<i2").tobytes())
+        write_wav(audio, tone)
         images.append(image)
         audios.append(audio)
     return images, audios
