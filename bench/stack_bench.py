@@ -1,6 +1,6 @@
 """`make bench-stack`: what a speak task costs in the real executor, and decks per hour.
 
-Starts the compose stack (scripts/stack.py: CeleryExecutor, Postgres, Redis, SeaweedFS, dockerd,
+Starts the compose stack (scripts/stack/: CeleryExecutor, Postgres, Redis, SeaweedFS, dockerd,
 a cpu and a gpu worker) once and runs batches of generated decks through it, switching the
 deployment settings between batches as an operator would (edit .env, restart the services):
 

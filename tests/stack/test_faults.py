@@ -15,8 +15,14 @@ import pytest
 
 from deck2video import storage
 from tests.support import media
-
-from .conftest import PublishWatch, outputs_of, small_deck, task_instances, trigger, wait_for_runs
+from tests.support.stack_runs import (
+    PublishWatch,
+    outputs_of,
+    small_deck,
+    task_instances,
+    trigger,
+    wait_for_runs,
+)
 
 pytestmark = [pytest.mark.stack, pytest.mark.docker, pytest.mark.slow]
 

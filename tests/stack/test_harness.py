@@ -1,4 +1,4 @@
-"""The stack harness itself (scripts/stack.py), without the whole stack: that it takes the compose
+"""The stack harness itself (scripts/stack/), without the whole stack: that it takes the compose
 file's settings as they are, rewriting addresses, ports and paths only; that it fails with one
 line naming what is wrong; that stopping leaves nothing running or listening.
 """
@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from scripts import filer_meta
-from scripts import stack as harness
 from scripts.docker_engine import Engine
+from scripts.stack import compose, processes, services
+from scripts.stack.errors import StackError
 
 COMPOSE_HOSTS = re.compile(r"://(?:[^@/]*@)?(postgres|redis|minio|airflow-apiserver)\b")
 # The settings whose value may differ from compose's, and why.
@@ -32,21 +33,21 @@ REWRITTEN = {
 
 
 @pytest.fixture
-def unstarted(tmp_path: Path) -> harness.Stack:
+def unstarted(tmp_path: Path) -> services.Stack:
     engine = Engine(url=f"unix://{tmp_path}/docker.sock", root=tmp_path)
-    return harness.Stack(tmp_path / "stack", engine=engine, speech_image="speech:test")
+    return services.Stack(tmp_path / "stack", engine=engine, speech_image="speech:test")
 
 
 def test_interpolation_follows_compose():
     variables = {"SET": "x", "EMPTY": ""}
-    assert harness.interpolate("${SET}-${UNSET:-d}-${EMPTY:-e}-${EMPTY-f}-$$HOME", variables) == (
+    assert compose.interpolate("${SET}-${UNSET:-d}-${EMPTY:-e}-${EMPTY-f}-$$HOME", variables) == (
         "x-d-e--$HOME"
     )
-    with pytest.raises(harness.StackError, match="^compose: set it in .env$"):
-        harness.interpolate("${UNSET:?set it in .env}", variables)
+    with pytest.raises(StackError, match="^compose: set it in .env$"):
+        compose.interpolate("${UNSET:?set it in .env}", variables)
 
 
-@pytest.mark.parametrize("service", harness.AIRFLOW_SERVICES)
+@pytest.mark.parametrize("service", services.AIRFLOW_SERVICES)
 def test_airflow_settings_are_compose_settings_with_addresses_rewritten(unstarted, service):
     compose = unstarted.compose_service(service).environment
     ours = unstarted.airflow_env(service)
@@ -69,10 +70,10 @@ def test_the_workers_run_composes_commands(unstarted):
 
 
 def test_an_unknown_host_in_a_setting_is_refused():
-    with pytest.raises(harness.StackError, match="names host 'elastic'"):
-        harness.rewrite_addresses({"X": "http://elastic:9200/"}, {"redis": "127.0.0.1:1"})
+    with pytest.raises(StackError, match="names host 'elastic'"):
+        compose.rewrite_addresses({"X": "http://elastic:9200/"}, {"redis": "127.0.0.1:1"})
     kept = {"ROOT": "s3://deck2video", "SOCK": "unix://var/run/docker.sock"}
-    assert harness.rewrite_addresses(kept, {}) == kept
+    assert compose.rewrite_addresses(kept, {}) == kept
 
 
 def test_a_taken_port_is_one_line(tmp_path: Path):
@@ -81,14 +82,14 @@ def test_a_taken_port_is_one_line(tmp_path: Path):
         taken.listen()
         port = taken.getsockname()[1]
         engine = Engine(url=f"unix://{tmp_path}/docker.sock", root=tmp_path)
-        stack = harness.Stack(tmp_path / "s", harness.Ports.choose(api=port), engine=engine)
-        with pytest.raises(harness.StackError, match=rf"^api-server: 127.0.0.1:{port} is in use"):
+        stack = services.Stack(tmp_path / "s", services.Ports.choose(api=port), engine=engine)
+        with pytest.raises(StackError, match=rf"^api-server: 127.0.0.1:{port} is in use"):
             stack.start()
 
 
 def test_a_missing_binary_is_one_line(unstarted, monkeypatch):
-    monkeypatch.setattr(harness, "REDIS_SERVER", Path("/nonexistent/redis-server"))
-    with pytest.raises(harness.StackError, match=r"^redis \(apt: redis-server\): /nonexistent"):
+    monkeypatch.setattr(services, "REDIS_SERVER", Path("/nonexistent/redis-server"))
+    with pytest.raises(StackError, match=r"^redis \(apt: redis-server\): /nonexistent"):
         unstarted.start()
 
 
@@ -96,7 +97,7 @@ def test_an_unhealthy_service_names_itself_and_its_log(unstarted):
     unstarted.home.mkdir(parents=True)
     unstarted._spawn("sleeper", ["/bin/sleep", "30"])
     try:
-        with pytest.raises(harness.StackError, match=r"^sleeper: not healthy after 1 s; log /"):
+        with pytest.raises(StackError, match=r"^sleeper: not healthy after 1 s; log /"):
             unstarted._wait_healthy("sleeper", lambda: False, timeout=1)
     finally:
         unstarted.stop()
@@ -109,7 +110,7 @@ def test_stopping_leaves_nothing_running_or_listening():
     # user (the stack's real home is a /tmp folder too).
     home = Path(tempfile.mkdtemp(prefix="d2v-harness-", dir="/tmp"))
     home.chmod(0o711)
-    unstarted = harness.Stack(home / "stack", engine=Engine(url="unix:///nowhere", root=home))
+    unstarted = services.Stack(home / "stack", engine=Engine(url="unix:///nowhere", root=home))
     unstarted.home.mkdir()
     unstarted.home.chmod(0o711)
     try:
@@ -120,9 +121,9 @@ def test_stopping_leaves_nothing_running_or_listening():
     finally:
         unstarted.stop()
         shutil.rmtree(home, ignore_errors=True)
-    assert [pid for sid in sessions for pid in harness.session_members(sid)] == []
+    assert [pid for sid in sessions for pid in processes.session_members(sid)] == []
     for port in (unstarted.ports.postgres, unstarted.ports.redis):
-        assert not harness.port_in_use(port), port
+        assert not processes.port_in_use(port), port
 
 
 def test_protobuf_fields_round_trip():

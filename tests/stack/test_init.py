@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import VARIABLES
+from tests.support.stack_runs import VARIABLES
 
 pytestmark = [pytest.mark.stack, pytest.mark.docker, pytest.mark.slow]
 

@@ -10,8 +10,7 @@ import pytest
 
 from deck2video import storage
 from scripts.stack import parse_time
-
-from .conftest import VARIABLES, small_deck, task_instances, trigger, wait_for_runs
+from tests.support.stack_runs import VARIABLES, small_deck, task_instances, trigger, wait_for_runs
 
 pytestmark = [pytest.mark.stack, pytest.mark.docker, pytest.mark.slow]
 

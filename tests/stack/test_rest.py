@@ -11,8 +11,14 @@ import pytest
 from deck2video import storage
 from scripts.stack import parse_time
 from tests.support import media
-
-from .conftest import outputs_of, small_deck, stack_storage, task_instances, trigger, wait_for_runs
+from tests.support.stack_runs import (
+    outputs_of,
+    small_deck,
+    stack_storage,
+    task_instances,
+    trigger,
+    wait_for_runs,
+)
 
 pytestmark = [pytest.mark.stack, pytest.mark.docker, pytest.mark.slow]
 

