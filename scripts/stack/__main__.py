@@ -32,7 +32,8 @@ def signals_raise() -> Iterator[None]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description="The production-like deck2video stack on one machine, until Ctrl-C."
+        prog="python -m scripts.stack",
+        description="The production-like deck2video stack on one machine, until Ctrl-C.",
     )
     parser.add_argument(
         "--home",
