@@ -52,7 +52,9 @@ def override(images: dict[str, str]) -> dict:
     return {"services": {s: {"image": tag, "pull_policy": "never"} for s, tag in images.items()}}
 
 
-def compose(engine: engines.Engine, files: list[Path], env_file: Path, *args: str):
+def compose(
+    engine: engines.Engine, files: list[Path], env_file: Path, *args: str
+) -> subprocess.CompletedProcess[str]:
     command = [str(BIN / "docker-compose"), "--project-directory", str(REPO),
                "--env-file", str(env_file)]  # fmt: skip
     for file in files:

@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 DOCKERD = Path("/usr/sbin/dockerd")  # Debian's docker.io
@@ -46,7 +47,7 @@ class Engine:
     def log(self) -> Path:
         return self.root / "dockerd.log"
 
-    def client(self):
+    def client(self) -> Any:
         import docker
 
         return docker.DockerClient(base_url=self.url, version="auto", timeout=120)

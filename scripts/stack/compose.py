@@ -57,7 +57,9 @@ class ComposeService:
     command: list[str]
 
 
-def compose_service(compose: Mapping[str, Any], name: str, variables: Mapping[str, str]):
+def compose_service(
+    compose: Mapping[str, Any], name: str, variables: Mapping[str, str]
+) -> ComposeService:
     spec = compose["services"].get(name)
     if spec is None:
         raise StackError(f"compose: no service {name!r} in {COMPOSE_FILE.name}")

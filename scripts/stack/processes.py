@@ -50,6 +50,15 @@ class Process:
         return self.process is not None and self.process.poll() is None
 
     @property
+    def returncode(self) -> int | None:
+        return None if self.process is None else self.process.returncode
+
+    def wait(self, timeout: float) -> int:
+        """Its exit status, once it exited within ``timeout`` (else TimeoutExpired)."""
+        assert self.process is not None, f"{self.name} was never started"
+        return self.process.wait(timeout=timeout)
+
+    @property
     def pid(self) -> int:
         assert self.process is not None
         return self.process.pid

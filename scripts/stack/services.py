@@ -217,8 +217,7 @@ class Stack:
         while time.monotonic() < deadline:
             if not process.alive:
                 raise StackError(
-                    f"{name} exited ({process.process.returncode}); log {process.log}: "
-                    f"{process.tail(3)}"
+                    f"{name} exited ({process.returncode}); log {process.log}: {process.tail(3)}"
                 )
             with contextlib.suppress(Exception):
                 if healthy():
@@ -254,7 +253,7 @@ class Stack:
         self._wait_healthy("postgres", self._postgres_up, 60)
         self._create_database()
 
-    def _postgres_connect(self, dbname: str):
+    def _postgres_connect(self, dbname: str) -> Any:
         import psycopg2
 
         return psycopg2.connect(
@@ -338,7 +337,7 @@ class Stack:
     def stop_object_store(self) -> None:
         self.processes["seaweedfs"].stop()
 
-    def _root_s3(self):
+    def _root_s3(self) -> Any:
         import boto3
         from botocore.config import Config
 
@@ -417,16 +416,15 @@ class Stack:
              timeout: float = START_TIMEOUT) -> None:  # fmt: skip
         process = self._spawn(name, argv, env)
         try:
-            process.process.wait(timeout=timeout)
+            process.wait(timeout)
         except subprocess.TimeoutExpired:
             process.stop()
             raise StackError(
                 f"{name}: no result after {timeout:.0f} s; log {process.log}"
             ) from None
-        if process.process.returncode != 0:
+        if process.returncode != 0:
             raise StackError(
-                f"{name} failed ({process.process.returncode}); log {process.log}: "
-                f"{process.tail(3)}"
+                f"{name} failed ({process.returncode}); log {process.log}: {process.tail(3)}"
             )
         del self.processes[name]
 

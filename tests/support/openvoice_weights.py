@@ -82,7 +82,7 @@ def write_random_weights(
     """
     import torch
 
-    config = json.loads(json.dumps(config or V2_CONFIG))  # a deep copy that is plain JSON
+    config = dict(json.loads(json.dumps(config or V2_CONFIG)))  # a deep copy, plain JSON
     weights_dir = Path(weights_dir)
     (weights_dir / BASE_SPEAKERS).mkdir(parents=True, exist_ok=True)
     (weights_dir / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
