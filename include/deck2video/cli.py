@@ -90,8 +90,10 @@ def _add_settings(parser: argparse.ArgumentParser, settings) -> None:
     for name, declared, default in settings:
         flag = f"--{name.replace('_', '-')}"
         described = declared.help.replace("%", "%%")  # argparse formats help with %
-        if isinstance(default, bool):
-            parser.add_argument(flag, action="store_true", help=described)
+        if isinstance(default, bool):  # --x / --no-x; unset keeps the declared default
+            parser.add_argument(
+                flag, action=argparse.BooleanOptionalAction, default=None, help=described
+            )
         else:
             parser.add_argument(
                 flag, type=type(default), default=default, help=f"{described} (%(default)s)"
