@@ -109,7 +109,7 @@ def assemble_video(
     out_dir.mkdir(parents=True, exist_ok=True)
     check_images([image for clip in clips for image, _ in clip.stills])
     narrations = [read_narration(clip.audio) for clip in clips]
-    pad = frames_ms(padding * 1000) * SAMPLES_PER_MS  # whole frames: steps start on the grid
+    pad = round(padding * SAMPLE_RATE)
     lengths_ms = slide_lengths_ms([len(n) for n in narrations], pad, min_slide_seconds)
     starts_ms = [sum(lengths_ms[:i]) for i in range(len(lengths_ms))]
     intervals_ms = [(s, s + n) for s, n in zip(starts_ms, lengths_ms, strict=True)]
@@ -348,10 +348,11 @@ def video_command(
         "-f", "concat", "-safe", "0", "-i", concat, "-map", "0:v",
         # Mark the colours as BT.709 (HD) and convert with that matrix, so players show the
         # slide's colours rather than a slightly shifted BT.601 guess.
-        "-vf", "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p",
+        # The fps filter repeats each still after it was scaled once, placing every change on
+        # the frame nearest its time (the output's own rate conversion lands a frame early).
+        "-vf", f"scale=out_color_matrix=bt709:out_range=tv,format=yuv420p,fps={FPS}",
         "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
         "-color_range", "tv",
-        # Each still is scaled once; the steady rate repeats it after the filters.
         "-fps_mode", "cfr", "-r", str(FPS), "-frames:v", str(frame_count(total_ms)),
         # For the intra frame of each still, veryfast stays within 1 dB of medium (both ~50 dB
         # PSNR on text slides) at about half the CPU; repeats are skipped blocks.

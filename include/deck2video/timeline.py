@@ -50,7 +50,8 @@ def slide_shots(
     shots, begin = [], start_ms
     for k, (image, _) in enumerate(stills):
         if k + 1 < count:
-            wanted = start_ms + pad_ms + round(stills[k + 1][1] * 1000 / FRAME_MS) * FRAME_MS
+            at_ms = pad_ms + stills[k + 1][1] * 1000  # into the slide
+            wanted = start_ms + round(at_ms / FRAME_MS) * FRAME_MS
             latest = start_ms + length_ms - (count - k - 1) * FRAME_MS
             end = min(max(wanted, begin + FRAME_MS), latest)
         else:

@@ -1,0 +1,95 @@
+"""What the video shows when: shots on the frame grid, the concat script, crossfades (the fade
+checked in a real assembled video)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deck2video import timeline
+from deck2video.assemble import SlideClip, assemble_video
+from deck2video.errors import InputError
+from deck2video.timeline import FRAME_MS, Shot, concat_list, slide_shots, with_fades
+from tests import media
+from tests.bad_files import write_wav
+from tests.test_assemble import sound, write_png
+
+
+def test_concat_list_repeats_the_last_image_to_end_on_time(tmp_path: Path) -> None:
+    shots = [Shot(tmp_path / "a.png", 0, 1520), Shot(tmp_path / "b.png", 1520, 3760)]
+    text = concat_list(shots)
+    files = re.findall(r"^file '(.*)'$", text, re.M)
+    durations = [float(d) for d in re.findall(r"^duration (\S+)$", text, re.M)]
+    assert [Path(f).name for f in files] == ["a.png", "b.png", "b.png"]
+    assert durations == [1.52, 2.24]
+
+
+def test_steps_start_on_the_frame_nearest_their_time(tmp_path: Path) -> None:
+    a, b, c = (tmp_path / f"{n}.png" for n in "abc")
+    shots = slide_shots([(a, 0.0), (b, 1.013), (c, 2.5)], start_ms=4000, length_ms=4000, pad_ms=500)
+    assert [(s.start_ms, s.end_ms) for s in shots] == [(4000, 5520), (5520, 7000), (7000, 8000)]
+    assert all(s.start_ms % FRAME_MS == 0 for s in shots)
+
+
+def test_steps_at_one_time_still_get_a_frame_each(tmp_path: Path) -> None:
+    images = [tmp_path / f"{n}.png" for n in range(4)]
+    shots = slide_shots([(images[0], 0.0)] + [(i, 1.0) for i in images[1:]], 0, 2000, 0)
+    assert [s.start_ms for s in shots] == [0, 1000, 1040, 1080]
+    assert shots[-1].end_ms == 2000
+
+
+def test_fades_sit_in_the_padding_and_touch_no_step(tmp_path: Path) -> None:
+    images = [write_png(tmp_path / f"{n}.png", colour) for n, colour in enumerate(
+        [(250, 0, 0), (0, 0, 250)])]  # fmt: skip
+    slides = [[Shot(images[0], 0, 2000)], [Shot(images[1], 2000, 4000)]]
+    shots = with_fades(slides, pad_ms=200, work=tmp_path / "fades")
+    fades = [s for s in shots if not s.keyframe]
+    assert (fades[0].start_ms, fades[-1].end_ms) == (1800, 2200)
+    assert len(fades) == 400 // FRAME_MS
+    assert [s.start_ms for s in shots] == sorted(s.start_ms for s in shots)
+    assert (shots[0].end_ms, shots[-1].start_ms) == (1800, 2200)
+    assert with_fades(slides, pad_ms=0, work=tmp_path / "none") == [*slides[0], *slides[1]]
+
+
+def test_fade_transition_blends_between_slides_and_keeps_the_narration(tmp_path: Path) -> None:
+    red, blue = (250, 20, 20), (20, 20, 250)
+    clips = [
+        SlideClip(
+            write_png(tmp_path / f"{n}.png", colour),
+            write_wav(tmp_path / f"{n}.wav", sound("tone", 1.0), 24_000),
+            f"S{n}",
+            (),
+        )
+        for n, colour in enumerate((red, blue))
+    ]
+    faded = assemble_video(
+        clips, tmp_path / "fade", padding=0.4, min_slide_seconds=0, timeout=60, transition="fade"
+    )
+    plain = assemble_video(clips, tmp_path / "none", padding=0.4, min_slide_seconds=0, timeout=60)
+    assert faded.intervals == plain.intervals
+    boundary = faded.intervals[0][1]
+    middle = media.mean_colour(media.frame_at(faded.path, boundary + 0.01, tmp_path / "m.png"))
+    assert 60 < middle[0] < 210 and 60 < middle[2] < 210  # a blend of red and blue
+    for at, colour in ((boundary - 0.6, red), (boundary + 0.6, blue)):
+        frame = media.frame_at(faded.path, at, tmp_path / "f.png")
+        assert np.abs(media.mean_colour(frame) - colour).max() < 12
+    assert np.allclose(
+        media.decoded_audio(faded.path, 24_000), media.decoded_audio(plain.path, 24_000), atol=1e-3
+    )
+
+
+def test_an_unknown_transition_is_refused(tmp_path: Path) -> None:
+    clip = SlideClip(write_png(tmp_path / "a.png", (0, 0, 0)), tmp_path / "a.wav", "A", ())
+    write_wav(clip.audio, sound("silence", 0.5), 24_000)
+    with pytest.raises(InputError, match="transition 'wipe'"):
+        assemble_video([clip], tmp_path / "o", padding=0.1, min_slide_seconds=1, timeout=60,
+                       transition="wipe")  # fmt: skip
+
+
+def test_keyframe_times_skip_fade_frames(tmp_path: Path) -> None:
+    shots = [Shot(tmp_path / "a", 0, 40), Shot(tmp_path / "f", 40, 80, keyframe=False),
+             Shot(tmp_path / "b", 80, 1000)]  # fmt: skip
+    assert timeline.keyframe_times(shots) == "0.000,0.080"
