@@ -21,7 +21,7 @@ from pptx.dml.color import RGBColor
 from pptx.enum.shapes import MSO_SHAPE
 from pptx.util import Emu, Pt
 
-from deck2video.samples import SampleSlide, _picture_png, build_deck
+from deck2video.samples import SampleSlide, _picture_png, bench_slides, build_deck
 
 P = "http://schemas.openxmlformats.org/presentationml/2006/main"
 
@@ -65,7 +65,7 @@ def timing_xml(clicks: Sequence[Sequence[Effect]], by_paragraph: Sequence[int] =
         f'<p:timing xmlns:p="{P}"><p:tnLst><p:par><p:cTn id="1" dur="indefinite" '
         'restart="never" nodeType="tmRoot"><p:childTnLst><p:seq concurrent="1" nextAc="seek">'
         f'<p:cTn id="2" dur="indefinite" nodeType="mainSeq"><p:childTnLst>{groups}'
-        "</p:childTnLst></p:cTn><p:prevCondLst><p:cond evt=\"onPrev\" delay=\"0\"><p:tgtEl>"
+        '</p:childTnLst></p:cTn><p:prevCondLst><p:cond evt="onPrev" delay="0"><p:tgtEl>'
         '<p:sldTgt/></p:tgtEl></p:cond></p:prevCondLst><p:nextCondLst><p:cond evt="onNext" '
         'delay="0"><p:tgtEl><p:sldTgt/></p:tgtEl></p:cond></p:nextCondLst></p:seq>'
         "</p:childTnLst></p:cTn></p:par></p:tnLst>"
@@ -145,14 +145,36 @@ def build_builds_deck(path: Path) -> Path:
     )
     set_timing(
         picture,
-        timing_xml([
-            [Effect(square.shape_id), Effect(circle.shape_id, node="withEffect")],
-            [Effect(image.shape_id)],
-        ]),
+        timing_xml(
+            [
+                [Effect(square.shape_id), Effect(circle.shape_id, node="withEffect")],
+                [Effect(image.shape_id)],
+            ]
+        ),
     )
 
     gone = _block(leaving, MSO_SHAPE.RECTANGLE, width * 11 // 20, height * 3 // 10, width)
     set_timing(leaving, timing_xml([[Effect(gone.shape_id, kind="exit")]]))
+    prs.save(str(path))
+    return path
+
+
+def build_builds_bench_deck(path: Path, slides: int = 30, minutes: float = 10.0) -> Path:
+    """The benchmark deck (:func:`deck2video.samples.bench_slides`) with three bullets built by
+    paragraph on three clicks on every slide, its notes unmarked (steps spread over them)."""
+    build_deck(path, bench_slides(slides, minutes))
+    prs = Presentation(str(path))
+    width, height = int(prs.slide_width), int(prs.slide_height)
+    for slide in prs.slides:
+        box = slide.shapes.add_textbox(
+            Emu(width * 11 // 20), Emu(height * 3 // 10), Emu(width * 8 // 20), Emu(height // 3)
+        )
+        for n, text in enumerate(BULLETS):
+            paragraph = box.text_frame.paragraphs[0] if n == 0 else box.text_frame.add_paragraph()
+            paragraph.text = f"\u2022 {text}"
+            paragraph.runs[0].font.size = Pt(40)
+        clicks = [[Effect(box.shape_id, paragraph=n)] for n in range(len(BULLETS))]
+        set_timing(slide, timing_xml(clicks, by_paragraph=[box.shape_id]))
     prs.save(str(path))
     return path
 

@@ -19,10 +19,10 @@ from deck2video.config import JobSettings
 from deck2video.job import JobFolder, load_manifest
 from deck2video.manifest import Manifest
 from deck2video.narration import Speech, narrate
-from deck2video.sample_builds import BULLET_NOTES, PICTURE_NOTES, build_builds_deck
+from deck2video.sample_builds import BULLET_NOTES, PICTURE_NOTES
 from tests import media
 from tests.browser import chromium, screenshot
-from tests.conftest import leftovers, private_tempdir, wait_until
+from tests.conftest import wait_until
 
 SETTINGS = JobSettings(width=640, height=360)
 FRAME = 1 / 25
@@ -60,26 +60,18 @@ def made_from(summary: job.RunSummary, video: Path) -> Made:
 
 
 @pytest.fixture(scope="module")
-def builds_deck(tmp_path_factory) -> Path:
-    return build_builds_deck(tmp_path_factory.mktemp("deck") / "builds.pptx")
+def builds_deck(builds_run) -> Path:
+    return builds_run.deck
 
 
 @pytest.fixture(scope="module")
-def root(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("root")
+def root(builds_run) -> Path:
+    return builds_run.root
 
 
 @pytest.fixture(scope="module")
-def made(tmp_path_factory, builds_deck, reference_voice, root) -> Made:
-    out = root / "published" / "builds.mp4"
-    scratch = tmp_path_factory.mktemp("scratch")
-    with private_tempdir(scratch):
-        summary = job.run(
-            str(builds_deck), str(reference_voice), out_url=str(out), root_url=str(root),
-            settings=SETTINGS,
-        )  # fmt: skip
-    assert leftovers(scratch) == [], "temporary files were left behind"
-    return made_from(summary, out)
+def made(builds_run) -> Made:
+    return made_from(builds_run.summary, builds_run.video)
 
 
 def nearest(frame: Image.Image, candidates: list[Path]) -> Path:
