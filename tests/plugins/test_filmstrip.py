@@ -81,14 +81,14 @@ def test_filmstrip_shows_each_step_with_its_time_and_seeks_the_video(builds_run,
     with chromium() as driver:
         driver.get(html.as_uri())
         strips = {
-            int(row.get_attribute("data-slide")): row.find_elements(By.CSS_SELECTOR, "button.step")
+            int(row.get_attribute("data-slide")): row.find_elements(By.CSS_SELECTOR, "button.build-step")
             for row in driver.find_elements(By.CSS_SELECTOR, "tr.slide")
         }
         assert {n: len(b) for n, b in strips.items()} == {1: 4, 2: 3, 3: 0}
         for number, record in ((1, manifest.slides[0]), (2, manifest.slides[1])):
             times = [b.find_element(By.CSS_SELECTOR, ".time").text for b in strips[number]]
             assert times == [pages.timestamp(t) for t in record.step_starts]
-        images = driver.find_elements(By.CSS_SELECTOR, "ol.steps img")
+        images = driver.find_elements(By.CSS_SELECTOR, "ol.build-steps img")
         assert wait_until(
             lambda: all(driver.execute_script(
                 "return arguments[0].complete && arguments[0].naturalWidth > 0", i
