@@ -13,7 +13,7 @@ APT_PACKAGES := libreoffice-impress-nogui poppler-utils ffmpeg espeak-ng sox fon
 DEMO_DIR ?= demo-output
 PYTEST_ARGS ?=
 
-.PHONY: demo test bench bench-voice lint install apt clean airflow lock stack bench-stack
+.PHONY: demo test bench bench-builds bench-voice lint install apt clean airflow lock stack bench-stack
 
 ## install: Debian packages + a virtualenv with the pinned Python packages
 install: apt $(VENV)/.installed
@@ -66,6 +66,12 @@ lint: install
 ## MoviePy baseline
 bench: install
 	$(PY) -m bench.pipeline_bench
+
+## bench-builds: cold runs of a deck with click builds, builds on and off; then assembly alone
+## (time, MP4 size) on 30 rendered slides / 10 minutes
+bench-builds: install
+	$(PY) -m bench.builds_bench cold
+	$(PY) -m bench.builds_bench assembly
 
 ## bench-voice: speaker similarity of the narration to several reference voices, with no
 ## converter and (DECK2VIDEO_OPENVOICE_DIR set) with OpenVoice: does the narration sound like them?
