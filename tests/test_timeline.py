@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deck2video import timeline
 from deck2video.assemble import SlideClip, assemble_video
 from deck2video.errors import InputError
 from deck2video.timeline import FRAME_MS, Shot, concat_list, slide_shots, with_fades
@@ -87,9 +86,3 @@ def test_an_unknown_transition_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="transition 'wipe'"):
         assemble_video([clip], tmp_path / "o", padding=0.1, min_slide_seconds=1, timeout=60,
                        transition="wipe")  # fmt: skip
-
-
-def test_keyframe_times_skip_fade_frames(tmp_path: Path) -> None:
-    shots = [Shot(tmp_path / "a", 0, 40), Shot(tmp_path / "f", 40, 80, keyframe=False),
-             Shot(tmp_path / "b", 80, 1000)]  # fmt: skip
-    assert timeline.keyframe_times(shots) == "0.000,0.080"

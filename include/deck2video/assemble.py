@@ -1,8 +1,9 @@
 """Slide stills + narration -> one MP4 with soft captions and a chapter per slide.
 
 Slides are still, so the video is cheap: each still (a slide, or a step of its click build) is
-read once and repeated at a steady frame rate, which x264 codes almost for free
-(:mod:`deck2video.timeline` says what is shown when). That runs in parallel with the audio
+read and encoded once and copied for as long as it is shown, at a steady frame rate
+(:mod:`deck2video.timeline` says what is shown when, :mod:`deck2video.stills` encodes it). That
+runs in parallel with the audio
 (built in numpy, measured, AAC-encoded: ~5 s per 10 minutes, the longest step). A last
 stream-copy mux adds captions and chapters. A keyframe starts every still and comes at least
 every few seconds, so seeking lands on the slide (and step) that is on screen.
@@ -25,22 +26,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from deck2video import stills
 from deck2video.audio import SAMPLE_RATE, SAMPLES_PER_MS, read_pcm16, write_wav
 from deck2video.captions import Cue, to_srt, to_vtt
 from deck2video.config import ToolLimits
 from deck2video.errors import InputError, ProcessingError
 from deck2video.procs import run_tool
-from deck2video.timeline import (
-    FPS,
-    KEYFRAME_SECONDS,
-    Shot,
-    concat_list,
-    frame_count,
-    frames_ms,
-    keyframe_times,
-    slide_shots,
-    with_fades,
-)
+from deck2video.timeline import Shot, frames_ms, slide_shots, with_fades
 
 # Below this a slide could not be seen, and the concat list needs a little room at the end.
 MIN_SLIDE_MS = 100
@@ -128,14 +120,13 @@ def assemble_video(
             for clip, start, length in zip(clips, starts_ms, lengths_ms, strict=True)
         ]
         shots = timed_shots(per_slide, transition, pad // SAMPLES_PER_MS, work / "fades")
-        (work / "slides.ffconcat").write_text(concat_list(shots), encoding="utf-8")
         video_job = pool.submit(
-            run_tool,
-            video_command(
-                work / "slides.ffconcat", work / "stills.mp4", shots, intervals_ms[-1][1]
-            ),
+            stills.encode,
+            shots,
+            work / "video",
+            work / "stills.mp4",
             timeout=timeout,
-            what=f"{what}: video",
+            what=what,
             limits=tool_limits,
         )
         track = soundtrack(narrations, starts_ms, pad, total_ms=intervals_ms[-1][1])
@@ -336,33 +327,6 @@ def chapters_metadata(clips: Sequence[SlideClip], intervals_ms: Sequence[tuple[i
         lines += ["[CHAPTER]", "TIMEBASE=1/1000", f"START={start}", f"END={end}"]
         lines.append(f"title={_metadata_escape(clip.title)}")
     return "\n".join(lines) + "\n"
-
-
-def video_command(
-    concat: Path, out: Path, shots: Sequence[Shot], total_ms: int
-) -> list[str | Path]:
-    """Encode the stills at a steady frame rate, a keyframe where each still starts."""
-    return [
-        "ffmpeg", "-hide_banner", "-nostdin", "-nostats", "-y",
-        "-xerror",  # a slide that fails to decode must fail the job, not vanish from the video
-        "-f", "concat", "-safe", "0", "-i", concat, "-map", "0:v",
-        # Mark the colours as BT.709 (HD) and convert with that matrix, so players show the
-        # slide's colours rather than a slightly shifted BT.601 guess.
-        # The fps filter repeats each still after it was scaled once, placing every change on
-        # the frame nearest its time (the output's own rate conversion lands a frame early).
-        "-vf", f"scale=out_color_matrix=bt709:out_range=tv,format=yuv420p,fps={FPS}",
-        "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
-        "-color_range", "tv",
-        "-fps_mode", "cfr", "-r", str(FPS), "-frames:v", str(frame_count(total_ms)),
-        # For the intra frame of each still, veryfast stays within 1 dB of medium (both ~50 dB
-        # PSNR on text slides) at about half the CPU; repeats are skipped blocks.
-        "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-tune", "stillimage",
-        "-g", str(KEYFRAME_SECONDS * FPS), "-force_key_frames", keyframe_times(shots),
-        # One thread: repeated stills are little work, and the AAC encode running beside it
-        # (single-threaded, the longer of the two) keeps the other core to itself.
-        "-threads", "1", "-filter_threads", "1",
-        "-video_track_timescale", "1000", "-f", "mp4", out,
-    ]  # fmt: skip
 
 
 def audio_command(wav: Path, out: Path) -> list[str | Path]:

@@ -16,6 +16,7 @@ from typing import Any
 from deck2video import __version__, job
 from deck2video.config import Deployment, choosable, quality_choosable
 from deck2video.errors import Deck2VideoError, InputError
+from deck2video.manifest import Manifest
 from deck2video.params import quality_from_params, settings_from_params
 from deck2video.quality import one_line as quality_line
 from deck2video.roots import Roots
@@ -165,7 +166,22 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(manifest.to_json())
         if manifest.quality is not None:  # for a person; stdout stays JSON for tools
             print(f"quality: {quality_line(manifest.quality)}", file=sys.stderr)
+        for line in build_lines(manifest):
+            print(line, file=sys.stderr)
     return 0
+
+
+def build_lines(manifest: Manifest) -> list[str]:
+    """One line per slide with click-build steps: how many, and when each starts."""
+    lines = []
+    for slide in manifest.slides:
+        if slide.steps > 1:
+            starts = ", ".join(f"{t:.1f}" for t in slide.step_starts) or "not assembled yet"
+            lines.append(
+                f"builds: slide {slide.source_index} ({slide.title}): {slide.steps} steps, "
+                f"starting at {starts} s"
+            )
+    return lines
 
 
 def _speak(folder: job.JobFolder, slides: list[int], takes: list[int]) -> Any:

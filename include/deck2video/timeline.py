@@ -113,7 +113,7 @@ def concat_list(shots: Sequence[Shot]) -> str:
     entries: list[tuple[Path, int | None]] = [(s.image, s.end_ms - s.start_ms) for s in shots]
     entries.append((shots[-1].image, None))
     for image, ms in entries:
-        lines.append(f"file {_concat_quote(image.resolve())}")
+        lines.append(f"file {quoted(image.resolve())}")
         # Reading each still at 1000 fps puts timestamps on a 1 ms grid (the default is 1/25 s).
         lines.append("option framerate 1000")
         if ms is not None:
@@ -121,14 +121,6 @@ def concat_list(shots: Sequence[Shot]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def keyframe_times(shots: Sequence[Shot]) -> str:
-    """Where each new still starts, in seconds, for ffmpeg's ``-force_key_frames``."""
-    return ",".join(f"{shot.start_ms / 1000:.3f}" for shot in shots if shot.keyframe)
-
-
-def frame_count(total_ms: int) -> int:
-    return total_ms // FRAME_MS
-
-
-def _concat_quote(path: Path) -> str:
+def quoted(path: Path) -> str:
+    """A path as a concat script names it."""
     return "'" + str(path).replace("'", "'\\''") + "'"

@@ -80,9 +80,10 @@ def test_filmstrip_shows_each_step_with_its_time_and_seeks_the_video(builds_run,
     html = page_for(folder, tmp_path / "job.html")
     with chromium() as driver:
         driver.get(html.as_uri())
+        rows = driver.find_elements(By.CSS_SELECTOR, "tr.slide")
         strips = {
-            int(row.get_attribute("data-slide")): row.find_elements(By.CSS_SELECTOR, "button.build-step")
-            for row in driver.find_elements(By.CSS_SELECTOR, "tr.slide")
+            int(row.get_attribute("data-slide")): row.find_elements(By.CSS_SELECTOR, ".build-step")
+            for row in rows
         }
         assert {n: len(b) for n, b in strips.items()} == {1: 4, 2: 3, 3: 0}
         for number, record in ((1, manifest.slides[0]), (2, manifest.slides[1])):
