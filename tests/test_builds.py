@@ -232,5 +232,11 @@ def test_extra_markers_are_a_warning_and_missing_ones_are_spread() -> None:
     assert fewer.starts[:2] == (0.0, 1.0) and fewer.starts[2:] == (3.0, 7.0)
 
 
+def test_markers_on_a_slide_without_clicks_are_a_warning() -> None:
+    timing = step_timing(1, [0.0, 2.0], 4.0, clicks=[1])
+    assert timing.starts == (0.0,)
+    assert timing.warning == "1 [CLICK] markers for 0 clicks; the extra are ignored"
+
+
 def test_a_marker_after_the_last_sentence_starts_its_step_when_the_narration_ends() -> None:
     assert step_timing(2, [0.0, 2.0], 4.0, clicks=[2]).starts == (0.0, 4.0)

@@ -424,8 +424,11 @@ def step_timing(
     after the last one (step k of N at the sentence start nearest k/N of that stretch), so
     the last step is held for at least a sentence whenever there are enough sentences.
     """
+    warning = None
+    if len(clicks) > steps - 1:
+        warning = f"{len(clicks)} [CLICK] markers for {steps - 1} clicks; the extra are ignored"
     if steps <= 1:
-        return StepTiming((0.0,))
+        return StepTiming((0.0,), warning)
     marked = [
         sentence_starts[count] if count < len(sentence_starts) else duration
         for count in clicks[: steps - 1]
@@ -434,9 +437,6 @@ def step_timing(
     begin = marked[-1] if marked else 0.0
     later = [t for t in sentence_starts if t > begin]
     spread = _spread(later, begin, duration, steps - 1 - len(marked))
-    warning = None
-    if len(clicks) > steps - 1:
-        warning = f"{len(clicks)} [CLICK] markers for {steps - 1} clicks; the extra are ignored"
     return StepTiming((0.0, *marked, *spread), warning)
 
 

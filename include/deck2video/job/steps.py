@@ -72,6 +72,8 @@ def starts(
 ) -> list[float]:
     """When each of a slide's steps starts, seconds into its narration; a warning for clicks
     the slide does not have goes into the manifest."""
+    if not manifest.settings.get("builds", True):
+        return [0.0]  # builds off: [CLICK] markers mean nothing
     notes = storage.read_bytes(job.notes(slide.number)).decode()
     timing = step_timing(slide.steps, [cue[0] for cue in cues], duration, click_points(notes))
     if timing.warning:
