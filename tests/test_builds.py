@@ -1,5 +1,5 @@
 """Click builds: timing trees read into steps (python-pptx decks with the XML PowerPoint writes),
-the steps rendered by real LibreOffice from the derived deck, the caps, and the step timing."""
+the steps rendered by real LibreOffice from the derived deck, and the caps."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from pptx import Presentation
 
-from deck2video.builds import Reveal, plan_builds, step_timing, write_steps_deck
+from deck2video.builds import Reveal, plan_builds, write_steps_deck
 from deck2video.errors import InputError
 from deck2video.render import render_slides
 from deck2video.sample_builds import Effect, build_builds_deck, set_timing, timing_xml
@@ -195,48 +195,3 @@ def test_the_derived_deck_keeps_the_notes_with_the_last_step_only(builds_deck: P
     with zipfile.ZipFile(derived) as archive:
         step = archive.read("ppt/slides/slide1-step0.xml")
     assert b"<p:timing" not in step  # a still: nothing left to animate
-
-
-# ---------------------------------------------------------------- timing
-
-
-def test_click_markers_start_their_steps_with_the_next_sentence() -> None:
-    timing = step_timing(4, [0.0, 2.0, 4.5, 7.0], 9.0, clicks=[1, 2, 3])
-    assert timing.starts == (0.0, 2.0, 4.5, 7.0) and timing.warning is None
-
-
-def test_without_markers_steps_go_to_the_sentence_nearest_each_share() -> None:
-    # 3 steps over 9 s: targets 3 s and 6 s; the nearest sentence starts are 2.0 and 7.0.
-    assert step_timing(3, [0.0, 2.0, 4.8, 7.0], 9.0, clicks=[]).starts == (0.0, 2.0, 7.0)
-
-
-def test_the_last_step_is_held_for_a_sentence_when_there_are_enough() -> None:
-    starts = step_timing(3, [0.0, 1.0, 1.5, 8.5], 9.0, clicks=[]).starts
-    assert starts[-1] <= 8.5
-
-
-def test_more_steps_than_sentences_spreads_them_evenly() -> None:
-    assert step_timing(4, [0.0, 4.0], 8.0, clicks=[]).starts == (0.0, 2.0, 4.0, 6.0)
-
-
-def test_silent_slide_spreads_its_steps_over_its_silence() -> None:
-    assert step_timing(2, [], 1.0, clicks=[]).starts == (0.0, 0.5)
-
-
-def test_extra_markers_are_a_warning_and_missing_ones_are_spread() -> None:
-    extra = step_timing(2, [0.0, 3.0, 6.0], 9.0, clicks=[1, 2])
-    assert extra.starts == (0.0, 3.0)
-    assert extra.warning == "2 [CLICK] markers for 1 clicks; the extra are ignored"
-    # One marker for three clicks: the other two spread over what follows it.
-    fewer = step_timing(4, [0.0, 1.0, 3.0, 5.0, 7.0], 9.0, clicks=[1])
-    assert fewer.starts[:2] == (0.0, 1.0) and fewer.starts[2:] == (3.0, 7.0)
-
-
-def test_markers_on_a_slide_without_clicks_are_a_warning() -> None:
-    timing = step_timing(1, [0.0, 2.0], 4.0, clicks=[1])
-    assert timing.starts == (0.0,)
-    assert timing.warning == "1 [CLICK] markers for 0 clicks; the extra are ignored"
-
-
-def test_a_marker_after_the_last_sentence_starts_its_step_when_the_narration_ends() -> None:
-    assert step_timing(2, [0.0, 2.0], 4.0, clicks=[2]).starts == (0.0, 4.0)

@@ -1,5 +1,5 @@
-"""What the video shows when: shots on the frame grid, the concat script, crossfades (the fade
-checked in a real assembled video)."""
+"""What the video shows when: when each build step starts, shots on the frame grid, the concat
+script, crossfades (the fade checked in a real assembled video)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from deck2video.assemble import SlideClip, assemble_video
 from deck2video.errors import InputError
-from deck2video.timeline import FRAME_MS, Shot, concat_list, slide_shots, with_fades
+from deck2video.timeline import FRAME_MS, Shot, concat_list, slide_shots, step_timing, with_fades
 from tests import media
 from tests.bad_files import write_wav
 from tests.test_assemble import sound, write_png
@@ -86,3 +86,48 @@ def test_an_unknown_transition_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="transition 'wipe'"):
         assemble_video([clip], tmp_path / "o", padding=0.1, min_slide_seconds=1, timeout=60,
                        transition="wipe")  # fmt: skip
+
+
+# ---------------------------------------------------------------- timing
+
+
+def test_click_markers_start_their_steps_with_the_next_sentence() -> None:
+    timing = step_timing(4, [0.0, 2.0, 4.5, 7.0], 9.0, clicks=[1, 2, 3])
+    assert timing.starts == (0.0, 2.0, 4.5, 7.0) and timing.warning is None
+
+
+def test_without_markers_steps_go_to_the_sentence_nearest_each_share() -> None:
+    # 3 steps over 9 s: targets 3 s and 6 s; the nearest sentence starts are 2.0 and 7.0.
+    assert step_timing(3, [0.0, 2.0, 4.8, 7.0], 9.0, clicks=[]).starts == (0.0, 2.0, 7.0)
+
+
+def test_the_last_step_is_held_for_a_sentence_when_there_are_enough() -> None:
+    starts = step_timing(3, [0.0, 1.0, 1.5, 8.5], 9.0, clicks=[]).starts
+    assert starts[-1] <= 8.5
+
+
+def test_more_steps_than_sentences_spreads_them_evenly() -> None:
+    assert step_timing(4, [0.0, 4.0], 8.0, clicks=[]).starts == (0.0, 2.0, 4.0, 6.0)
+
+
+def test_silent_slide_spreads_its_steps_over_its_silence() -> None:
+    assert step_timing(2, [], 1.0, clicks=[]).starts == (0.0, 0.5)
+
+
+def test_extra_markers_are_a_warning_and_missing_ones_are_spread() -> None:
+    extra = step_timing(2, [0.0, 3.0, 6.0], 9.0, clicks=[1, 2])
+    assert extra.starts == (0.0, 3.0)
+    assert extra.warning == "2 [CLICK] markers for 1 clicks; the extra are ignored"
+    # One marker for three clicks: the other two spread over what follows it.
+    fewer = step_timing(4, [0.0, 1.0, 3.0, 5.0, 7.0], 9.0, clicks=[1])
+    assert fewer.starts[:2] == (0.0, 1.0) and fewer.starts[2:] == (3.0, 7.0)
+
+
+def test_markers_on_a_slide_without_clicks_are_a_warning() -> None:
+    timing = step_timing(1, [0.0, 2.0], 4.0, clicks=[1])
+    assert timing.starts == (0.0,)
+    assert timing.warning == "1 [CLICK] markers for 0 clicks; the extra are ignored"
+
+
+def test_a_marker_after_the_last_sentence_starts_its_step_when_the_narration_ends() -> None:
+    assert step_timing(2, [0.0, 2.0], 4.0, clicks=[2]).starts == (0.0, 4.0)

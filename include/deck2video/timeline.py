@@ -103,6 +103,56 @@ def _blend(a: Path, b: Path, start_ms: int, length_ms: int, work: Path, number: 
     return shots
 
 
+@dataclass(frozen=True)
+class StepTiming:
+    starts: tuple[float, ...]  # each step's start, seconds into the narration (the first: 0)
+    warning: str | None = None  # more [CLICK] markers than the slide has clicks
+
+
+def step_timing(
+    steps: int, sentence_starts: Sequence[float], duration: float, clicks: Sequence[int]
+) -> StepTiming:
+    """When each of a slide's ``steps`` starts, seconds into its narration of ``duration``.
+
+    ``sentence_starts`` are its spoken chunks' starts; ``clicks`` how many chunks come before
+    each ``[CLICK]`` marker (:func:`deck2video.narration.click_points`). A marked step starts
+    with the sentence after its marker; steps without a marker are spread over the sentences
+    after the last one (step k of N at the sentence start nearest k/N of that stretch), so
+    the last step is held for at least a sentence whenever there are enough sentences.
+    """
+    warning = None
+    if len(clicks) > steps - 1:
+        warning = f"{len(clicks)} [CLICK] markers for {steps - 1} clicks; the extra are ignored"
+    if steps <= 1:
+        return StepTiming((0.0,), warning)
+    marked = [
+        sentence_starts[count] if count < len(sentence_starts) else duration
+        for count in clicks[: steps - 1]
+    ]
+    marked = [max(t, earlier) for t, earlier in zip(marked, [0.0, *marked], strict=False)]
+    begin = marked[-1] if marked else 0.0
+    later = [t for t in sentence_starts if t > begin]
+    spread = _spread(later, begin, duration, steps - 1 - len(marked))
+    return StepTiming((0.0, *marked, *spread), warning)
+
+
+def _spread(boundaries: Sequence[float], begin: float, end: float, count: int) -> list[float]:
+    """``count`` start times in (begin, end): the boundary nearest each even share of the
+    stretch, in order and each used once; even shares when there are too few boundaries."""
+    targets = [begin + (end - begin) * k / (count + 1) for k in range(1, count + 1)]
+    if len(boundaries) < count:
+        return targets
+    chosen: list[float] = []
+    lowest = 0
+    for k, target in enumerate(targets):
+        highest = len(boundaries) - (count - k)  # leave one boundary for each later step
+        options = range(lowest, highest + 1)
+        best = min(options, key=lambda i: abs(boundaries[i] - target))
+        chosen.append(boundaries[best])
+        lowest = best + 1
+    return chosen
+
+
 def concat_list(shots: Sequence[Shot]) -> str:
     """An ffconcat script: each shot's still for its length, in millisecond time.
 

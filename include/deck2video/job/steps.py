@@ -6,12 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from deck2video import storage
-from deck2video.builds import BuildPlan, no_builds, plan_builds, step_timing, write_steps_deck
+from deck2video.builds import BuildPlan, no_builds, plan_builds, write_steps_deck
 from deck2video.config import JobSettings
 from deck2video.deck import Slide
 from deck2video.job.layout import JobFolder, numbered
 from deck2video.manifest import Manifest, SlideRecord
 from deck2video.narration import click_points
+from deck2video.timeline import step_timing
 
 
 def plan(deck: Path, shown: list[Slide], settings: JobSettings, label: str) -> BuildPlan:
