@@ -14,6 +14,7 @@ encoder sees each picture for at most a few seconds of frames, however long it i
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,9 @@ from deck2video.procs import run_tool
 from deck2video.timeline import FPS, FRAME_MS, KEYFRAME_SECONDS, Shot, concat_list, quoted
 
 UNIT_FRAMES = KEYFRAME_SECONDS * FPS
+# x264 spends ~10 ms on each 1080p frame even when it repeats the last one, so the units are the
+# longest part of assembly: they get every core but one (for the AAC encode), up to four.
+ENCODER_THREADS = max(1, min(4, (os.cpu_count() or 1) - 1))
 
 
 @dataclass(frozen=True)
@@ -161,8 +165,8 @@ def units_command(
         "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-tune", "stillimage",
         "-bf", "0", "-g", str(UNIT_FRAMES), "-x264-params", "scenecut=0",
         "-force_key_frames", keyframes,
-        # One thread: the AAC encode running beside it keeps the other core to itself.
-        "-threads", "1", "-filter_threads", "1",
+        # The AAC encode running beside it keeps one core to itself.
+        "-threads", str(ENCODER_THREADS), "-filter_threads", "1",
         "-f", "segment", "-segment_format", "mp4", "-reset_timestamps", "1",
         # Split where each unit starts (one unit: never; the muxer's default is every 2 s).
         "-segment_frames", ",".join(str(s) for s in starts[1:]) or str(total + 1),
