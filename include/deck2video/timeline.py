@@ -19,7 +19,7 @@ from PIL import Image
 
 FPS = 25
 FRAME_MS = 1000 // FPS
-KEYFRAME_SECONDS = 4
+KEYFRAME_SECONDS = 2  # what Apple asks of HLS; also halves the frames the encoder sees
 # A crossfade takes at most this long, whatever the padding.
 MAX_FADE_MS = 1000
 # Fade frames are written once and read once: fast compression beats small files.

@@ -20,6 +20,7 @@ from deck2video.job import JobFolder, load_manifest
 from deck2video.manifest import Manifest
 from deck2video.narration import Speech, narrate
 from deck2video.sample_builds import BULLET_NOTES, PICTURE_NOTES
+from deck2video.timeline import KEYFRAME_SECONDS
 from tests import media
 from tests.browser import chromium, screenshot
 from tests.conftest import wait_until
@@ -152,7 +153,8 @@ def test_video_has_a_steady_frame_rate_and_regular_keyframes(made: Made) -> None
         made.video, "-select_streams", "v", "-show_entries", "packet=pts_time,flags"
     )["packets"]
     keyframes = [float(p["pts_time"]) for p in packets if "K" in p["flags"]]
-    assert max(b - a for a, b in zip(keyframes, keyframes[1:], strict=False)) <= 4.0 + 1e-6
+    gaps = [b - a for a, b in zip(keyframes, keyframes[1:], strict=False)]
+    assert max(gaps) <= KEYFRAME_SECONDS + 1e-6
     for start, _, _ in made.stills:  # every new still starts with a keyframe
         assert min(abs(k - start) for k in keyframes) < 0.001
 
