@@ -13,8 +13,8 @@ APT_PACKAGES := libreoffice-impress-nogui poppler-utils ffmpeg espeak-ng sox fon
 DEMO_DIR ?= demo-output
 PYTEST_ARGS ?=
 
-.PHONY: help demo test unit lint fmt bench bench-voice install apt clean airflow lock stack \
-	bench-stack
+.PHONY: help demo test unit lint fmt bench bench-builds bench-voice install apt clean airflow \
+	lock stack bench-stack
 
 ## help: what each target does
 help:
@@ -83,6 +83,12 @@ fmt: install
 ## MoviePy baseline
 bench: install
 	$(PY) -m bench.pipeline_bench
+
+## bench-builds: cold runs of a deck with click builds, builds on and off; then assembly alone
+## (time, MP4 size) on 30 rendered slides / 10 minutes
+bench-builds: install
+	$(PY) -m bench.builds_bench cold
+	$(PY) -m bench.builds_bench assembly
 
 ## bench-voice: speaker similarity of the narration to several reference voices, with no
 ## converter and (DECK2VIDEO_OPENVOICE_DIR set) with OpenVoice: does the narration sound like them?

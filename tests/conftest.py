@@ -18,7 +18,7 @@ import pytest
 from deck2video import samples
 from scripts import docker_engine as engines
 from scripts.stack import free_port
-from tests.support.processes import private_tempdir
+from tests.support.processes import leftovers, private_tempdir
 
 SPEECH_TAG = "deck2video-speech:test"
 
@@ -45,6 +45,35 @@ def demo_deck(assets: Path) -> Path:
 @pytest.fixture(scope="session")
 def reference_voice(assets: Path) -> Path:
     return samples.make_reference_voice(assets / "voice.wav")
+
+
+@dataclass(frozen=True)
+class BuildsRun:
+    """The click-builds sample deck, run through the whole pipeline once (640x360)."""
+
+    deck: Path
+    root: Path
+    video: Path
+    summary: object  # job.RunSummary
+
+
+@pytest.fixture(scope="session")
+def builds_run(tmp_path_factory: pytest.TempPathFactory, reference_voice: Path) -> BuildsRun:
+    from deck2video import job
+    from deck2video.config import JobSettings
+    from tests.support.build_decks import build_builds_deck
+
+    deck = build_builds_deck(tmp_path_factory.mktemp("builds") / "builds.pptx")
+    root = tmp_path_factory.mktemp("builds-root")
+    video = root / "published" / "builds.mp4"
+    scratch = tmp_path_factory.mktemp("builds-scratch")
+    with private_tempdir(scratch):
+        summary = job.run(
+            str(deck), str(reference_voice), out_url=str(video), root_url=str(root),
+            settings=JobSettings(width=640, height=360),
+        )  # fmt: skip
+    assert leftovers(scratch) == [], "temporary files were left behind"
+    return BuildsRun(deck, root, video, summary)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+import math
 import struct
 import subprocess
 import zlib
@@ -24,8 +24,8 @@ RATE = 24_000
 SIZE = (640, 360)
 PADDING = 0.4
 MIN_SLIDE = 1.5
-FRAME = 1 / 30  # "within one frame" at a common frame rate
-MS = 0.0011  # boundaries are kept on a 1 ms grid
+FRAME = 1 / 25  # the video's steady frame rate
+MS = 0.0011  # boundaries are exact (on the 40 ms frame grid), to the millisecond
 
 
 @dataclass(frozen=True)
@@ -111,8 +111,12 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Video:
     )
 
 
+def whole_frames(seconds: float) -> float:
+    return math.ceil(round(seconds / FRAME, 6)) * FRAME
+
+
 def expected_length(spec: Spec) -> float:
-    return max(2 * PADDING + spec.seconds, MIN_SLIDE)
+    return whole_frames(max(2 * PADDING + spec.seconds, MIN_SLIDE))
 
 
 def test_intervals_are_narration_plus_padding_back_to_back(made: Video) -> None:
@@ -127,8 +131,8 @@ def test_intervals_are_narration_plus_padding_back_to_back(made: Video) -> None:
 
 def test_min_slide_seconds_extends_short_slides(made: Video) -> None:
     short, silent = made.intervals[1], made.intervals[2]
-    assert short[1] - short[0] == pytest.approx(MIN_SLIDE, abs=MS)
-    assert silent[1] - silent[0] == pytest.approx(MIN_SLIDE, abs=MS)
+    assert short[1] - short[0] == pytest.approx(whole_frames(MIN_SLIDE), abs=MS)
+    assert silent[1] - silent[0] == pytest.approx(whole_frames(MIN_SLIDE), abs=MS)
 
 
 def test_output_has_h264_aac_and_a_caption_track(made: Video) -> None:
@@ -141,7 +145,8 @@ def test_output_has_h264_aac_and_a_caption_track(made: Video) -> None:
     (subtitle,) = by_type["subtitle"]
     assert (video["codec_name"], video["pix_fmt"]) == ("h264", "yuv420p")
     assert (video["width"], video["height"]) == SIZE
-    assert int(video["level"]) <= 42  # a level every player decodes, despite the 1 ms time grid
+    assert int(video["level"]) <= 42  # a level every player decodes
+    assert video["r_frame_rate"] == video["avg_frame_rate"] == "25/1"  # a steady rate
     assert (audio["codec_name"], audio["channels"]) == ("aac", 1)
     assert subtitle["codec_name"] == "mov_text"
     assert subtitle["tags"]["language"] == "eng"
@@ -262,8 +267,7 @@ def test_silent_deck_without_cues_still_makes_a_video(tmp_path: Path) -> None:
         "video",
     ]
     (picture,) = [s for s in streams if s["codec_type"] == "video"]
-    # Full HD on a 1 ms time grid must still claim a level every player decodes (x264 would
-    # otherwise count 1000 fps and write level 6.1).
+    # Full HD must claim a level every player decodes.
     assert (picture["width"], picture["height"]) == (1920, 1080)
     assert int(picture["level"]) <= 41
     assert video.vtt.read_text(encoding="utf-8") == "WEBVTT\n"
@@ -301,13 +305,16 @@ def test_longer_deck_keeps_boundaries_exact(tmp_path: Path) -> None:
     clips = make_clips(tmp_path / "in", specs)
     video = assemble_video(clips, tmp_path / "out", padding=0.25, min_slide_seconds=0, timeout=60)
     chapters = media.chapters(media.ffprobe(video.path, "-show_chapters"))
-    packets = media.ffprobe(video.path, "-select_streams", "v", "-show_entries", "packet=pts_time")
-    frame_times = [float(p["pts_time"]) for p in packets["packets"]]
+    packets = media.ffprobe(
+        video.path, "-select_streams", "v", "-show_entries", "packet=pts_time,flags"
+    )
+    keyframes = [float(p["pts_time"]) for p in packets["packets"] if "K" in p["flags"]]
     starts = [start for start, _ in video.intervals]
-    assert frame_times[: len(starts)] == pytest.approx(starts, abs=MS)
+    assert all(min(abs(k - start) for k in keyframes) < MS for start in starts)
     assert [start for start, _, _ in chapters] == pytest.approx(starts, abs=MS)
-    expected_total = sum(0.5 + len(sound("tone", s.seconds)) / RATE for s in specs)
-    assert video.duration == pytest.approx(expected_total, abs=len(specs) * MS)
+    expected_total = sum(whole_frames(0.5 + len(sound("tone", s.seconds)) / RATE) for s in specs)
+    assert video.duration == pytest.approx(expected_total, abs=MS)
+    assert len(packets["packets"]) == round(video.duration / FRAME)
     info = media.ffprobe(video.path, "-show_format")
     assert float(info["format"]["duration"]) == pytest.approx(video.duration, abs=0.002)
 
@@ -365,20 +372,11 @@ def test_no_slides_is_an_input_error(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- pieces
 
 
-def test_slide_lengths_round_up_to_whole_milliseconds() -> None:
+def test_slide_lengths_round_up_to_whole_frames() -> None:
     pad = 12_000  # 0.5 s
     lengths = assemble.slide_lengths_ms([24_001, 0, 10], pad, min_slide_seconds=1.2)
-    assert lengths == [2001, 1200, 1200]
-    assert assemble.slide_lengths_ms([0], 0, min_slide_seconds=0) == [assemble.MIN_SLIDE_MS]
-
-
-def test_concat_list_repeats_the_last_image_to_end_on_time(tmp_path: Path) -> None:
-    clips = [SlideClip(tmp_path / f"{n}.png", tmp_path / "a.wav", "", ()) for n in "ab"]
-    text = assemble.concat_list(clips, [1500, 2250])
-    files = re.findall(r"^file '(.*)'$", text, re.M)
-    durations = [float(d) for d in re.findall(r"^duration (\S+)$", text, re.M)]
-    assert [Path(f).name for f in files] == ["a.png", "b.png", "b.png"]
-    assert durations == [1.5, 2.249]  # + the final 1 ms frame
+    assert lengths == [2040, 1200, 1200]
+    assert assemble.slide_lengths_ms([0], 0, min_slide_seconds=0) == [120]
 
 
 def test_chapter_titles_are_escaped_for_ffmetadata() -> None:

@@ -151,3 +151,14 @@ def test_settings_are_validated(tmp_path, small_inputs):
     assert done.returncode == EXIT_BAD_INPUT
     assert "speed" in done.stderr
     assert not Path(tmp_path / "o.mp4").exists()
+
+
+def test_status_lists_each_slides_build_steps(builds_run):
+    status = deck2video("status", "--job", builds_run.summary.job_url)
+    assert status.returncode == 0, status.stderr
+    slides = json.loads(status.stdout)["slides"]
+    assert [s["steps"] for s in slides] == [4, 3, 1]
+    lines = [line for line in status.stderr.splitlines() if line.startswith("builds:")]
+    assert len(lines) == 2
+    assert lines[0].startswith("builds: slide 1 (Three steps): 4 steps, starting at 0.0, ")
+    assert lines[1].startswith("builds: slide 2 (A picture): 3 steps, starting at ")

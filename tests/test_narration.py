@@ -12,6 +12,7 @@ from deck2video.narration import (
     Pause,
     Speech,
     chunk_text,
+    click_points,
     is_silent,
     narrate,
     normalise,
@@ -192,3 +193,30 @@ def test_splitting_is_linear_in_the_length_of_the_notes() -> None:
         chunks = chunk_text(hostile) if not hostile.startswith("[") else narrate(hostile)
         assert chunks
         assert time.process_time() - started < 10, hostile[:10]
+
+
+def test_click_markers_are_never_spoken_and_change_nothing_that_is() -> None:
+    marked = "Here is the plan. [CLICK] First, we gather. [click] Then we build.[ CLICK ]Done!"
+    plain = "Here is the plan. First, we gather. Then we build. Done!"
+    assert narrate(marked) == narrate(plain)
+    assert "click" not in " ".join(s.text for s in narrate(marked) if isinstance(s, Speech))
+    assert narrate("[CLICK]") == [Pause(1.0)]
+
+
+@pytest.mark.parametrize(
+    ("notes", "points"),
+    [
+        ("No markers here.", []),
+        ("[CLICK] Start at once. And go on.", [0]),
+        ("One sentence here. [CLICK] Two sentences there. [PAUSE 2] [CLICK] Three.", [1, 2]),
+        ("A first sentence ends here. [CLICK]", [1]),
+        ("[CLICK][CLICK] Both before anything was said.", [0, 0]),
+    ],
+)
+def test_click_points_count_the_chunks_spoken_before_each_marker(notes: str, points) -> None:
+    assert click_points(notes) == points
+
+
+def test_click_points_are_linear_in_the_number_of_markers() -> None:
+    notes = "Some words to say here. [CLICK] " * 20_000
+    assert click_points(notes)[-1] == 20_000

@@ -1,13 +1,14 @@
 """Slide stills + narration -> one MP4 with soft captions and a chapter per slide.
 
-Speed comes from not encoding a frame stream: slides are still, so the video holds one frame per
-slide, shown for as long as that slide lasts (variable frame rate via ffmpeg's concat demuxer).
-The video of a 10-minute, 30-slide deck then encodes in a few CPU seconds instead of minutes,
-and runs in parallel with the audio (built in numpy, measured, AAC-encoded: ~5 s per 10
-minutes, the longest step). A last stream-copy mux adds captions and chapters. Every frame is a
-keyframe, so seeking lands exactly on a slide.
+Slides are still, so the video is cheap: each still (a slide, or a step of its click build) is
+read and encoded once and copied for as long as it is shown, at a steady frame rate
+(:mod:`deck2video.timeline` says what is shown when, :mod:`deck2video.stills` encodes it). That
+runs in parallel with the audio
+(built in numpy, measured, AAC-encoded: ~5 s per 10 minutes, the longest step). A last
+stream-copy mux adds captions and chapters. A keyframe starts every still and comes at least
+every few seconds, so seeking lands on the slide (and step) that is on screen.
 
-Timing is kept in whole milliseconds (24 samples at 24 kHz), so the video, the audio, the
+Timing is kept in whole frames (40 ms: 960 samples at 24 kHz), so the video, the audio, the
 chapters and the captions agree exactly on every slide boundary.
 """
 
@@ -25,11 +26,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from deck2video import stills
 from deck2video.audio import SAMPLE_RATE, SAMPLES_PER_MS, read_pcm16, write_wav
 from deck2video.captions import Cue, to_srt, to_vtt
 from deck2video.config import ToolLimits
 from deck2video.errors import InputError, ProcessingError
 from deck2video.procs import run_tool
+from deck2video.timeline import Shot, frames_ms, slide_shots, with_fades
 
 # Below this a slide could not be seen, and the concat list needs a little room at the end.
 MIN_SLIDE_MS = 100
@@ -54,6 +57,16 @@ class SlideClip:
     audio: Path  # 24 kHz mono WAV of the narration
     title: str
     cues: tuple[Cue, ...]  # relative to the start of `audio`
+    # A click build: each step's still but the last (which is `image`), and when each step
+    # starts, seconds into the narration (len(steps) + 1 starts, the first 0).
+    steps: tuple[Path, ...] = ()
+    step_starts: tuple[float, ...] = ()
+
+    @property
+    def stills(self) -> list[tuple[Path, float]]:
+        images = [*self.steps, self.image]
+        starts = self.step_starts or (0.0,)
+        return list(zip(images, starts, strict=True))
 
 
 @dataclass(frozen=True)
@@ -63,6 +76,7 @@ class Video:
     srt: Path
     duration: float
     intervals: tuple[tuple[float, float], ...]  # each slide's [start, end) in the video
+    step_starts: tuple[tuple[float, ...], ...] = ()  # each slide's steps' starts in the video
 
 
 def assemble_video(
@@ -74,16 +88,18 @@ def assemble_video(
     timeout: float,
     loudness_lufs: float = -16.0,
     tool_limits: ToolLimits | None = None,
+    transition: str = "none",
 ) -> Video:
     """Write out_dir/video.mp4, captions.vtt and captions.srt; nothing is left half-written.
 
+    ``transition`` is ``none`` or ``fade`` (a crossfade between slides, within their padding).
     ``timeout`` bounds each ffmpeg run, ``tool_limits`` its memory and CPU time. Raises
     ProcessingError when an input file or ffmpeg fails; out_dir then holds no new files.
     """
     if not clips:
         raise InputError(f"assemble {out_dir}: no slides to put in the video")
     out_dir.mkdir(parents=True, exist_ok=True)
-    check_images([clip.image for clip in clips])
+    check_images([image for clip in clips for image, _ in clip.stills])
     narrations = [read_narration(clip.audio) for clip in clips]
     pad = round(padding * SAMPLE_RATE)
     lengths_ms = slide_lengths_ms([len(n) for n in narrations], pad, min_slide_seconds)
@@ -99,12 +115,18 @@ def assemble_video(
         ThreadPoolExecutor(max_workers=1) as pool,
     ):
         work = Path(tmp)
-        (work / "slides.ffconcat").write_text(concat_list(clips, lengths_ms), encoding="utf-8")
+        per_slide = [
+            slide_shots(clip.stills, start, length, pad // SAMPLES_PER_MS)
+            for clip, start, length in zip(clips, starts_ms, lengths_ms, strict=True)
+        ]
+        shots = timed_shots(per_slide, transition, pad // SAMPLES_PER_MS, work / "fades")
         video_job = pool.submit(
-            run_tool,
-            video_command(work / "slides.ffconcat", work / "stills.mp4"),
+            stills.encode,
+            shots,
+            work / "video",
+            work / "stills.mp4",
             timeout=timeout,
-            what=f"{what}: video",
+            what=what,
             limits=tool_limits,
         )
         track = soundtrack(narrations, starts_ms, pad, total_ms=intervals_ms[-1][1])
@@ -131,17 +153,27 @@ def assemble_video(
         srt=out_dir / "captions.srt",
         duration=intervals_ms[-1][1] / 1000,
         intervals=intervals,
+        step_starts=tuple(tuple(s.start_ms / 1000 for s in shots) for shots in per_slide),
     )
+
+
+def timed_shots(slides: list[list[Shot]], transition: str, pad_ms: int, work: Path) -> list[Shot]:
+    """Every slide's shots in order, crossfaded between slides when ``transition`` is fade."""
+    if transition == "fade":
+        return with_fades(slides, pad_ms, work)
+    if transition != "none":
+        raise InputError(f"transition {transition!r}: use none or fade")
+    return [shot for shots in slides for shot in shots]
 
 
 def slide_lengths_ms(
     narration_samples: Sequence[int], pad_samples: int, min_slide_seconds: float
 ) -> list[int]:
-    """Each slide: padding + narration + padding, at least the minimum, rounded up to 1 ms."""
+    """Each slide: padding + narration + padding, at least the minimum, in whole frames."""
     lengths = []
     for samples in narration_samples:
         wanted = max(2 * pad_samples + samples, math.ceil(min_slide_seconds * SAMPLE_RATE))
-        lengths.append(max(MIN_SLIDE_MS, math.ceil(wanted / SAMPLES_PER_MS)))
+        lengths.append(frames_ms(max(MIN_SLIDE_MS, wanted / SAMPLES_PER_MS)))
     return lengths
 
 
@@ -288,25 +320,6 @@ def limiter_envelope(peaks: np.ndarray, ceiling: float) -> tuple[np.ndarray, np.
     return rows, envelope.astype(np.float32)
 
 
-def concat_list(clips: Sequence[SlideClip], lengths_ms: Sequence[int]) -> str:
-    """An ffconcat script: each image once, for its slide's length, in millisecond time.
-
-    The demuxer gives the last entry only one frame's duration, so the last image is listed again
-    as a final 1 ms frame that ends the video stream exactly where the audio ends.
-    """
-    lines = ["ffconcat version 1.0"]
-    entries = [(clip.image, ms) for clip, ms in zip(clips, lengths_ms, strict=True)]
-    entries[-1] = (entries[-1][0], entries[-1][1] - 1)
-    entries.append((clips[-1].image, None))
-    for image, ms in entries:
-        lines.append(f"file {_concat_quote(image.resolve())}")
-        # Reading each still at 1000 fps puts timestamps on a 1 ms grid (the default is 1/25 s).
-        lines.append("option framerate 1000")
-        if ms is not None:
-            lines.append(f"duration {ms / 1000:.3f}")
-    return "\n".join(lines) + "\n"
-
-
 def chapters_metadata(clips: Sequence[SlideClip], intervals_ms: Sequence[tuple[int, int]]) -> str:
     """An FFMETADATA file with one chapter per slide, titled with the slide's title."""
     lines = [";FFMETADATA1"]
@@ -314,31 +327,6 @@ def chapters_metadata(clips: Sequence[SlideClip], intervals_ms: Sequence[tuple[i
         lines += ["[CHAPTER]", "TIMEBASE=1/1000", f"START={start}", f"END={end}"]
         lines.append(f"title={_metadata_escape(clip.title)}")
     return "\n".join(lines) + "\n"
-
-
-def video_command(concat: Path, out: Path) -> list[str | Path]:
-    """Encode the stills, one H.264 keyframe per slide, on a 1 ms time grid."""
-    return [
-        "ffmpeg", "-hide_banner", "-nostdin", "-nostats", "-y",
-        "-xerror",  # a slide that fails to decode must fail the job, not vanish from the video
-        "-f", "concat", "-safe", "0", "-i", concat, "-map", "0:v",
-        # Mark the colours as BT.709 (HD) and convert with that matrix, so players show the
-        # slide's colours rather than a slightly shifted BT.601 guess.
-        "-vf", "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p",
-        "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
-        "-color_range", "tv",
-        # For one intra frame per slide, veryfast stays within 1 dB of medium (both ~50 dB PSNR
-        # on text slides) at about half the CPU.
-        "-fps_mode", "vfr", "-c:v", "libx264", "-preset", "veryfast", "-crf", "18",
-        "-tune", "stillimage", "-g", "1",
-        # One thread: a frame per slide is little work, and the AAC encode running beside it
-        # (single-threaded, the longer of the two) keeps the other core to itself.
-        "-threads", "1", "-filter_threads", "1",
-        # x264 derives the H.264 level from the frame rate; the 1 ms time grid would read as
-        # 1000 fps (level 6.1, which many hardware decoders refuse). Real stills are far slower.
-        "-x264-params", "fps=1",
-        "-video_track_timescale", "1000", "-f", "mp4", out,
-    ]  # fmt: skip
 
 
 def audio_command(wav: Path, out: Path) -> list[str | Path]:
@@ -368,10 +356,6 @@ def mux_command(work: Path, out: Path, *, has_captions: bool) -> list[str | Path
         "-video_track_timescale", "1000",
         "-movflags", "+faststart", "-f", "mp4", out,
     ]  # fmt: skip
-
-
-def _concat_quote(path: Path) -> str:
-    return "'" + str(path).replace("'", "'\\''") + "'"
 
 
 def _metadata_escape(text: str) -> str:

@@ -17,6 +17,7 @@ from deck2video import __version__, job
 from deck2video.airflow_names import EXIT_BAD_INPUT, EXIT_FAILED
 from deck2video.config import Deployment, choosable, quality_choosable
 from deck2video.errors import Deck2VideoError, InputError
+from deck2video.manifest import Manifest
 from deck2video.params import quality_from_params, settings_from_params
 from deck2video.quality import one_line as quality_line
 from deck2video.roots import Roots
@@ -89,8 +90,10 @@ def _add_settings(parser: argparse.ArgumentParser, settings) -> None:
     for name, declared, default in settings:
         flag = f"--{name.replace('_', '-')}"
         described = declared.help.replace("%", "%%")  # argparse formats help with %
-        if isinstance(default, bool):
-            parser.add_argument(flag, action="store_true", help=described)
+        if isinstance(default, bool):  # --x / --no-x; unset keeps the declared default
+            parser.add_argument(
+                flag, action=argparse.BooleanOptionalAction, default=None, help=described
+            )
         else:
             parser.add_argument(
                 flag, type=type(default), default=default, help=f"{described} (%(default)s)"
@@ -162,7 +165,22 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(manifest.to_json())
         if manifest.quality is not None:  # for a person; stdout stays JSON for tools
             print(f"quality: {quality_line(manifest.quality)}", file=sys.stderr)
+        for line in build_lines(manifest):
+            print(line, file=sys.stderr)
     return 0
+
+
+def build_lines(manifest: Manifest) -> list[str]:
+    """One line per slide with click-build steps: how many, and when each starts."""
+    lines = []
+    for slide in manifest.slides:
+        if slide.steps > 1:
+            starts = ", ".join(f"{t:.1f}" for t in slide.step_starts) or "not assembled yet"
+            lines.append(
+                f"builds: slide {slide.source_index} ({slide.title}): {slide.steps} steps, "
+                f"starting at {starts} s"
+            )
+    return lines
 
 
 def _speak(folder: job.JobFolder, slides: list[int], takes: list[int]) -> Any:

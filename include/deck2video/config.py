@@ -40,6 +40,7 @@ LANGUAGE_VOICES: dict[str, tuple[str, str]] = {
 LANGUAGES = tuple(LANGUAGE_VOICES)
 # The trigger form offers these sizes; the CLI takes any even WIDTHxHEIGHT within the bounds.
 RESOLUTIONS = ("1920x1080", "1280x720", "3840x2160")
+TRANSITIONS = ("none", "fade")
 ENV_PREFIX = "DECK2VIDEO_"
 # Re-takes of one slide that a job keeps apart in the cache: more is a typo, not patience.
 MAX_TAKE = 1000
@@ -101,6 +102,24 @@ class JobSettings:
     include_hidden: bool = _setting(
         False, title="Include hidden slides", section="Video",
         help="Show and narrate slides that are hidden in the deck.",
+    )  # fmt: skip
+    builds: bool = _setting(
+        True, title="Click builds", section="Video",
+        help="Play each slide's click animations as steps, moved on by [CLICK] in the notes "
+        "or spread over its sentences; off: every slide as one still.",
+    )  # fmt: skip
+    max_steps_per_slide: int = _setting(
+        50, title="Most build steps per slide", section="Video", minimum=1, maximum=1000,
+        help="A slide with more click steps than this is refused.",
+    )  # fmt: skip
+    max_steps_per_deck: int = _setting(
+        1000, title="Most build steps per deck", section="Video", minimum=1, maximum=10000,
+        help="A deck with more stills (slides and their steps) than this is refused.",
+    )  # fmt: skip
+    transition: str = _setting(
+        "none", title="Transition", section="Video", choices=TRANSITIONS,
+        help="Between slides (not between steps): none, or fade (a crossfade over the "
+        "slides' padding).",
     )  # fmt: skip
     speed: float = _setting(
         1.0, title="Speaking speed", section="Narration", minimum=0.5, maximum=2.0,

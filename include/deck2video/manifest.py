@@ -111,6 +111,8 @@ class SlideRecord:
     start: float | None = None  # the slide's interval in the video
     end: float | None = None
     quality: SlideQuality | None = None  # its narration's measured quality
+    steps: int = 1  # click-build stills; the last is the slide as it ends
+    step_starts: list[float] = field(default_factory=list)  # each step's start in the video
 
 
 @dataclass

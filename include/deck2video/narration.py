@@ -3,7 +3,9 @@
 Each Speech chunk is synthesized and captioned on its own, so chunks should be whole sentences:
 long enough to sound natural, short enough for one caption. Markers in the notes:
 ``[SILENCE]`` alone means "show the slide without narration"; ``[PAUSE 1.5]`` (or ``[PAUSE]``,
-one second) inserts silence at that point.
+one second) inserts silence at that point; ``[CLICK]`` moves the slide's build to its next step
+where the next sentence starts. Clicks change only timing, never what is spoken: they are taken
+out before anything else (:func:`click_points` says where they were).
 
 Notes are untrusted text, so every step here runs in time linear in their length: no pattern
 can backtrack over a long run of spaces or marks, and no loop re-slices what is left.
@@ -36,6 +38,7 @@ MIN_CHUNK_CHARS = 20  # shorter fragments ("Thanks.", "1.") are merged with a ne
 # The argument is bounded: an unclosed "[pause" must not make every later one scan to the end.
 _MARKER = re.compile(r"\[\s*(silence|pause)\b([^\[\]]{0,40})\]", re.IGNORECASE)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+_CLICK = re.compile(r"\[\s{0,40}click\s{0,40}\]", re.IGNORECASE)
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
 _TRANSLATE = {
@@ -72,6 +75,7 @@ def narrate(notes: str, silence_seconds: float = 1.0) -> list[Segment]:
     Notes with nothing speakable (empty, whitespace, bullets only, ``[SILENCE]``) become a single
     ``Pause(silence_seconds)`` so that the slide still gets its moment on screen.
     """
+    notes = without_clicks(notes)
     segments: list[Segment] = []
     position = 0
     for marker in _MARKER.finditer(notes):
@@ -90,6 +94,24 @@ def narrate(notes: str, silence_seconds: float = 1.0) -> list[Segment]:
 def is_silent(notes: str) -> bool:
     """True when the notes contain nothing to speak (only markers, bullets or whitespace)."""
     return not any(isinstance(s, Speech) for s in narrate(notes))
+
+
+def without_clicks(notes: str) -> str:
+    """The notes less their ``[CLICK]`` markers (a space each, so no two words join)."""
+    return _CLICK.sub(" ", notes)
+
+
+def click_points(notes: str) -> list[int]:
+    """For each ``[CLICK]`` marker in order, how many spoken chunks come before it.
+
+    Counted part by part (linear in the notes), so a short sentence that :func:`narrate` merges
+    across a marker may shift that click by one sentence.
+    """
+    points, spoken = [], 0
+    for part in _CLICK.split(notes)[:-1]:
+        spoken += sum(isinstance(segment, Speech) for segment in narrate(part))
+        points.append(spoken)
+    return points
 
 
 def _marker_seconds(marker: re.Match[str], silence_seconds: float) -> float:

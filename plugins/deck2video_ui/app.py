@@ -168,6 +168,11 @@ def slide_image(request: Request, job_id: str, slide: int) -> Response:
     return _job_file(request, job_id, "slide", slide)
 
 
+@router.get("/jobs/{job_id}/slides/{slide:int}/steps/{step:int}.png", name="step_image")
+def step_image(request: Request, job_id: str, slide: int, step: int) -> Response:
+    return _job_file(request, job_id, "step", slide, step)
+
+
 @router.get("/jobs/{job_id}/slides/{slide:int}.wav", name="slide_audio")
 def slide_audio(request: Request, job_id: str, slide: int) -> Response:
     return _job_file(request, job_id, "audio", slide)
@@ -184,10 +189,12 @@ def static(file: str) -> Response:
     )
 
 
-def _job_file(request: Request, job_id: str, kind: str, slide: int | None) -> Response:
+def _job_file(
+    request: Request, job_id: str, kind: str, slide: int | None, step: int | None = None
+) -> Response:
     folder = jobs.job_folder(store(), job_id)
     manifest = jobs.manifest_of(folder) if folder is not None else None
-    url = jobs.file_url(folder, manifest, kind, slide) if folder and manifest else None
+    url = jobs.file_url(folder, manifest, kind, slide, step) if folder and manifest else None
     if url is None or not storage.exists(url):
         raise HTTPException(404, "no such file")
     return media.file_response(url, jobs.JOB_FILES[kind], request.headers.get("range"))

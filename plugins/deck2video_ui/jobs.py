@@ -31,6 +31,7 @@ JOB_FILES: dict[str, str] = {
     "video": "video/mp4",
     "captions": "text/vtt; charset=utf-8",
     "slide": "image/png",
+    "step": "image/png",  # a still of a slide's click build, by slide and step number
     "audio": "audio/wav",
 }
 
@@ -40,6 +41,12 @@ class CueView:
     start: float  # seconds in the video
     end: float
     text: str
+
+
+@dataclass(frozen=True)
+class StepView:
+    step: int  # 1: before the first click; the last is the slide as it ends
+    start: float | None  # when it appears in the video
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,7 @@ class SlideView:
     take: int
     spoken_yet: bool  # its audio exists
     quality: Mapping[str, Any] = field(default_factory=dict)
+    steps: tuple[StepView, ...] = ()  # its click build's stills; none for a single still
 
 
 @dataclass(frozen=True)
@@ -103,12 +111,17 @@ def load_job(job: JobFolder) -> JobView | None:
     return _view(job, manifest, slides)
 
 
-def file_url(job: JobFolder, manifest: Manifest, kind: str, slide: int | None) -> str | None:
+def file_url(
+    job: JobFolder, manifest: Manifest, kind: str, slide: int | None, step: int | None = None
+) -> str | None:
     """The storage URL behind one of a page's file links, or None when there is no such file.
 
-    ``slide`` is the PowerPoint number, for the per-slide kinds only.
+    ``slide`` is the PowerPoint number, for the per-slide kinds only; ``step`` is for ``step``
+    only.
     """
     if kind not in JOB_FILES or (slide is None) != (kind in ("video", "captions")):
+        return None
+    if (step is None) != (kind != "step"):
         return None
     if kind == "video":
         return job.video
@@ -117,7 +130,16 @@ def file_url(job: JobFolder, manifest: Manifest, kind: str, slide: int | None) -
     record = next((s for s in manifest.slides if s.source_index == slide), None)
     if record is None:
         return None
+    if kind == "step":
+        return step_url(job, record, step or 0)
     return job.slide(record.number) if kind == "slide" else job.audio(record.number)
+
+
+def step_url(job: JobFolder, record: SlideRecord, step: int) -> str | None:
+    """A build step's still: the last step is the slide's own still."""
+    if not 1 <= step <= record.steps:
+        return None
+    return job.slide(record.number) if step == record.steps else job.step(record.number, step)
 
 
 def manifest_of(job: JobFolder) -> Manifest | None:
@@ -173,7 +195,15 @@ def _slide_view(job: JobFolder, manifest: Manifest, record: SlideRecord) -> Slid
         take=int(result.get("take", record.take)),
         spoken_yet=bool(result),
         quality=_slide_quality(record.quality),
+        steps=_steps(record),
     )
+
+
+def _steps(record: SlideRecord) -> tuple[StepView, ...]:
+    if record.steps <= 1:
+        return ()
+    starts = list(record.step_starts) + [None] * record.steps  # None until assembled
+    return tuple(StepView(n, starts[n - 1]) for n in range(1, record.steps + 1))
 
 
 def _speech_result(job: JobFolder, number: int) -> dict[str, Any]:

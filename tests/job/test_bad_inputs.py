@@ -57,6 +57,14 @@ CASES = [
         r"deck\.pptx.*(uncompress|ratio|zip bomb)",
     ),
     (
+        "ten-thousand-clicks",
+        lambda d, t: bad_files.many_clicks_deck(t / "deck.pptx"),
+        None,
+        Limits(),
+        "prepare",
+        r"deck deck\.pptx: slide 2 has 10001 build steps; the limit is 50 \(setting max_steps",
+    ),
+    (
         "all-hidden",
         lambda d, t: d([SampleSlide("Only", "x", hidden=True)]),
         None,

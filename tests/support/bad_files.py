@@ -200,3 +200,16 @@ def entry_bomb(path: Path, zero_mib: int = 900, noise_mib: int = 12) -> Path:
             "ppt/media/noise.bin", np.random.default_rng(9).bytes(noise_mib * 1024 * 1024)
         )
     return path
+
+
+def many_clicks_deck(path: Path, clicks: int = 10_000) -> Path:
+    """Two slides, the second with ``clicks`` click effects on one text box."""
+    from tests.support.build_decks import Effect, set_timing, timing_xml
+
+    build_deck(path, [SampleSlide("One", "First."), SampleSlide("Two", "Second.")])
+    prs = Presentation(str(path))
+    box = prs.slides[1].shapes.add_textbox(0, 0, Inches(2), Inches(1))
+    box.text_frame.text = "Again"
+    set_timing(prs.slides[1], timing_xml([[Effect(box.shape_id)]] * clicks))
+    prs.save(str(path))
+    return path

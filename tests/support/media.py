@@ -62,10 +62,9 @@ def top_level_boxes(path: Path) -> list[str]:
 
 
 def frame_at(video: Path, seconds: float, dest: Path) -> Image.Image:
-    """The frame on screen at ``seconds``, as RGB.
-
-    ``-noaccurate_seek``: a slide is one long frame that started before ``seconds``, which an
-    accurate seek would skip. The video is tagged BT.709, which ffmpeg 5.1's converter ignores.
+    """The frame on screen at ``seconds``, as RGB, seeked the way most tools do it
+    (``ffmpeg -ss T -i video -frames:v 1``). The video is tagged BT.709, which ffmpeg 5.1's
+    converter ignores.
     """
     subprocess.run(
         [
@@ -73,7 +72,6 @@ def frame_at(video: Path, seconds: float, dest: Path) -> Image.Image:
             "-v",
             "error",
             "-y",
-            "-noaccurate_seek",
             "-ss",
             f"{seconds:.3f}",
             "-i",
@@ -82,8 +80,6 @@ def frame_at(video: Path, seconds: float, dest: Path) -> Image.Image:
             "0:v",
             "-frames:v",
             "1",
-            "-fps_mode",
-            "passthrough",
             "-vf",
             "scale=in_color_matrix=bt709:in_range=tv",
             str(dest),

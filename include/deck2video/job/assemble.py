@@ -9,6 +9,7 @@ from deck2video import storage
 from deck2video.assemble import SlideClip, assemble_video
 from deck2video.captions import Cue
 from deck2video.config import Deployment, JobSettings
+from deck2video.job import steps
 from deck2video.job.budget import check_job_seconds
 from deck2video.job.layout import JobFolder, numbered
 from deck2video.job.state import load_manifest, speech_result, stage
@@ -35,9 +36,12 @@ def assemble(job: JobFolder) -> dict:
             min_slide_seconds=settings.min_slide_seconds,
             timeout=limits.ffmpeg_timeout,
             tool_limits=limits.tool("ffmpeg"),
+            transition=settings.transition,
         )
         for slide, (start, end) in zip(manifest.slides, video.intervals, strict=True):
             slide.start, slide.end = round(start, 3), round(end, 3)
+        for slide, step_starts in zip(manifest.slides, video.step_starts, strict=True):
+            slide.step_starts = [round(t, 3) for t in step_starts] if slide.steps > 1 else []
         storage.upload(video.vtt, job.captions_vtt)
         storage.upload(video.srt, job.captions_srt)
         storage.upload(video.path, job.video)
@@ -70,6 +74,10 @@ def _fetch_clips(job: JobFolder, manifest: Manifest, work: Path) -> list[SlideCl
                 ),
                 title=slide.title,
                 cues=tuple(Cue(*cue) for cue in result["cues"]),
+                steps=tuple(steps.stills(job, slide, work / "steps")),
+                step_starts=tuple(
+                    steps.starts(job, slide, result["cues"], result["duration"], manifest)
+                ),
             )
         )
     synthesized = sum(1 for s in manifest.slides if s.synthesized)

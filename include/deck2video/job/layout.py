@@ -4,7 +4,7 @@
 <root>/jobs/<job_id>/                 JobFolder
   input/deck.pptx  input/voice.<ext>  input/lexicon.txt
   manifest.json
-  slides/0001.png  notes/0001.txt  audio/0001.wav  audio/0001.json
+  slides/0001.png  slides/0001-step1.png ...  notes/0001.txt  audio/0001.wav  audio/0001.json
   voice/reference.wav  voice/<embedding>.npy
   output/video.mp4  output/captions.vtt  output/captions.srt  output/quality.json
 <root>/cache/                         Caches
@@ -102,6 +102,10 @@ class JobFolder:
 
     def slide(self, number: int) -> str:
         return self._at("slides", numbered(number, ".png"))
+
+    def step(self, number: int, step: int) -> str:
+        """A build step's still (step 1: before the first click); the last step is ``slide``."""
+        return self._at("slides", numbered(number, f"-step{step}.png"))
 
     def notes(self, number: int) -> str:
         return self._at("notes", numbered(number, ".txt"))

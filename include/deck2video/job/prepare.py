@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from deck2video import storage
+from deck2video.builds import BuildPlan
 from deck2video.config import Deployment, JobSettings, Limits
 from deck2video.deck import Deck, Slide, open_deck, sniff_deck, strip_external
 from deck2video.errors import InputError
 from deck2video.fingerprint import visual_fingerprint
+from deck2video.job import steps
 from deck2video.job.budget import check_job_seconds, estimate, narration_lexicon
 from deck2video.job.cache import CACHE_VERSION, get_or_put
 from deck2video.job.layout import JobFolder, Store, numbered
@@ -143,10 +145,12 @@ def prepare(
             record.detail["narration_estimate_seconds"] = _check_narration(
                 opened, shown, settings, lexicon_entries, limits
             )
+            build_plan = steps.plan(to_render, shown, settings, f"deck {deck_name}")
             record.detail["render_cached"] = _render_into_job(
-                to_render, job, settings, limits, deployment, expected=len(shown), work=work
+                to_render, job, settings, limits, deployment, build_plan=build_plan, work=work
             )
             _store_notes(job, manifest, opened, shown)
+            steps.record(manifest, build_plan)
             _store_inputs(job, manifest, deck, voice, lexicon)
     manifest.set_status("synthesizing_audio", stage="prepare")
     save_manifest(job, manifest)
@@ -340,10 +344,11 @@ def _render_into_job(
     limits: Limits,
     deployment: Deployment,
     *,
-    expected: int,
+    build_plan: BuildPlan,
     work: Path,
 ) -> bool:
-    """Render the slides, or copy them from the render cache when only the notes changed.
+    """Render the slides (a still per build step), or copy them from the render cache when
+    only the notes changed.
 
     Returns whether the cache served them.
     """
@@ -354,15 +359,16 @@ def _render_into_job(
                 visual_fingerprint(deck_path),
                 settings.resolution,
                 str(settings.include_hidden),
+                steps.render_key(settings),
             )
         ).encode()
     ).hexdigest()
 
     def render() -> dict[str, Path | bytes]:
         images = render_slides(
-            deck_path,
+            steps.deck_to_render(deck_path, build_plan, work),
             work / "slides",
-            expected=expected,
+            expected=build_plan.pages,
             include_hidden=settings.include_hidden,
             width=settings.width,
             height=settings.height,
@@ -371,8 +377,8 @@ def _render_into_job(
             sandbox=deployment.render_sandbox,
         )
         stills = {numbered(n, ".png"): image for n, image in enumerate(images, start=1)}
-        return {**stills, "complete": str(expected).encode()}
+        return {**stills, "complete": str(build_plan.pages).encode()}
 
-    entry = job.store.cache.slides(key, expected)
-    copy_to = {numbered(n, ".png"): job.slide(n) for n in range(1, expected + 1)}
+    entry = job.store.cache.slides(key, build_plan.pages)
+    copy_to = steps.job_targets(job, build_plan)
     return get_or_put(entry, render, copy_to=copy_to).hit

@@ -13,7 +13,7 @@
     if (playing) playing.catch(() => {}); // a browser may refuse to start without a gesture
   }
 
-  document.querySelectorAll("button.chapter, button.cue").forEach((button) => {
+  document.querySelectorAll("button.chapter, button.cue, button.build-step[data-start]").forEach((button) => {
     button.addEventListener("click", () => seek(parseFloat(button.dataset.start)));
   });
 

@@ -1,0 +1,192 @@
+"""Shots -> one H.264 stream at a steady frame rate, each distinct picture encoded only once.
+
+A steady 25 fps makes every player and tool seek right, but x264 still analyses every repeated
+frame: a 10-minute deck encoded frame by frame takes minutes. So each still is encoded once as a
+*unit*, a keyframe followed by repeats of it, at most :data:`~deck2video.timeline.KEYFRAME_SECONDS`
+long (one ffmpeg run, split into a file per unit by the segment muxer), and the stream is then
+put together from copies of the units (the concat demuxer in stream copy: a shot longer than its
+unit is the unit again and again, the last copy cut short, which is exact because no frame of a
+unit refers to a later one). A crossfade's frames are one unit of their own.
+
+So every still starts with a keyframe, a keyframe comes at least every few seconds, and the
+encoder sees each picture for at most a few seconds of frames, however long it is shown.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from deck2video.config import ToolLimits
+from deck2video.errors import ProcessingError
+from deck2video.procs import run_tool
+from deck2video.timeline import FPS, FRAME_MS, KEYFRAME_SECONDS, Shot, concat_list, quoted
+
+UNIT_FRAMES = KEYFRAME_SECONDS * FPS
+# x264 spends ~10 ms on each 1080p frame even when it repeats the last one, so the units are the
+# longest part of assembly: they get every core but one (for the AAC encode), up to four.
+ENCODER_THREADS = max(1, min(4, (os.cpu_count() or 1) - 1))
+
+
+@dataclass(frozen=True)
+class Unit:
+    """Frames encoded once, keyframe first: each picture and how many frames it lasts."""
+
+    pictures: tuple[tuple[Path, int], ...]
+
+    @property
+    def frames(self) -> int:
+        return sum(count for _, count in self.pictures)
+
+
+@dataclass(frozen=True)
+class Plan:
+    units: tuple[Unit, ...]  # to encode, in this order
+    placements: tuple[tuple[int, int], ...]  # (unit, frames of it shown), in video order
+
+
+def plan(shots: Sequence[Shot]) -> Plan:
+    """Which units to encode and how the video is made of them.
+
+    A still's unit is as long as the longest stretch of it that is shown, up to
+    :data:`UNIT_FRAMES`; a run of fade frames (shots that want no keyframe) is one unit.
+    """
+    longest: dict[Path, int] = {}
+    for shot in shots:
+        if shot.keyframe:
+            longest[shot.image] = max(longest.get(shot.image, 0), _frames(shot))
+    units: list[Unit] = []
+    index: dict[Path, int] = {}
+    placements: list[tuple[int, int]] = []
+    fade: list[tuple[Path, int]] = []
+    for shot in [*shots, None]:
+        if shot is not None and not shot.keyframe:
+            fade.append((shot.image, _frames(shot)))
+            continue
+        if fade:
+            units.append(Unit(tuple(fade)))
+            placements.append((len(units) - 1, units[-1].frames))
+            fade = []
+        if shot is None:
+            break
+        if shot.image not in index:
+            index[shot.image] = len(units)
+            units.append(Unit(((shot.image, min(UNIT_FRAMES, longest[shot.image])),)))
+        unit, left = index[shot.image], _frames(shot)
+        while left > 0:
+            shown = min(left, units[unit].frames)
+            placements.append((unit, shown))
+            left -= shown
+    return Plan(tuple(units), tuple(placements))
+
+
+def encode(
+    shots: Sequence[Shot],
+    work: Path,
+    out: Path,
+    *,
+    timeout: float,
+    what: str,
+    limits: ToolLimits | None = None,
+) -> Path:
+    """Write the video stream of ``shots`` to ``out`` (MP4, video only) via units in ``work``."""
+    made = plan(shots)
+    units_dir = work / "units"
+    units_dir.mkdir(parents=True, exist_ok=True)
+    encoded = [
+        Shot(image, 0, count * FRAME_MS, keyframe=first)
+        for unit in made.units
+        for first, (image, count) in zip(
+            [True] + [False] * (len(unit.pictures) - 1), unit.pictures, strict=True
+        )
+    ]  # one shot per picture: their start times are filled in by _timed
+    (work / "units.ffconcat").write_text(concat_list(_timed(encoded)), encoding="utf-8")
+    starts = _unit_starts(made.units)
+    run_tool(
+        units_command(
+            work / "units.ffconcat", units_dir, starts, sum(u.frames for u in made.units)
+        ),
+        timeout=timeout,
+        what=f"{what}: video",
+        limits=limits,
+    )
+    files = sorted(units_dir.glob("unit-*.mp4"))
+    if len(files) != len(made.units):
+        raise ProcessingError(f"{what}: video: {len(files)} units encoded, not {len(made.units)}")
+    (work / "video.ffconcat").write_text(copies_list(made, files), encoding="utf-8")
+    run_tool(copy_command(work / "video.ffconcat", out), timeout=timeout, what=what, limits=limits)
+    return out
+
+
+def _frames(shot: Shot) -> int:
+    return (shot.end_ms - shot.start_ms) // FRAME_MS
+
+
+def _timed(shots: list[Shot]) -> list[Shot]:
+    timed, at = [], 0
+    for shot in shots:
+        length = shot.end_ms - shot.start_ms
+        timed.append(Shot(shot.image, at, at + length, shot.keyframe))
+        at += length
+    return timed
+
+
+def _unit_starts(units: Sequence[Unit]) -> list[int]:
+    """Each unit's first frame number in the encoded run."""
+    starts, at = [], 0
+    for unit in units:
+        starts.append(at)
+        at += unit.frames
+    return starts
+
+
+def units_command(
+    concat: Path, units_dir: Path, starts: Sequence[int], total: int
+) -> list[str | Path]:
+    """Encode every unit in one run (``total`` frames), a keyframe where each unit starts, and
+    a file per unit."""
+    keyframes = ",".join(f"{frame * FRAME_MS / 1000:.3f}" for frame in starts)
+    return [
+        "ffmpeg", "-hide_banner", "-nostdin", "-nostats", "-y",
+        "-xerror",  # a slide that fails to decode must fail the job, not vanish from the video
+        "-f", "concat", "-safe", "0", "-i", concat, "-map", "0:v",
+        # Mark the colours as BT.709 (HD) and convert with that matrix, so players show the
+        # slide's colours rather than a slightly shifted BT.601 guess. The fps filter repeats
+        # each picture after it was scaled once, each on the frame nearest its time.
+        "-vf", f"scale=out_color_matrix=bt709:out_range=tv,format=yuv420p,fps={FPS}",
+        "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
+        "-color_range", "tv",
+        "-fps_mode", "cfr", "-r", str(FPS), "-frames:v", str(total),
+        # For the keyframe of each still, veryfast stays within 1 dB of medium (both ~50 dB
+        # PSNR on text slides) at about half the CPU; repeats are skipped blocks. No B-frames
+        # and no extra keyframes: a unit cut short must still decode, and stay small.
+        "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-tune", "stillimage",
+        "-bf", "0", "-g", str(UNIT_FRAMES), "-x264-params", "scenecut=0",
+        "-force_key_frames", keyframes,
+        # The AAC encode running beside it keeps one core to itself.
+        "-threads", str(ENCODER_THREADS), "-filter_threads", "1",
+        "-f", "segment", "-segment_format", "mp4", "-reset_timestamps", "1",
+        # Split where each unit starts (one unit: never; the muxer's default is every 2 s).
+        "-segment_frames", ",".join(str(s) for s in starts[1:]) or str(total + 1),
+        units_dir / "unit-%06d.mp4",
+    ]  # fmt: skip
+
+
+def copies_list(made: Plan, files: Sequence[Path]) -> str:
+    """The concat script that lays the units end to end, each copy cut to the frames shown."""
+    lines = ["ffconcat version 1.0"]
+    for unit, shown in made.placements:
+        lines.append(f"file {quoted(files[unit].resolve())}")
+        if shown < made.units[unit].frames:
+            lines.append(f"outpoint {shown * FRAME_MS / 1000:.3f}")
+    return "\n".join(lines) + "\n"
+
+
+def copy_command(concat: Path, out: Path) -> list[str | Path]:
+    return [
+        "ffmpeg", "-hide_banner", "-nostdin", "-nostats", "-y",
+        "-f", "concat", "-safe", "0", "-i", concat, "-map", "0:v", "-c", "copy",
+        "-video_track_timescale", "1000", "-f", "mp4", out,
+    ]  # fmt: skip
