@@ -76,6 +76,7 @@ class JobView:
     quality: Mapping[str, Any]
     language: str
     version: str  # changes whenever the job's files do: busts the browser's cache
+    warnings: tuple[str, ...] = ()  # what prepare changed or dropped (e.g. a link out removed)
 
     @property
     def takes(self) -> dict[int, int]:
@@ -146,6 +147,7 @@ def _view(job: JobFolder, manifest: Manifest, slides: tuple[SlideView, ...]) -> 
         quality=_job_quality(manifest.quality),
         language=str(manifest.settings.get("language") or "en"),
         version=re.sub(r"[^0-9A-Za-z]", "", manifest.updated),
+        warnings=tuple(str(w) for w in manifest.warnings),
     )
 
 
