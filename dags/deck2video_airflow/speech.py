@@ -32,7 +32,7 @@ def slides_to_speak(plan: Any, takes: dict[int, int]) -> list[dict[str, Any]]:
         take = takes.get(slide.source_index, slide.take)
         found.append(
             {
-                "job_url": plan.job_url,
+                "job_id": plan.job_id,
                 "number": slide.number,
                 "source_index": slide.source_index,
                 "title": slide.title,
@@ -104,8 +104,9 @@ def speech_task(deployment: Deployment, *, timeout: timedelta) -> Any:
 def speak_in_worker(slide: dict[str, Any]) -> dict[str, Any] | list[dict[str, Any]]:
     """Synthesize the narration of the item's slide(s), in this worker process."""
     from deck2video import job
+    from deck2video_airflow.tasks import job_folder
 
-    folder = job.JobFolder.at(slide["job_url"])
+    folder = job_folder(slide["job_id"])
     return job.speak_slides(folder, [(s["number"], s.get("take", 1)) for s in slides_of(slide)])
 
 

@@ -1,7 +1,8 @@
 """The speech step in the speech image: ``deck2video speak --job <job_url> --slide <n>``.
 
-The command holds storage URLs and a slide number only: DockerOperator renders its command and
-environment with Jinja, and speaker notes or titles may contain ``{{``. The storage credentials
+The command holds the job's URL, rebuilt from this deployment's job root and a checked job id,
+and numbers only: DockerOperator renders its command and environment with Jinja, and nothing a
+user can edit (speaker notes, titles, an XCom's free text) may reach it. The storage credentials
 travel in ``private_environment``, which is neither templated, rendered in the UI nor logged.
 """
 
@@ -22,11 +23,12 @@ EXIT_BAD_INPUT = 2  # deck2video.cli's exit status for an InputError
 
 
 def speak_command(slide: dict[str, Any]) -> list[str]:
-    """Arguments for the image's ``deck2video`` entrypoint: URLs and numbers, never notes."""
+    """Arguments for the image's ``deck2video`` entrypoint: the job's URL and numbers only."""
     from deck2video_airflow.speech import slides_of
+    from deck2video_airflow.tasks import job_folder
 
     parts = slides_of(slide)
-    command = ["speak", "--job", str(slide["job_url"]), "--slide"]
+    command = ["speak", "--job", job_folder(slide["job_id"]).url, "--slide"]
     command += [str(int(part["number"])) for part in parts]
     takes = [str(int(part.get("take", 1))) for part in parts]
     return command + (["--take", *takes] if set(takes) != {"1"} else [])
@@ -56,7 +58,7 @@ def storage_environment(conn_id: str) -> dict[str, str]:
 class SpeakInContainer(DockerOperator):
     """One slide's narration, synthesized by the speech image (mapped over the job's slides).
 
-    :param slide: ``{"job_url", "number", "title", "label"}`` from the prepare step
+    :param slide: ``{"job_id", "number", "title", "label"}`` from the prepare step
     :param storage_conn_id: connection whose endpoint and credentials the container gets
     """
 

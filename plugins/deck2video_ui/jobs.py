@@ -20,10 +20,8 @@ from typing import Any
 from deck2video import storage
 from deck2video.errors import Deck2VideoError
 from deck2video.job import JobFolder, Store, load_manifest
+from deck2video.job.layout import JOB_ID
 from deck2video.manifest import JobQuality, Manifest, SlideQuality, SlideRecord
-
-# What job_id_for makes: a deck-name stem and a hex digest. Anything else is not a job id.
-JOB_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,80}$")
 
 # kind -> content type; file_url says which of the job's files each kind is. Slide files are
 # per PowerPoint slide number.
@@ -86,7 +84,7 @@ class JobView:
 
 def job_folder(store: Store, job_id: str) -> JobFolder | None:
     """The folder of ``job_id`` under this deployment's store, or None for a malformed id."""
-    return store.job(job_id) if JOB_ID.match(job_id or "") else None
+    return store.job(job_id) if JOB_ID.fullmatch(job_id or "") else None
 
 
 def load_summary(job: JobFolder) -> JobView | None:

@@ -20,7 +20,14 @@ STORAGE_CONN = {
     "password": SECRET,
     "extra": {"endpoint_url": "http://127.0.0.1:9000", "region_name": "eu-west-1"},
 }
-SLIDE = {"job_url": "s3://media/d2v/jobs/talk-0123", "number": 2, "title": "{{ x }}", "label": ""}
+SLIDE = {"job_id": "talk-0123", "number": 2, "title": "{{ x }}", "label": ""}
+JOB_URL = "s3://media/d2v/jobs/talk-0123"  # the job's folder under ROOT
+
+
+@pytest.fixture(autouse=True)
+def root(monkeypatch):
+    """The deployment's job root, from which each task rebuilds the job's folder."""
+    monkeypatch.setenv("DECK2VIDEO_ROOT", "s3://media/d2v")
 
 
 def parse(monkeypatch, **settings: str):
@@ -90,7 +97,7 @@ def test_the_command_holds_urls_and_a_number_only():
     op = SpeakInContainer(
         task_id="speak", slide=SLIDE, storage_conn_id="deck2video_storage", image="speech:1"
     )
-    assert op.command == ["speak", "--job", SLIDE["job_url"], "--slide", "2"]
+    assert op.command == ["speak", "--job", JOB_URL, "--slide", "2"]
     assert op.environment == {}  # nothing public to template; the secrets go privately
     assert "slide" not in op.template_fields
     retake = SpeakInContainer(
@@ -162,7 +169,7 @@ def test_container_failures_become_pipeline_errors(status, logs, kind, message):
 
 
 def per_slide(number: int, source_index: int, title: str, take: int = 1) -> dict:
-    return {"job_url": SLIDE["job_url"], "number": number, "source_index": source_index,
+    return {"job_id": SLIDE["job_id"], "number": number, "source_index": source_index,
             "title": title, "take": take, "label": f"slide {source_index}: {title}"}  # fmt: skip
 
 
@@ -194,7 +201,7 @@ def test_a_group_is_one_container_speaking_every_slide_of_it():
         ).command
 
     slides = [per_slide(n, n + 1, f"Part {n}") for n in (4, 5, 6, 7)]
-    assert command(slides) == ["speak", "--job", SLIDE["job_url"], "--slide", "4", "5", "6", "7"]
+    assert command(slides) == ["speak", "--job", JOB_URL, "--slide", "4", "5", "6", "7"]
     slides[2]["take"] = 3  # a re-take of one slide of the group
     assert command(slides)[-5:] == ["--take", "1", "1", "3", "1"]
 
@@ -232,3 +239,15 @@ def test_a_grouped_run_speaks_every_slide_in_fewer_tasks(
     assert [title for *_, title in media.chapters(info)] == [
         "Welcome", "Braces {{ ds }} stay text", "Pricing",
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "job_id", ["../../other-bucket/jobs/x", "talk-0123\n", "{{ conn.deck2video_storage.password }}"]
+)
+def test_a_job_id_edited_in_an_xcom_cannot_reach_the_command(job_id):
+    from deck2video_airflow.speech_container import SpeakInContainer
+
+    with pytest.raises(InputError, match=r"^job id .*: not a job id$"):
+        SpeakInContainer(
+            task_id="speak", slide={**SLIDE, "job_id": job_id}, storage_conn_id="c", image="s:1"
+        )
