@@ -124,6 +124,7 @@ def job_page(
             "output_url": pages.output_url(shown) if shown else None,
             "may_trigger": may_trigger(user),
             "working": pages.working(history),
+            "retake_out_url": pages.retake_out_url(view) if view.conf else "",
         },
     )
 
@@ -143,11 +144,14 @@ def run_page(request: Request, dag_id: str, run_id: str, session: SessionDep) ->
 
 
 @router.get("/api/jobs/{job_id}/slides/{slide}/retake", name="retake_request")
-def retake_request(job_id: str, slide: int, session: SessionDep, user: GetUserDep) -> JSONResponse:
-    """What to POST to ``/api/v2/dags/deck_to_video/dagRuns`` to re-take one slide."""
+def retake_request(
+    job_id: str, slide: int, session: SessionDep, user: GetUserDep, out_url: str | None = None
+) -> JSONResponse:
+    """What to POST to ``/api/v2/dags/deck_to_video/dagRuns`` to re-take one slide, published
+    to the ``out_url`` the user chose on the page (Airflow and prepare check it as any run's)."""
     _, view = _job(job_id)
     history = runs.runs_of_job(runs.recent_runs(session), job_id)
-    body = pages.retake_request(view, history, slide, user.get_name())
+    body = pages.retake_request(view, history, slide, user.get_name(), out_url or None)
     if body is None:
         raise HTTPException(404, "no such slide, or no run of this job to repeat")
     return JSONResponse({"path": f"{airflow_root()}api/v2/dags/{runs.DAG_ID}/dagRuns", **body})

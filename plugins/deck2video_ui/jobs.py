@@ -18,10 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from deck2video import storage
+from deck2video.config import JobSettings
 from deck2video.errors import Deck2VideoError
 from deck2video.job import JobFolder, Store, load_manifest
 from deck2video.job.layout import JOB_ID
 from deck2video.manifest import JobQuality, Manifest, SlideQuality, SlideRecord
+from deck2video.params import params_from_settings
 
 # kind -> content type; file_url says which of the job's files each kind is. Slide files are
 # per PowerPoint slide number.
@@ -75,6 +77,7 @@ class JobView:
     language: str
     version: str  # changes whenever the job's files do: busts the browser's cache
     warnings: tuple[str, ...] = ()  # what prepare changed or dropped (e.g. a link out removed)
+    conf: Mapping[str, Any] = field(default_factory=dict)  # the inputs and settings that made it
 
     @property
     def takes(self) -> dict[int, int]:
@@ -146,7 +149,22 @@ def _view(job: JobFolder, manifest: Manifest, slides: tuple[SlideView, ...]) -> 
         language=str(manifest.settings.get("language") or "en"),
         version=re.sub(r"[^0-9A-Za-z]", "", manifest.updated),
         warnings=tuple(str(w) for w in manifest.warnings),
+        conf=_job_conf(manifest),
     )
+
+
+def _job_conf(manifest: Manifest) -> dict[str, Any]:
+    """The run conf that makes this job again: its own inputs and settings, from its manifest
+    (not from any run, whose conf another user may have written)."""
+    conf: dict[str, Any] = {
+        "deck_url": manifest.deck.get("url"),
+        "voice_url": manifest.voice.get("url"),
+    }
+    if manifest.lexicon.get("url"):
+        conf["lexicon_url"] = manifest.lexicon["url"]
+    if manifest.settings:
+        conf.update(params_from_settings(JobSettings.from_dict(manifest.settings)))
+    return conf
 
 
 def _slide_view(job: JobFolder, manifest: Manifest, record: SlideRecord) -> SlideView:

@@ -11,6 +11,7 @@ from deck2video_ui.runs import Approval, Failure, Run
 
 from deck2video.job import Store
 from deck2video.manifest import Manifest, SlideRecord
+from deck2video.plaintext import markdown_literal
 
 STORE = Store("s3://videos/d2v")
 
@@ -99,7 +100,10 @@ def test_status_tells_an_approval_apart_from_work():
     assert (status.label, status.reason) == ("rejected", "Rejected by anna; nothing was published.")
 
 
-def view(takes: dict[int, int]) -> jobs.JobView:
+JOB_CONF = {"deck_url": "s3://in/talk.pptx", "voice_url": "/v.wav", "resolution": "1920x1080"}
+
+
+def view(takes: dict[int, int], deck_name: str = "talk.pptx") -> jobs.JobView:
     slides = tuple(
         jobs.SlideView(
             number=n, position=i, title="", hidden=False, notes="", spoken=(), cues=(),
@@ -109,21 +113,47 @@ def view(takes: dict[int, int]) -> jobs.JobView:
         for i, n in enumerate((1, 2, 4), start=1)
     )  # fmt: skip
     return jobs.JobView(
-        job_id="talk-0123456789abcdef", deck_name="talk.pptx", status="completed", stage=None,
+        job_id="talk-0123456789abcdef", deck_name=deck_name, status="completed", stage=None,
         reason=None, created="", updated="", slides=slides, slides_total=3, video_seconds=9.0,
-        has_video=True, quality={}, language="en", version="1",
+        has_video=True, quality={}, language="en", version="1", conf=JOB_CONF,
     )  # fmt: skip
 
 
-def test_a_retake_repeats_the_newest_conf_with_the_next_take_of_that_slide():
+def test_a_retake_asks_for_the_job_own_settings_with_the_next_take_of_that_slide():
     newest = run(run_id="manual__2", conf={**run().conf, "takes": {"4": 2}})
     body = pages.retake_request(view({4: 2}), [newest, run()], 2, "anna")
-    assert body["conf"] == {**run().conf, "takes": {"2": 2, "4": 2}}
-    assert body["note"].startswith("Re-take of slide 2 (take 2) of talk.pptx")
+    assert body["conf"] == {**JOB_CONF, "out_url": "s3://in/talk.mp4", "takes": {"2": 2, "4": 2}}
+    assert body["note"].startswith("Re-take of slide 2 (take 2) of talk\\.pptx")
     # A re-take still running counts: asking again gives the take after it.
     running = run(run_id="manual__3", state="running", conf={**run().conf, "takes": {"2": 2}})
     again = pages.retake_request(view({4: 2}), [running, newest], 2, "anna")
     assert again["conf"]["takes"] == {"2": 3, "4": 2}
+
+
+def test_a_retake_never_repeats_another_users_run_conf():
+    # The newest run was triggered by someone else, publishing to their own bucket with their
+    # own quality thresholds: none of it reaches the re-take, which publishes where its user says.
+    theirs = run(
+        run_id="manual__9", triggered_by="mallory",
+        conf={**JOB_CONF, "out_url": "s3://mallory/stolen.mp4", "min_similarity": 0.0},
+    )  # fmt: skip
+    body = pages.retake_request(view({}), [theirs], 1, "anna", "s3://in/anna.mp4")
+    assert body["conf"] == {**JOB_CONF, "out_url": "s3://in/anna.mp4", "takes": {"1": 2}}
+    assert pages.retake_request(view({}), [theirs], 1, "anna")["conf"]["out_url"] == (
+        "s3://in/talk.mp4"
+    )
+
+
+def test_a_retake_note_is_literal_markdown():
+    # Airflow renders run notes as Markdown: an uploaded deck's name must not become an image
+    # or a link on the run's page (tests/test_plaintext.py renders what markdown_literal makes).
+    hostile = "![x](https://evil.example/p.png) [Sign in](https://evil.example)"
+    body = pages.retake_request(view({}, deck_name=hostile), [run()], 1, "anna_[me](x)")
+    assert body["note"] == (
+        f"Re-take of slide 1 (take 2) of {markdown_literal(hostile)}, asked for by "
+        f"{markdown_literal('anna_[me](x)')} on the deck2video page."
+    )
+    assert "](" not in body["note"]
 
 
 def test_no_retake_of_a_slide_the_video_does_not_have():
