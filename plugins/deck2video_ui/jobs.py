@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from deck2video import storage
@@ -40,6 +40,21 @@ class CueView:
     start: float  # seconds in the video
     end: float
     text: str
+
+
+# Slides shown in full on one job page: each costs two storage reads (notes, speech result),
+# so a page of a 500-slide deck stays bounded; the outline of all of them is the manifest's.
+SLIDES_PER_PAGE = 50
+
+
+@dataclass(frozen=True)
+class SlideOutline:
+    """What the manifest alone says of a slide: enough for chapters and re-takes."""
+
+    number: int  # the deck's own slide number
+    title: str
+    start: float | None  # in the video
+    take: int
 
 
 @dataclass(frozen=True)
@@ -78,11 +93,14 @@ class JobView:
     version: str  # changes whenever the job's files do: busts the browser's cache
     warnings: tuple[str, ...] = ()  # what prepare changed or dropped (e.g. a link out removed)
     conf: Mapping[str, Any] = field(default_factory=dict)  # the inputs and settings that made it
+    outline: tuple[SlideOutline, ...] = ()  # every narrated slide, from the manifest
+    page: int = 1  # which SLIDES_PER_PAGE slides ``slides`` holds
+    pages: int = 1
 
     @property
     def takes(self) -> dict[int, int]:
         """Re-takes in the current video: PowerPoint slide number -> take."""
-        return {s.number: s.take for s in self.slides if s.take != 1}
+        return {s.number: s.take for s in self.outline if s.take != 1}
 
 
 def job_folder(store: Store, job_id: str) -> JobFolder | None:
@@ -96,13 +114,16 @@ def load_summary(job: JobFolder) -> JobView | None:
     return None if manifest is None else _view(job, manifest, slides=())
 
 
-def load_job(job: JobFolder) -> JobView | None:
-    """Everything the job page shows; None when the job has no manifest (yet)."""
+def load_job(job: JobFolder, page: int = 1) -> JobView | None:
+    """Everything one page of the job shows: the manifest (one read), then the files of the
+    ``page``-th SLIDES_PER_PAGE slides only; None when the job has no manifest (yet)."""
     manifest = manifest_of(job)
     if manifest is None:
         return None
-    slides = tuple(_slide_view(job, manifest, record) for record in manifest.slides)
-    return _view(job, manifest, slides)
+    first = (page - 1) * SLIDES_PER_PAGE
+    shown = manifest.slides[first : first + SLIDES_PER_PAGE]
+    slides = tuple(_slide_view(job, manifest, record) for record in shown)
+    return replace(_view(job, manifest, slides), page=page)
 
 
 def file_url(job: JobFolder, manifest: Manifest, kind: str, slide: int | None) -> str | None:
@@ -150,6 +171,10 @@ def _view(job: JobFolder, manifest: Manifest, slides: tuple[SlideView, ...]) -> 
         version=re.sub(r"[^0-9A-Za-z]", "", manifest.updated),
         warnings=tuple(str(w) for w in manifest.warnings),
         conf=_job_conf(manifest),
+        outline=tuple(
+            SlideOutline(s.source_index, s.title, s.start, s.take) for s in manifest.slides
+        ),
+        pages=max(1, -(-len(manifest.slides) // SLIDES_PER_PAGE)),
     )
 
 

@@ -127,7 +127,7 @@ def retake_request(
     in the video and the next take of ``slide``. No run's conf is repeated: another user may
     have written it. None when the job has no run yet or no such slide.
     """
-    if not runs or not job.conf or all(s.number != slide for s in job.slides):
+    if not runs or not job.conf or all(s.number != slide for s in job.outline):
         return None
     takes = dict(job.takes)
     for run in runs:  # a re-take still running counts too: never ask for the same take twice

@@ -83,14 +83,15 @@ class Run:
         return max(0.0, (end - self.started).total_seconds())
 
 
-def recent_runs(session: Session, limit: int = RECENT_RUNS) -> list[Run]:
-    """The newest deck_to_video runs first."""
+def recent_runs(session: Session, limit: int = RECENT_RUNS, offset: int = 0) -> list[Run]:
+    """The newest deck_to_video runs first (after skipping the ``offset`` newest)."""
     from airflow.models.dagrun import DagRun
 
     rows = session.scalars(
         select(DagRun)
         .where(DagRun.dag_id == DAG_ID)
         .order_by(DagRun.run_after.desc(), DagRun.id.desc())
+        .offset(offset)
         .limit(limit)
     ).all()
     return _with_details(session, rows)

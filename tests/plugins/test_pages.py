@@ -116,6 +116,7 @@ def view(takes: dict[int, int], deck_name: str = "talk.pptx") -> jobs.JobView:
         job_id="talk-0123456789abcdef", deck_name=deck_name, status="completed", stage=None,
         reason=None, created="", updated="", slides=slides, slides_total=3, video_seconds=9.0,
         has_video=True, quality={}, language="en", version="1", conf=JOB_CONF,
+        outline=tuple(jobs.SlideOutline(s.number, s.title, None, s.take) for s in slides),
     )  # fmt: skip
 
 
@@ -173,3 +174,31 @@ def test_no_retake_while_a_run_of_the_job_is_at_work():
     assert pages.working([busy, run()]) is busy
     waiting = run(state="running", approval=Approval("waiting"))
     assert pages.working([waiting]) is None  # a reviewer may still re-take before answering
+
+
+def test_a_job_page_reads_the_manifest_once_and_the_files_of_its_page_of_slides(
+    tmp_path, monkeypatch
+):
+    from deck2video import storage
+    from deck2video.job.state import save_manifest
+
+    folder = Store(str(tmp_path / "store")).job("talk-0123456789abcdef")
+    records = [
+        SlideRecord(number=n, source_index=n, title=f"S{n}", hidden=False, silent=False,
+                    notes_sha256="", take=2 if n == 130 else 1)
+        for n in range(1, 131)
+    ]  # fmt: skip
+    save_manifest(folder, Manifest(job_id=folder.job_id, settings={}, slides=records))
+    reads: list[str] = []
+    for name in ("read_bytes", "read_versioned"):  # every storage read a page may make
+        real = getattr(storage, name)
+        monkeypatch.setattr(storage, name, lambda url, *a, _real=real, **k: reads.append(url)
+                            or _real(url, *a, **k))  # fmt: skip
+
+    last = jobs.load_job(folder, page=3)
+    assert [s.number for s in last.slides] == list(range(101, 131))
+    assert (last.page, last.pages, len(last.outline), last.takes) == (3, 3, 130, {130: 2})
+    assert reads.count(folder.manifest) == 1 and len(reads) == 1 + 2 * 30
+    reads.clear()
+    jobs.load_summary(folder)  # the jobs list and a re-take: the manifest only
+    assert reads == [folder.manifest]
