@@ -17,6 +17,7 @@ from deck2video.manifest import Manifest
 from deck2video.params import (
     PARAMS,
 )
+from deck2video.plaintext import markdown_literal
 from deck2video.roots import Roots
 from deck2video.samples import SampleSlide, build_deck
 from tests import bad_files
@@ -436,7 +437,10 @@ def test_bad_voice_fails_the_run_at_once_and_the_manifest_says_why(
     assert (manifest.status, manifest.stage) == ("failed", "prepare_voice")
     assert "silent.wav" in manifest.reason and "\n" not in manifest.reason
     assert not storage.exists(out)
-    assert run_note(dag_run) == f"Failed at prepare_voice: {manifest.reason}"
+    # The note is Markdown that reads as the step and the reason, literally (issue 21).
+    assert run_note(dag_run) == (
+        f"Failed at {markdown_literal('prepare_voice')}: {markdown_literal(manifest.reason)}"
+    )
 
 
 def test_unknown_conf_key_fails_the_first_step_before_any_work(good_run, dag_bag, e2e_deck):
