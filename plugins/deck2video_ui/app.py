@@ -126,7 +126,7 @@ def job_page(
     page: int = Query(1, ge=1, le=MAX_PAGES),
 ) -> Response:
     _, view = _job(job_id, page)
-    history = runs.runs_of_job(runs.recent_runs(session), job_id)
+    history = runs.job_runs(session, job_id)
     shown = next((r for r in history if r.run_id == run), history[0] if history else None)
     return _page(
         request,
@@ -165,7 +165,7 @@ def retake_request(
     """What to POST to ``/api/v2/dags/deck_to_video/dagRuns`` to re-take one slide, published
     to the ``out_url`` the user chose on the page (Airflow and prepare check it as any run's)."""
     _, view = _job(job_id, page=None)
-    history = runs.runs_of_job(runs.recent_runs(session), job_id)
+    history = runs.job_runs(session, job_id)
     body = pages.retake_request(view, history, slide, user.get_name(), out_url or None)
     if body is None:
         raise HTTPException(404, "no such slide, or no run of this job to repeat")
