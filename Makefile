@@ -13,7 +13,8 @@ APT_PACKAGES := libreoffice-impress-nogui poppler-utils ffmpeg espeak-ng sox fon
 DEMO_DIR ?= demo-output
 PYTEST_ARGS ?=
 
-.PHONY: demo test bench bench-voice lint install apt clean airflow lock stack bench-stack
+.PHONY: demo test bench bench-voice lint install apt clean airflow lock stack bench-stack \
+	bench-lexicon bench-corpus
 
 ## install: Debian packages + a virtualenv with the pinned Python packages
 install: apt $(VENV)/.installed
@@ -76,6 +77,16 @@ bench-voice: install
 ## and Docker runner, one slide or a group a task) and decks per hour for 10 decks of 10 slides
 bench-stack: install
 	$(PY) -m bench.stack_bench
+
+## bench-lexicon: prepare's narration estimate per slide with the worst lexicon the limits allow
+bench-lexicon: install
+	$(PY) -m bench.lexicon_bench
+
+## bench-corpus: how many real-world decks prepare accepts and renders (CORPUS=<folder of .pptx>)
+CORPUS ?=
+bench-corpus: install
+	@test -n "$(CORPUS)" || { echo "make bench-corpus CORPUS=<folder of .pptx>"; exit 2; }
+	$(PY) -m bench.corpus_bench "$(CORPUS)" --render
 
 ## requirements.lock: re-pin every Python package (run after changing pyproject.toml)
 lock:
