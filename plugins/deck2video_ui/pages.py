@@ -3,6 +3,7 @@ in words, its failing step and reason, its approval, and the conf of a re-take."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -147,6 +148,15 @@ def retake_request(
         "note": f"Re-take of slide {slide} (take {take}) of {markdown_literal(job.deck_name)}, "
         f"asked for{by} on the deck2video page.",
     }
+
+
+_MARKDOWN_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def note_text(note: str | None) -> str:
+    """A run's note (Markdown, as Airflow renders it) as the plain text a page shows: the
+    backslash escapes of punctuation undone, the way Markdown reads them."""
+    return _MARKDOWN_ESCAPE.sub(r"\1", note or "")
 
 
 def when(moment: datetime | str | None) -> str:

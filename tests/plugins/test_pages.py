@@ -202,3 +202,11 @@ def test_a_job_page_reads_the_manifest_once_and_the_files_of_its_page_of_slides(
     reads.clear()
     jobs.load_summary(folder)  # the jobs list and a re-take: the manifest only
     assert reads == [folder.manifest]
+
+
+def test_a_note_shows_as_the_text_its_markdown_reads():
+    reason = "voice recording s3://in/![x](https://evil.example).wav is silent"
+    failed = f"Failed at {markdown_literal('prepare_voice')}: {markdown_literal(reason)}"
+    note = f"Re-take of slide 2\n{failed}"
+    assert pages.note_text(note) == f"Re-take of slide 2\nFailed at prepare_voice: {reason}"
+    assert pages.note_text(None) == ""
