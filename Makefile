@@ -14,7 +14,7 @@ DEMO_DIR ?= demo-output
 PYTEST_ARGS ?=
 
 .PHONY: help demo test unit lint fmt bench bench-builds bench-voice install apt clean airflow \
-	lock stack bench-stack
+	lock stack bench-stack bench-lexicon bench-corpus
 
 ## help: what each target does
 help:
@@ -99,6 +99,16 @@ bench-voice: install
 ## and Docker runner, one slide or a group a task) and decks per hour for 10 decks of 10 slides
 bench-stack: install
 	$(PY) -m bench.stack_bench
+
+## bench-lexicon: prepare's narration estimate per slide with the worst lexicon the limits allow
+bench-lexicon: install
+	$(PY) -m bench.lexicon_bench
+
+## bench-corpus: how many real-world decks prepare accepts and renders (CORPUS=<folder of .pptx>)
+CORPUS ?=
+bench-corpus: install
+	@test -n "$(CORPUS)" || { echo "make bench-corpus CORPUS=<folder of .pptx>"; exit 2; }
+	$(PY) -m bench.corpus_bench "$(CORPUS)" --render
 
 ## requirements.lock: re-pin every Python package (run after changing pyproject.toml)
 lock:

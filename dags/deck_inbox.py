@@ -93,9 +93,10 @@ def deck_inbox() -> None:
         deployment = Deployment.from_env()  # when the task runs, not when the DAG was parsed
         inbox, outbox, voice = _defaults(dict(context["params"]), deployment)
         roots = Roots.for_service(deployment)
-        roots.check_folder("param inbox_url", inbox, writing=False)
-        roots.check_folder("param outbox_url", outbox, writing=True)
-        roots.check_read("param voice_url", voice)
+        # The URLs used from here on are the ones the roots approved, as they approved them.
+        inbox = roots.check_folder("param inbox_url", inbox, writing=False)
+        outbox = roots.check_folder("param outbox_url", outbox, writing=True)
+        voice = roots.check_read("param voice_url", voice)
         plan = plan_inbox(
             inbox,
             outbox,

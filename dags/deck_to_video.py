@@ -44,7 +44,7 @@ from typing import Any
 from airflow.sdk import Asset, AssetAlias, Param, TriggerRule, dag, get_current_context, task
 from deck2video_airflow.review import ApproveBeforePublish, with_watch_link
 from deck2video_airflow.speech import speech_task
-from deck2video_airflow.task_defaults import DEFAULT_ARGS, service_roots
+from deck2video_airflow.task_defaults import DEFAULT_ARGS, job_folder, service_roots
 
 from deck2video import params as job_params
 from deck2video.airflow_names import DAG_ID, TaskId, XComKey
@@ -77,7 +77,8 @@ def deck_to_video() -> None:
     def prepare() -> list[dict[str, Any]]:
         """Fetch and check the inputs, render the slides; returns the slides to narrate.
 
-        The job's URL and id go to the XComs "job_url" and "job_id" for the later steps.
+        The job's id goes to the XCom "job_id": each later step rebuilds the job's folder from
+        it and this deployment's job root (``job_folder``), never from a URL in an XCom.
         """
         from deck2video import job
         from deck2video.speech_items import in_groups, items_per_slide
@@ -94,34 +95,33 @@ def deck_to_video() -> None:
             lexicon_url=params.get("lexicon_url"),
             roots=roots,
         )
-        context["ti"].xcom_push(key=XComKey.JOB_URL, value=plan.job_url)
         context["ti"].xcom_push(key=XComKey.JOB_ID, value=plan.job_id)
         takes = job_params.takes_for(params, (slide.source_index for slide in plan.slides))
         items = in_groups(items_per_slide(plan, takes), DEPLOYMENT.speech_slides_per_task)
         return [item.to_xcom() for item in items]
 
     @task(multiple_outputs=False, execution_timeout=timedelta(minutes=15))
-    def prepare_voice(job_url: str) -> dict[str, Any]:
+    def prepare_voice(job_id: str) -> dict[str, Any]:
         """Clean the reference recording once for the whole job."""
         from deck2video import job
 
-        return job.prepare_voice(job.JobFolder.at(job_url))
+        return job.prepare_voice(job_folder(job_id))
 
     @task(multiple_outputs=False, execution_timeout=timedelta(minutes=30))
-    def quality(job_url: str) -> dict[str, Any]:
+    def quality(job_id: str) -> dict[str, Any]:
         """Score every slide's narration and hold it to the run's thresholds: in fail mode a
         slide below them fails the run here, before anything is published."""
         from deck2video import job
 
         thresholds = job_params.quality_from_params(get_current_context()["params"])
-        return asdict(job.check_quality(job.JobFolder.at(job_url), thresholds))
+        return asdict(job.check_quality(job_folder(job_id), thresholds))
 
     @task(multiple_outputs=False, execution_timeout=timedelta(minutes=60))
-    def assemble(job_url: str) -> dict[str, Any]:
+    def assemble(job_id: str) -> dict[str, Any]:
         """Put the slides and their narration together: MP4 + captions."""
         from deck2video import job
 
-        return job.assemble(job.JobFolder.at(job_url))
+        return job.assemble(job_folder(job_id))
 
     # A person's answer is not retried; without one within a week the step fails, unpublished.
     approve = ApproveBeforePublish(
@@ -139,14 +139,15 @@ def deck_to_video() -> None:
         # skips publish directly.
         trigger_rule=TriggerRule.NONE_FAILED,
     )
-    def publish(job_url: str, job_id: str) -> dict[str, Any]:
+    def publish(job_id: str) -> dict[str, Any]:
         """Copy the video and captions to this run's output location; the video goes last."""
         from deck2video import job
 
         context = get_current_context()
         out_url = job_params.out_url_for(dict(context["params"]))  # the run's, not the job's
-        published = asdict(job.publish(job.JobFolder.at(job_url), out_url, roots=service_roots()))
-        extra = {**published, "job_id": job_id, "job_url": job_url}
+        folder = job_folder(job_id)
+        published = asdict(job.publish(folder, out_url, roots=service_roots()))
+        extra = {**published, "job_id": job_id, "job_url": folder.url}
         events = context["outlet_events"]
         events[VIDEOS].extra = extra
         events[VIDEO_FILES].add(Asset(_asset_uri(published["video_url"])), extra=extra)
@@ -154,11 +155,11 @@ def deck_to_video() -> None:
 
     speak = speech_task(DEPLOYMENT, timeout=timedelta(minutes=30))
     plan = prepare()
-    voice = prepare_voice(plan[XComKey.JOB_URL])
+    voice = prepare_voice(plan[XComKey.JOB_ID])
     spoken = speak.expand(slide=plan)
-    checked = quality(plan[XComKey.JOB_URL])
-    video = assemble(plan[XComKey.JOB_URL])
-    published = with_watch_link(publish(plan[XComKey.JOB_URL], plan[XComKey.JOB_ID]))
+    checked = quality(plan[XComKey.JOB_ID])
+    video = assemble(plan[XComKey.JOB_ID])
+    published = with_watch_link(publish(plan[XComKey.JOB_ID]))
     voice >> spoken >> checked >> video >> approve >> published
 
 

@@ -39,9 +39,18 @@ def test_vtt_escapes_markup_and_arrows() -> None:
     assert read_vtt(text)[0].text == "R&amp;D costs --&gt; up, a &lt; b"
 
 
-def test_srt_defuses_arrows_in_text() -> None:
-    text = to_srt([Cue(0, 1, "a --> b")])
-    assert read_srt(text)[0].text == "a -> b"
+@pytest.mark.parametrize(
+    "spelled",
+    ["-->", "--->", "---->", "-- >", "- ->", "‐‐>", "–>", "—>", "−−>", "－－＞", "-->>"],
+)
+def test_srt_cues_never_hold_an_arrow_however_it_is_spelled(spelled: str) -> None:
+    forged = f"Owned. 00:00:09,000 {spelled} 00:00:10,000 Forged cue"
+    text = to_srt([Cue(0, 1, forged), Cue(1, 2, "Next.")])
+    timing_lines = [line for line in text.splitlines() if ">" in line or "＞" in line]
+    assert timing_lines == ["00:00:00,000 --> 00:00:01,000", "00:00:01,000 --> 00:00:02,000"]
+    cues = read_srt(text)
+    assert [(c.start, c.end) for c in cues] == [(0, 1), (1, 2)]
+    assert "→ 00:00:10,000 Forged cue" in cues[0].text.replace("\n", " ")  # kept, as text
 
 
 def test_whitespace_and_newlines_in_text_cannot_break_blocks() -> None:

@@ -134,7 +134,7 @@ def _zip_without_presentation(tmp: Path) -> tuple[Path, Limits]:
 
 
 def _zip_bomb(tmp: Path) -> tuple[Path, Limits]:
-    return bad_files.zip_bomb(tmp / "bomb.pptx", megabytes=20), Limits()
+    return bad_files.zip_bomb(tmp / "bomb.pptx", megabytes=40), Limits()
 
 
 def _zip_bomb_over_size(tmp: Path) -> tuple[Path, Limits]:
@@ -192,7 +192,7 @@ def _no_slides(tmp: Path) -> tuple[Path, Limits]:
         (_ole_file, "password-protected or encrypted"),
         (_zip_without_presentation, "not a PowerPoint presentation"),
         (_zip_bomb, "compression ratio"),
-        (_zip_bomb_over_size, "unpacks to 20971"),
+        (_zip_bomb_over_size, "unpacks to 41943"),
         (_many_entries, "31 zip entries is more than the limit of 20"),
         (_too_big, "larger than the limit of 1000 bytes"),
         (_encrypted_entries, "password-protected or encrypted"),
@@ -260,3 +260,22 @@ def _set_encrypted_flag(path: Path) -> None:
             struct.pack_into("<H", data, start + flag_offset, flags | 0x1)
             start = data.find(signature, start + 4)
     path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("kind", ["slideshow", "template"])
+def test_a_slide_show_or_template_named_pptx_is_read(tmp_path: Path, kind: str) -> None:
+    built = samples.build_deck(tmp_path / "built.pptx", [SampleSlide("Shown", "Say this.")])
+    renamed = tmp_path / "show.pptx"
+    with zipfile.ZipFile(built) as src, zipfile.ZipFile(renamed, "w") as out:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "[Content_Types].xml":
+                data = data.replace(
+                    b"presentationml.presentation.main", f"presentationml.{kind}.main".encode()
+                )
+            out.writestr(info, data)
+    with pytest.raises(ValueError, match="is not a PowerPoint file"):
+        Presentation(str(renamed))  # what python-pptx alone makes of it
+    deck = open_deck(renamed)
+    assert [(s.title, s.notes) for s in deck.slides] == [("Shown", "Say this.")]
+    assert deck.warnings == ()

@@ -55,11 +55,26 @@ def test_a_bomb_in_one_part_is_refused_though_the_deck_as_a_whole_passes(tmp_pat
     assert "compression ratio of" in ratio and "DECK2VIDEO_MAX_ENTRY_RATIO" in ratio
 
 
+def test_a_small_part_that_compresses_wildly_passes(tmp_path: Path):
+    # An EMF picture of one flat colour in a real deck compresses 667:1: no bomb at 1.4 MB.
+    deck = bad_files.entry_bomb(tmp_path / "flat.pptx", zero_mib=8, noise_mib=0)
+    with zipfile.ZipFile(deck) as archive:
+        zeros = archive.getinfo("ppt/media/zeros.bin")
+    assert zeros.file_size / zeros.compress_size > Limits().max_entry_ratio
+    assert [s.title for s in open_deck(deck).slides] == ["Bomb"]
+
+
+def test_a_whole_deck_that_compresses_wildly_is_refused_once_it_is_big(tmp_path: Path):
+    deck = bad_files.entry_bomb(tmp_path / "bomb.pptx", zero_mib=200, noise_mib=0)
+    message = refused(deck, Limits(max_entry_ratio=10_000))
+    assert "compression ratio" in message and "above the limit of 100:1" in message
+
+
 @pytest.mark.parametrize(
     ("spec", "says"),
     [
-        (SampleSlide("T" * 501), "slide 2: its title has 501 characters, more than the limit "
-         "of 500 (DECK2VIDEO_MAX_TITLE_CHARS)"),
+        (SampleSlide("T" * 5001), "slide 2: its title has 5001 characters, more than the "
+         "limit of 5000 (DECK2VIDEO_MAX_TITLE_CHARS)"),
         (SampleSlide("Long notes", "word " * 4001), "slide 2: its notes have 20005 characters, "
          "more than the limit of 20000 (DECK2VIDEO_MAX_NOTES_CHARS)"),
     ],

@@ -50,6 +50,9 @@ def refused(check, field: str, url: str) -> str:
         ("http://127.0.0.1/talk.pptx", "not an s3://bucket/key URL"),
         ("talk.pptx", "not an s3://bucket/key URL"),
         ("", "no URL given"),
+        (" s3://decks/talk.pptx", "leading or trailing whitespace"),
+        ("s3://decks/talk.pptx ", "leading or trailing whitespace"),
+        ("\u00a0/srv/talk.pptx", "leading or trailing whitespace"),
     ],
 )
 def test_ambiguous_spellings_are_refused_before_any_root_is_compared(url: str, says: str):
@@ -162,3 +165,13 @@ def test_a_person_may_reach_anywhere_unless_told_otherwise():
     assert given.read == given.write == ("s3://mine/", "/home/anna/talks/")
     configured = Roots.for_person(Deployment(read_roots="s3://shared/decks/"))
     assert (configured.read, configured.write) == (("s3://shared/decks/",), None)
+
+
+def test_whitespace_cannot_make_the_check_approve_another_key_than_the_write():
+    # The key was cut at an offset that assumed no leading whitespace, which urlparse strips:
+    # this URL was approved as s3://videos/s/private.mp4 and written to videos/private.mp4.
+    roots = Roots.only("s3://videos/s/")
+    assert refused(roots.check_write, "out_url", " s3://videos/private.mp4").endswith(
+        "leading or trailing whitespace is not allowed"
+    )
+    assert roots.check_write("out_url", "s3://videos/s/a.mp4") == "s3://videos/s/a.mp4"

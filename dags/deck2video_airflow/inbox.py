@@ -24,6 +24,7 @@ from airflow.sdk import Param
 from deck2video import storage
 from deck2video.errors import InputError
 from deck2video.params import PARAMS, check_conf
+from deck2video.plaintext import for_log
 from deck2video.roots import Roots
 
 MAX_SIDECAR_BYTES = 64 * 1024
@@ -72,10 +73,10 @@ def plan_inbox(
             check_conf(conf, roots)
             validate_run_conf(conf)
         except Exception as error:  # one bad deck must not hold up the others
-            plan.refused.append(f"{deck.url}: {' '.join(str(error).split())}")
+            plan.refused.append(f"{for_log(deck.url)}: {for_log(' '.join(str(error).split()))}")
             continue
         if storage.exists(conf["out_url"]):
-            plan.skipped.append(f"{deck.url}: {conf['out_url']} already exists")
+            plan.skipped.append(f"{for_log(deck.url)}: {for_log(conf['out_url'])} already exists")
             continue
         version = json.dumps(
             [deck.url, deck.size, deck.modified.isoformat(), conf], sort_keys=True, default=str

@@ -44,9 +44,10 @@ def speech_task(deployment: Deployment, *, timeout: timedelta) -> Any:
 def speak_in_worker(slide: dict[str, Any]) -> dict[str, Any] | list[dict[str, Any]]:
     """Synthesize the narration of the item's slide(s), in this worker process."""
     from deck2video import job
+    from deck2video_airflow.task_defaults import job_folder
 
     item = SpeechItem.from_xcom(slide)
-    return job.speak_slides(job.JobFolder.at(item.job_url), item.numbers_and_takes())
+    return job.speak_slides(job_folder(item.job_id), item.numbers_and_takes())
 
 
 def _in_container(deployment: Deployment, common: dict[str, Any]) -> Any:

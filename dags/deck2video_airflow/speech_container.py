@@ -1,7 +1,8 @@
 """The speech step in the speech image: ``deck2video speak --job <job_url> --slide <n>``.
 
-The command holds storage URLs and a slide number only: DockerOperator renders its command and
-environment with Jinja, and speaker notes or titles may contain ``{{``. The storage credentials
+The command holds the job's URL, rebuilt from this deployment's job root and a checked job id,
+and numbers only: DockerOperator renders its command and environment with Jinja, and nothing a
+user can edit (speaker notes, titles, an XCom's free text) may reach it. The storage credentials
 travel in ``private_environment``, which is neither templated, rendered in the UI nor logged.
 """
 
@@ -50,7 +51,11 @@ class SpeakInContainer(DockerOperator):
     """
 
     def __init__(self, *, slide: dict[str, Any], storage_conn_id: str, **kwargs: Any) -> None:
-        command = SpeechItem.from_xcom(slide).cli_args()
+        from deck2video_airflow.task_defaults import job_folder
+
+        item = SpeechItem.from_xcom(slide)
+        # The job's URL rebuilt from its id and this deployment's job root, never an XCom's.
+        command = item.cli_args(job_folder(item.job_id).url)
         super().__init__(command=command, do_xcom_push=False, **kwargs)
         self.slide = slide
         self.storage_conn_id = storage_conn_id

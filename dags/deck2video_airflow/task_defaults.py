@@ -40,6 +40,16 @@ def service_roots():
     return Roots.for_service(Deployment.from_env())
 
 
+def job_folder(job_id: str) -> Any:
+    """The job's folder, rebuilt from this deployment's job root and the id (refused unless it
+    is one): never a URL taken from an XCom, which a user who may edit XComs could point at
+    another bucket."""
+    from deck2video.config import Deployment
+    from deck2video.job import Store
+
+    return Store(Deployment.from_env().root_url).job(job_id)
+
+
 def speech_slides(task: Any) -> str | None:
     """The slide(s) a mapped speech task works on, by the deck's own numbers, the ones the user
     sees in PowerPoint: "slide 7", or "slides 4-7" for a group (local: op_kwargs; docker: an
@@ -74,13 +84,13 @@ def record_failed_stage(context: Any) -> None:
         ti.xcom_push(key=XComKey.FAILURE, value={"step": ti.task_id, "reason": reason[:500]})
     except Exception:  # the task's own state still says it failed
         log.exception("could not record the failure of %s as an XCom", ti.task_id)
-    job_url = ti.xcom_pull(task_ids=TaskId.PREPARE, key=XComKey.JOB_URL)
-    if not job_url:
+    job_id = ti.xcom_pull(task_ids=TaskId.PREPARE, key=XComKey.JOB_ID)
+    if not job_id:
         return
     try:
-        job.record_failure(job_url, ti.task_id, reason)
+        job.record_failure(job_folder(job_id), ti.task_id, reason)
     except Exception:  # the storage may be what failed; the task state still says it
-        log.exception("could not record the failure in the manifest of %s", job_url)
+        log.exception("could not record the failure in the manifest of job %r", job_id)
 
 
 # Every step of deck_to_video: a failed try is retried with exponential backoff, unless the

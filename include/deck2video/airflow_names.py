@@ -29,8 +29,10 @@ class TaskId:
 class XComKey:
     """The XComs that later tasks and the plugin read."""
 
-    JOB_URL: Final = "job_url"  # prepare: the job folder's URL
-    JOB_ID: Final = "job_id"  # prepare: the job's id (the plugin finds a run's job by it)
+    # prepare: the job's id. Later steps rebuild the job's folder from it and the deployment's
+    # job root (never from a URL in an XCom, which a user with XCom rights could edit); the
+    # plugin finds a run's job by it.
+    JOB_ID: Final = "job_id"
     FAILURE: Final = "deck2video_failure"  # any task: {"step", "reason"} of its last failure
 
 

@@ -61,8 +61,7 @@ def to_srt(cues: Iterable[Cue]) -> str:
     blocks = []
     for number, cue in enumerate(screen_cues(cues), start=1):
         times = f"{_timestamp(cue.start, ',')} --> {_timestamp(cue.end, ',')}"
-        # A literal arrow inside the text would read as a timing line to some parsers.
-        text = cue.text.replace("-->", "->")
+        text = _without_arrows(cue.text)
         blocks.append(f"{number}\n{times}\n{text}\n")
     return "\n".join(blocks)
 
@@ -127,6 +126,15 @@ def _strip_markup(text: str) -> str:
     while (stripped := _MARKUP.sub("", text)) != text:
         text = stripped
     return text
+
+
+# An arrow however spelled ("-->", "--->", "-- >", with Unicode dashes): inside a cue it would
+# make a line that SubRip readers take for a cue's timing line.
+_ARROW = re.compile(r"[-\u2010-\u2015\u2212\ufe58\ufe63\uff0d]+\s*[>\uff1e]+")
+
+
+def _without_arrows(text: str) -> str:
+    return _ARROW.sub("→", text)
 
 
 def _escape_vtt(text: str) -> str:

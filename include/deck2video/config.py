@@ -322,16 +322,18 @@ class Limits:
     max_slides: int = _variable(500, "most slides in a deck")
     max_uncompressed_bytes: int = _variable(1024 * MIB, "a deck's parts unpacked, in all (bytes)")
     max_zip_entries: int = _variable(20_000, "most parts (zip entries) in a deck")
-    max_compression_ratio: float = _variable(100.0, "unpacked : packed size of the whole deck")
+    max_compression_ratio: float = _variable(
+        100.0, "unpacked : packed size of a whole deck over 128 MiB unpacked"
+    )
     max_entry_bytes: int = _variable(256 * MIB, "largest single part of a deck, unpacked (bytes)")
     max_entry_ratio: float = _variable(
-        100.0, "unpacked : packed size of any one part over 1 MiB (zip bombs hide in one part)"
+        100.0, "unpacked : packed size of any one part over 32 MiB (zip bombs hide in one part)"
     )
     # What the deck holds.
     max_picture_pixels: int = _variable(
         40_000_000, "pixels in one picture, read from its header before rendering"
     )
-    max_title_chars: int = _variable(500, "characters in a slide's title")
+    max_title_chars: int = _variable(5000, "characters in a slide's title")
     max_slide_text_chars: int = _variable(50_000, "characters of text on one slide, in all")
     max_notes_chars: int = _variable(20_000, "characters in one slide's speaker notes")
     # What is spoken.
@@ -428,7 +430,7 @@ class Deployment:
         "(default: Airflow <root> and the outbox; the CLI anywhere)"
     )  # fmt: skip
     external_links: str = _variable(
-        "refuse", "a deck's links to outside pictures and objects: refuse the deck, or strip "
+        "strip", "a deck's links to outside pictures and objects: refuse the deck, or strip "
         "them (with a warning in the manifest)"
     )  # fmt: skip
     render_sandbox: str = _variable(

@@ -18,7 +18,7 @@ import re
 import shutil
 import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -39,8 +39,10 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _MAIN_PART = "ppt/presentation.xml"
 # A deck without <p:sldSz> uses PowerPoint's historic default, 10 x 7.5 inches.
 _DEFAULT_SIZE_EMU = (9_144_000, 6_858_000)
-# The per-part ratio is judged on parts big enough to matter: tiny XML parts compress wildly.
-_RATIO_CHECKED_FROM = 1 * MIB
+# Ratios are judged only where the unpacked size is big enough to matter: small parts (XML,
+# an EMF picture of one flat colour) compress wildly, and the size limits already bound them.
+_RATIO_CHECKED_FROM = 32 * MIB  # one part
+_DECK_RATIO_CHECKED_FROM = 128 * MIB  # the whole deck
 # A title as the manifest, the task labels and the chapters show it.
 TITLE_SHOWN_CHARS = 200
 # Raster formats whose header tells the decoded size (vector formats are drawn at slide size).
@@ -158,7 +160,7 @@ def _check_entries(name: str, entries: list[zipfile.ZipInfo], limits: Limits) ->
             f"{limits.max_uncompressed_bytes} bytes"
         )
     ratio = uncompressed / max(compressed, 1)
-    if ratio > limits.max_compression_ratio:
+    if uncompressed >= _DECK_RATIO_CHECKED_FROM and ratio > limits.max_compression_ratio:
         raise InputError(
             f"deck {name}: compression ratio {ratio:.0f}:1 is above the limit of "
             f"{limits.max_compression_ratio:g}:1 (possible zip bomb)"
@@ -233,18 +235,40 @@ def _open_presentation(path: Path) -> tuple[Presentation, list[str]]:
     except Exception as strict_error:
         with zipfile.ZipFile(path) as archive:
             broken = [info.filename for info in archive.infolist() if _unparsable(archive, info)]
-        if not broken or not all(_repairable(part) for part in broken):
+            edits = {part: _repaired for part in broken} | _as_presentation(archive)
+        if not edits or not all(_repairable(part) for part in broken):
             raise InputError(
                 f"deck {path.name}: cannot read the presentation ({type(strict_error).__name__})"
             ) from None
         with scratch("deck") as work:
-            copy = _rewritten(path, work / path.name, {part: _repaired for part in broken})
+            copy = _rewritten(path, work / path.name, edits)
             try:
                 return Presentation(str(copy)), broken
             except Exception as error:
                 raise InputError(
                     f"deck {path.name}: cannot read the presentation ({type(error).__name__})"
                 ) from None
+
+
+# A slide show (.ppsx) or a template (.potx) renamed .pptx: the parts of a presentation under
+# another main content type, which python-pptx refuses and LibreOffice opens.
+_OTHER_MAIN_TYPES = re.compile(rb"presentationml\.(?:slideshow|template)\.main\+xml")
+_CONTENT_TYPES = "[Content_Types].xml"
+
+
+def _as_presentation(archive: zipfile.ZipFile) -> dict[str, Callable[[bytes], bytes]]:
+    """The edit that names a slide show's or a template's main part a presentation's, if any."""
+    try:
+        declared = archive.read(_CONTENT_TYPES)
+    except KeyError:
+        return {}
+    if not _OTHER_MAIN_TYPES.search(declared):
+        return {}
+    return {
+        _CONTENT_TYPES: lambda data: _OTHER_MAIN_TYPES.sub(
+            b"presentationml.presentation.main+xml", data
+        )
+    }
 
 
 def _unparsable(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:

@@ -161,6 +161,11 @@ def settings_from_params(params: Mapping[str, Any]) -> JobSettings:
     return JobSettings.from_choices({name: params.get(name) for name in SETTING_PARAMS})
 
 
+def params_from_settings(settings: JobSettings) -> dict[str, Any]:
+    """The params that ask for ``settings`` (the inverse of :func:`settings_from_params`)."""
+    return {name: getattr(settings, name) for name in SETTING_PARAMS}
+
+
 def quality_from_params(params: Mapping[str, Any]) -> QualitySettings:
     """The quality thresholds a run's params ask for (run-level: not part of the job id)."""
     return QualitySettings.from_choices({name: params.get(name) for name in QUALITY_PARAMS})

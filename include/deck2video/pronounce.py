@@ -35,6 +35,7 @@ from typing import Any
 
 from deck2video.config import Limits
 from deck2video.errors import InputError
+from deck2video.lexicon import Lexicon
 
 __all__ = [
     "PronouncingBackend",
@@ -306,22 +307,12 @@ _PARK_BASE = 0xF0000
 _PARKED_RE = re.compile("[\U000f0000-\U000ffffd]")
 
 
-def _apply_lexicon(text: str, lexicon: Mapping[str, str], parked: list[str]) -> str:
-    exact = [w for w in lexicon if w != w.lower()]
-    loose = [w for w in lexicon if w == w.lower()]
-    lowered = {w.lower(): spoken for w, spoken in lexicon.items() if w == w.lower()}
-
+def _apply_lexicon(text: str, lexicon: Lexicon, parked: list[str]) -> str:
     def park(spoken: str) -> str:
         parked.append(spoken)
         return chr(_PARK_BASE + len(parked) - 1)
 
-    # Exact-case entries first: "SQL = sequel" must win over a looser "sql = s q l".
-    if exact:
-        text = _whole_word_pattern(exact).sub(lambda m: park(lexicon[m[0]]), text)
-    if loose:
-        pattern = _whole_word_pattern(loose, flags=re.IGNORECASE)
-        text = pattern.sub(lambda m: park(lowered[m[0].lower()]), text)
-    return text
+    return lexicon.apply(text, park)
 
 
 def _unpark(text: str, parked: list[str]) -> str:
@@ -354,13 +345,16 @@ def expand_for_speech(
 ) -> str:
     """Spell out what the TTS engine should say for ``text``.
 
+    Pass a :class:`~deck2video.lexicon.Lexicon` to apply the same lexicon to many texts: a
+    plain mapping is compiled on every call.
+
     The lexicon applies in every language; the built-in rules (numbers, currencies,
     percentages, times, abbreviations) are English and run only for ``en`` / ``en-*``; other
     languages' engines normalise their own numbers.
     """
     parked: list[str] = []
     if lexicon:
-        text = _apply_lexicon(text, lexicon, parked)
+        text = _apply_lexicon(text, Lexicon.of(lexicon), parked)
     if _primary(language) == "en":
         for pattern, say in _RULES:
             text = pattern.sub(say, text)
@@ -496,7 +490,7 @@ class PronouncingBackend:
         self.base = base
         self.name = base.name
         self.language = language
-        self.lexicon = dict(lexicon or {})
+        self.lexicon = Lexicon.of(lexicon)
         # The OpenVoice converter looks for the base voice's embedding under this name.
         self.embedding_name = getattr(base, "embedding_name", None)
         described = json.dumps([_primary(language), sorted(self.lexicon.items())])

@@ -127,6 +127,8 @@ def normalise(url: str, field: str) -> str:
         raise InputError(f"{field}: no URL given")
     if _CONTROL.search(url):
         raise InputError(f"{field} {url!r}: control characters are not allowed")
+    if url != url.strip():  # urlparse strips it, so the check and the I/O would disagree
+        raise InputError(f"{field} {url!r}: leading or trailing whitespace is not allowed")
     parsed = urlparse(url)
     if parsed.scheme == "s3":
         return _normalise_s3(field, url, parsed.netloc, url[len("s3://") + len(parsed.netloc) :])

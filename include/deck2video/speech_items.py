@@ -30,7 +30,7 @@ class SlideToSpeak:
 class SpeechItem:
     """One speech task: one slide, or a group of slides spoken with the models loaded once."""
 
-    job_url: str
+    job_id: str  # the job's folder is rebuilt from it and the deployment's job root
     label: str  # the task's map index in the UI: "slide 7: Pricing", "slides 4-7: ..."
     slides: tuple[SlideToSpeak, ...]
 
@@ -43,16 +43,17 @@ class SpeechItem:
     def numbers_and_takes(self) -> list[tuple[int, int]]:
         return [(slide.number, slide.take) for slide in self.slides]
 
-    def cli_args(self) -> list[str]:
-        """``deck2video speak`` arguments for this item: URLs and numbers, never notes."""
-        args = ["speak", "--job", self.job_url, "--slide"]
+    def cli_args(self, job_url: str) -> list[str]:
+        """``deck2video speak`` arguments for this item in the job at ``job_url``: a URL and
+        numbers, never notes."""
+        args = ["speak", "--job", job_url, "--slide"]
         args += [str(slide.number) for slide in self.slides]
         takes = [str(slide.take) for slide in self.slides]
         return args + (["--take", *takes] if set(takes) != {"1"} else [])
 
     def to_xcom(self) -> dict[str, Any]:
         return {
-            "job_url": self.job_url,
+            "job_id": self.job_id,
             "label": self.label,
             "slides": [
                 {
@@ -78,7 +79,7 @@ class SpeechItem:
                 )
                 for s in value["slides"]
             )
-            item = cls(job_url=str(value["job_url"]), label=str(value["label"]), slides=slides)
+            item = cls(job_id=str(value["job_id"]), label=str(value["label"]), slides=slides)
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f"not a speech item: {error!r}") from None
         if not slides:
@@ -101,7 +102,7 @@ def items_per_slide(plan: JobPlan, takes: Mapping[int, int]) -> list[SpeechItem]
         label = slide_label(slide.source_index, slide.title, take)
         items.append(
             SpeechItem(
-                plan.job_url,
+                plan.job_id,
                 label,
                 (SlideToSpeak(slide.number, slide.source_index, slide.title, take),),
             )
@@ -121,7 +122,7 @@ def in_groups(items: Sequence[SpeechItem], per_task: int) -> list[SpeechItem]:
             groups.append(part[0])
             continue
         slides = tuple(slide for item in part for slide in item.slides)
-        group = SpeechItem(part[0].job_url, "", slides)
+        group = SpeechItem(part[0].job_id, "", slides)
         label = f"{group.span}: {', '.join(slide.title for slide in slides)}"
-        groups.append(SpeechItem(group.job_url, label[:LABEL_LENGTH], slides))
+        groups.append(SpeechItem(group.job_id, label[:LABEL_LENGTH], slides))
     return groups

@@ -22,7 +22,7 @@ from airflow.api_fastapi.app import API_ROOT_PATH, get_auth_manager
 from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
 from airflow.api_fastapi.common.db.common import SessionDep
 from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_dag
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -43,10 +43,13 @@ CSP = (
     "media-src 'self'; connect-src 'self'; frame-ancestors 'self'; base-uri 'none'; "
     "form-action 'self'"
 )
-JOBS_SHOWN = 100  # rows on the jobs page
+RUNS_PER_PAGE = 100  # runs folded into the rows of one page of the jobs list
+MAX_PAGES = 1000  # a page number past this is a bad request (422), not a query
 
 templates = Jinja2Templates(directory=HERE / "templates")
-templates.env.filters.update(when=pages.when, seconds=pages.seconds, timestamp=pages.timestamp)
+templates.env.filters.update(
+    when=pages.when, seconds=pages.seconds, timestamp=pages.timestamp, note=pages.note_text
+)
 
 # Who may see the pages and files: whoever Airflow lets read deck_to_video's runs.
 READ_RUNS = Depends(requires_access_dag("GET", DagAccessEntity.RUN, param_dag_id=runs.DAG_ID))
@@ -82,9 +85,14 @@ def _page(request: Request, name: str, context: dict[str, Any], status: int = 20
     return response
 
 
-def _job(job_id: str) -> tuple[JobFolder, jobs.JobView]:
+def _job(job_id: str, page: int | None = 1) -> tuple[JobFolder, jobs.JobView]:
+    """The job and its view: with the files of one page of slides, or (``page=None``) the
+    manifest's outline only."""
     folder = jobs.job_folder(store(), job_id)
-    view = jobs.load_job(folder) if folder is not None else None
+    if folder is None:
+        view = None
+    else:
+        view = jobs.load_job(folder, page) if page is not None else jobs.load_summary(folder)
     if folder is None or view is None:
         raise HTTPException(404, "no such job")
     return folder, view
@@ -94,24 +102,33 @@ router = APIRouter(dependencies=[READ_RUNS])
 
 
 @router.get("/", response_class=HTMLResponse, name="jobs_page")
-def jobs_page(request: Request, session: SessionDep) -> Response:
-    recent = runs.recent_runs(session)
-    wanted = list(dict.fromkeys(run.job_id for run in recent if run.job_id))[:JOBS_SHOWN]
+def jobs_page(
+    request: Request, session: SessionDep, page: int = Query(1, ge=1, le=MAX_PAGES)
+) -> Response:
+    """One page of the newest runs, folded into rows per job: one manifest read per job."""
+    recent = runs.recent_runs(session, RUNS_PER_PAGE, offset=(page - 1) * RUNS_PER_PAGE)
+    wanted = list(dict.fromkeys(run.job_id for run in recent if run.job_id))
     root = store()
     found = {}
     for job_id in wanted:
         folder = jobs.job_folder(root, job_id)
         found[job_id] = jobs.load_summary(folder) if folder else None
-    rows = pages.job_rows(recent, found)[:JOBS_SHOWN]
-    return _page(request, "jobs.html", {"rows": rows})
+    rows = pages.job_rows(recent, found)
+    more = len(recent) == RUNS_PER_PAGE
+    return _page(request, "jobs.html", {"rows": rows, "page": page, "more": more})
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse, name="job_page")
 def job_page(
-    request: Request, job_id: str, session: SessionDep, user: GetUserDep, run: str | None = None
+    request: Request,
+    job_id: str,
+    session: SessionDep,
+    user: GetUserDep,
+    run: str | None = None,
+    page: int = Query(1, ge=1, le=MAX_PAGES),
 ) -> Response:
-    _, view = _job(job_id)
-    history = runs.runs_of_job(runs.recent_runs(session), job_id)
+    _, view = _job(job_id, page)
+    history = runs.job_runs(session, job_id)
     shown = next((r for r in history if r.run_id == run), history[0] if history else None)
     return _page(
         request,
@@ -124,6 +141,7 @@ def job_page(
             "output_url": pages.output_url(shown) if shown else None,
             "may_trigger": may_trigger(user),
             "working": pages.working(history),
+            "retake_out_url": pages.retake_out_url(view) if view.conf else "",
         },
     )
 
@@ -143,11 +161,14 @@ def run_page(request: Request, dag_id: str, run_id: str, session: SessionDep) ->
 
 
 @router.get("/api/jobs/{job_id}/slides/{slide}/retake", name="retake_request")
-def retake_request(job_id: str, slide: int, session: SessionDep, user: GetUserDep) -> JSONResponse:
-    """What to POST to ``/api/v2/dags/deck_to_video/dagRuns`` to re-take one slide."""
-    _, view = _job(job_id)
-    history = runs.runs_of_job(runs.recent_runs(session), job_id)
-    body = pages.retake_request(view, history, slide, user.get_name())
+def retake_request(
+    job_id: str, slide: int, session: SessionDep, user: GetUserDep, out_url: str | None = None
+) -> JSONResponse:
+    """What to POST to ``/api/v2/dags/deck_to_video/dagRuns`` to re-take one slide, published
+    to the ``out_url`` the user chose on the page (Airflow and prepare check it as any run's)."""
+    _, view = _job(job_id, page=None)
+    history = runs.job_runs(session, job_id)
+    body = pages.retake_request(view, history, slide, user.get_name(), out_url or None)
     if body is None:
         raise HTTPException(404, "no such slide, or no run of this job to repeat")
     return JSONResponse({"path": f"{airflow_root()}api/v2/dags/{runs.DAG_ID}/dagRuns", **body})

@@ -14,16 +14,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from deck2video import storage
+from deck2video.config import JobSettings
 from deck2video.errors import Deck2VideoError
 from deck2video.job import JobFolder, Store, load_manifest
+from deck2video.job.layout import JOB_ID
 from deck2video.manifest import JobQuality, Manifest, SlideQuality, SlideRecord
-
-# What job_id_for makes: a deck-name stem and a hex digest. Anything else is not a job id.
-JOB_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,80}$")
+from deck2video.params import params_from_settings
 
 # kind -> content type; file_url says which of the job's files each kind is. Slide files are
 # per PowerPoint slide number.
@@ -41,6 +41,21 @@ class CueView:
     start: float  # seconds in the video
     end: float
     text: str
+
+
+# Slides shown in full on one job page: each costs two storage reads (notes, speech result),
+# so a page of a 500-slide deck stays bounded; the outline of all of them is the manifest's.
+SLIDES_PER_PAGE = 50
+
+
+@dataclass(frozen=True)
+class SlideOutline:
+    """What the manifest alone says of a slide: enough for chapters and re-takes."""
+
+    number: int  # the deck's own slide number
+    title: str
+    start: float | None  # in the video
+    take: int
 
 
 @dataclass(frozen=True)
@@ -84,16 +99,21 @@ class JobView:
     quality: Mapping[str, Any]
     language: str
     version: str  # changes whenever the job's files do: busts the browser's cache
+    warnings: tuple[str, ...] = ()  # what prepare changed or dropped (e.g. a link out removed)
+    conf: Mapping[str, Any] = field(default_factory=dict)  # the inputs and settings that made it
+    outline: tuple[SlideOutline, ...] = ()  # every narrated slide, from the manifest
+    page: int = 1  # which SLIDES_PER_PAGE slides ``slides`` holds
+    pages: int = 1
 
     @property
     def takes(self) -> dict[int, int]:
         """Re-takes in the current video: PowerPoint slide number -> take."""
-        return {s.number: s.take for s in self.slides if s.take != 1}
+        return {s.number: s.take for s in self.outline if s.take != 1}
 
 
 def job_folder(store: Store, job_id: str) -> JobFolder | None:
     """The folder of ``job_id`` under this deployment's store, or None for a malformed id."""
-    return store.job(job_id) if JOB_ID.match(job_id or "") else None
+    return store.job(job_id) if JOB_ID.fullmatch(job_id or "") else None
 
 
 def load_summary(job: JobFolder) -> JobView | None:
@@ -102,13 +122,16 @@ def load_summary(job: JobFolder) -> JobView | None:
     return None if manifest is None else _view(job, manifest, slides=())
 
 
-def load_job(job: JobFolder) -> JobView | None:
-    """Everything the job page shows; None when the job has no manifest (yet)."""
+def load_job(job: JobFolder, page: int = 1) -> JobView | None:
+    """Everything one page of the job shows: the manifest (one read), then the files of the
+    ``page``-th SLIDES_PER_PAGE slides only; None when the job has no manifest (yet)."""
     manifest = manifest_of(job)
     if manifest is None:
         return None
-    slides = tuple(_slide_view(job, manifest, record) for record in manifest.slides)
-    return _view(job, manifest, slides)
+    first = (page - 1) * SLIDES_PER_PAGE
+    shown = manifest.slides[first : first + SLIDES_PER_PAGE]
+    slides = tuple(_slide_view(job, manifest, record) for record in shown)
+    return replace(_view(job, manifest, slides), page=page)
 
 
 def file_url(
@@ -168,7 +191,27 @@ def _view(job: JobFolder, manifest: Manifest, slides: tuple[SlideView, ...]) -> 
         quality=_job_quality(manifest.quality),
         language=str(manifest.settings.get("language") or "en"),
         version=re.sub(r"[^0-9A-Za-z]", "", manifest.updated),
+        warnings=tuple(str(w) for w in manifest.warnings),
+        conf=_job_conf(manifest),
+        outline=tuple(
+            SlideOutline(s.source_index, s.title, s.start, s.take) for s in manifest.slides
+        ),
+        pages=max(1, -(-len(manifest.slides) // SLIDES_PER_PAGE)),
     )
+
+
+def _job_conf(manifest: Manifest) -> dict[str, Any]:
+    """The run conf that makes this job again: its own inputs and settings, from its manifest
+    (not from any run, whose conf another user may have written)."""
+    conf: dict[str, Any] = {
+        "deck_url": manifest.deck.get("url"),
+        "voice_url": manifest.voice.get("url"),
+    }
+    if manifest.lexicon.get("url"):
+        conf["lexicon_url"] = manifest.lexicon["url"]
+    if manifest.settings:
+        conf.update(params_from_settings(JobSettings.from_dict(manifest.settings)))
+    return conf
 
 
 def _slide_view(job: JobFolder, manifest: Manifest, record: SlideRecord) -> SlideView:

@@ -33,27 +33,41 @@ class Unsatisfiable(ValueError):
 
 
 def parse_range(header: str | None, size: int) -> ByteRange | None:
-    """The one range of a ``Range`` header; None means the whole file."""
+    """The one range of a ``Range`` header; None means the whole file.
+
+    As RFC 9110 says: an invalid range (last before first) is ignored, so the whole file; a
+    first byte at or past the end is unsatisfiable; a last byte past the end is the end.
+    Positions longer than any file's size are compared as text, never made into integers.
+    """
     if not header:
         return None
     match = _RANGE.match(header.strip().replace(" ", ""))
     if match is None:
         return None  # several ranges, or another unit: answer with the whole file
-    first, last = match.groups()
-    if not first and not last:
+    first, last = (_position(found) for found in match.groups())
+    if first is None and last is None:
         return None
-    if not first:  # the last N bytes
-        length = int(last)
-        if length == 0 or size == 0:
+    if first is None:  # the last N bytes
+        if last == 0 or size == 0:
             raise Unsatisfiable(header)
-        return ByteRange(max(0, size - length), size - 1)
-    start = int(first)
-    if start >= size:
+        return ByteRange(max(0, size - last), size - 1)  # type: ignore[operator]
+    if last is not None and last < first:
+        return None  # invalid: ignored
+    if first >= size:
         raise Unsatisfiable(header)
-    end = min(int(last), size - 1) if last else size - 1
-    if end < start:
-        raise Unsatisfiable(header)
-    return ByteRange(start, end)
+    return ByteRange(first, size - 1 if last is None else min(last, size - 1))
+
+
+# More digits than this is past the end of any file (2**63 has 19): read as "past the end".
+_MAX_DIGITS = 19
+_PAST_ANY_END = 2**63
+
+
+def _position(digits: str) -> int | None:
+    if not digits:
+        return None
+    significant = digits.lstrip("0") or "0"
+    return _PAST_ANY_END if len(significant) > _MAX_DIGITS else int(significant)
 
 
 def file_response(url: str, media_type: str, range_header: str | None) -> Response:

@@ -3,11 +3,13 @@ in words, its failing step and reason, its approval, and the conf of a re-take."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from deck2video.params import out_url_for
+from deck2video.plaintext import markdown_literal
 from deck2video_ui.jobs import JobView
 from deck2video_ui.runs import Run
 
@@ -107,30 +109,54 @@ def output_url(run: Run) -> str | None:
     return out_url_for(run.conf)
 
 
+def retake_out_url(job: JobView) -> str:
+    """Where a re-take publishes unless the user says otherwise: next to the job's deck."""
+    return out_url_for(job.conf)
+
+
 def retake_request(
-    job: JobView, runs: Sequence[Run], slide: int, started_by: str | None
+    job: JobView,
+    runs: Sequence[Run],
+    slide: int,
+    started_by: str | None,
+    out_url: str | None = None,
 ) -> dict | None:
     """The body of Airflow's "trigger a run" request that re-takes one slide of a job.
 
-    It repeats the conf of the job's newest run, with every re-take already in the video, and
-    the next take of ``slide``; None when the job has no run to repeat or no such slide.
+    It asks for the job's own inputs and settings (from its manifest), published to the
+    clicking user's ``out_url`` (default: :func:`retake_out_url`), with every re-take already
+    in the video and the next take of ``slide``. No run's conf is repeated: another user may
+    have written it. None when the job has no run yet or no such slide.
     """
-    if not runs or all(s.number != slide for s in job.slides):
+    if not runs or not job.conf or all(s.number != slide for s in job.outline):
         return None
-    newest = runs[0]
     takes = dict(job.takes)
     for run in runs:  # a re-take still running counts too: never ask for the same take twice
         for number, take in run.takes.items():
             takes[number] = max(takes.get(number, 1), take)
     take = takes.get(slide, 1) + 1
     takes[slide] = take
-    by = f" by {started_by}" if started_by else ""
+    # Airflow renders the note as Markdown: the deck's and the user's names are literal text.
+    by = f" by {markdown_literal(started_by)}" if started_by else ""
     return {
         "logical_date": None,
-        "conf": {**newest.conf, "takes": {str(n): t for n, t in sorted(takes.items())}},
-        "note": f"Re-take of slide {slide} (take {take}) of {job.deck_name}, asked for{by} "
-        "on the deck2video page.",
+        "conf": {
+            **job.conf,
+            "out_url": out_url or retake_out_url(job),
+            "takes": {str(n): t for n, t in sorted(takes.items())},
+        },
+        "note": f"Re-take of slide {slide} (take {take}) of {markdown_literal(job.deck_name)}, "
+        f"asked for{by} on the deck2video page.",
     }
+
+
+_MARKDOWN_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def note_text(note: str | None) -> str:
+    """A run's note (Markdown, as Airflow renders it) as the plain text a page shows: the
+    backslash escapes of punctuation undone, the way Markdown reads them."""
+    return _MARKDOWN_ESCAPE.sub(r"\1", note or "")
 
 
 def when(moment: datetime | str | None) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 from airflow.listeners import hookimpl
 from sqlalchemy.orm import object_session
 
+from deck2video.plaintext import markdown_literal
 from deck2video_ui.runs import DAG_ID, find_run
 
 log = logging.getLogger(__name__)
@@ -22,7 +23,9 @@ NOTE_LIMIT = 1000  # characters: Airflow's dag_run_note column
 
 
 def failure_note(step: str, reason: str) -> str:
-    return f"Failed at {step}: {reason}"
+    """The note's line: Airflow renders notes as Markdown, and the reason may quote a URL or a
+    file name a user chose (``![x](https://...)``), so both are literal text."""
+    return f"Failed at {markdown_literal(step)}: {markdown_literal(reason)}"
 
 
 @hookimpl

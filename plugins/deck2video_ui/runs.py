@@ -7,7 +7,7 @@ optional approval is Airflow's own human-in-the-loop record of the ``approve`` t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -81,14 +81,15 @@ class Run:
         return max(0.0, (end - self.started).total_seconds())
 
 
-def recent_runs(session: Session, limit: int = RECENT_RUNS) -> list[Run]:
-    """The newest deck_to_video runs first."""
+def recent_runs(session: Session, limit: int = RECENT_RUNS, offset: int = 0) -> list[Run]:
+    """The newest deck_to_video runs first (after skipping the ``offset`` newest)."""
     from airflow.models.dagrun import DagRun
 
     rows = session.scalars(
         select(DagRun)
         .where(DagRun.dag_id == DAG_ID)
         .order_by(DagRun.run_after.desc(), DagRun.id.desc())
+        .offset(offset)
         .limit(limit)
     ).all()
     return _with_details(session, rows)
@@ -101,8 +102,29 @@ def find_run(session: Session, run_id: str) -> Run | None:
     return _with_details(session, [row])[0] if row is not None else None
 
 
-def runs_of_job(runs: Iterable[Run], job_id: str) -> list[Run]:
-    return [run for run in runs if run.job_id == job_id]
+def job_runs(session: Session, job_id: str, limit: int = RECENT_RUNS) -> list[Run]:
+    """The newest runs of one job, found by their job-id XComs (one small column each), then
+    read in full: a job page does not load every recent run of every job."""
+    from airflow.models.dagrun import DagRun
+    from airflow.models.xcom import XComModel
+
+    rows = session.execute(
+        select(XComModel.run_id, XComModel.value).where(
+            XComModel.dag_id == DAG_ID,
+            XComModel.task_id == TaskId.PREPARE,
+            XComModel.key == XComKey.JOB_ID,
+        )
+    )
+    run_ids = [row.run_id for row in rows if XComModel.deserialize_value(row) == job_id]
+    if not run_ids:
+        return []
+    found = session.scalars(
+        select(DagRun)
+        .where(DagRun.dag_id == DAG_ID, DagRun.run_id.in_(run_ids))
+        .order_by(DagRun.run_after.desc(), DagRun.id.desc())
+        .limit(limit)
+    ).all()
+    return _with_details(session, found)
 
 
 def _with_details(session: Session, rows: Sequence[Any]) -> list[Run]:
@@ -155,7 +177,7 @@ def _xcoms(session: Session, run_ids: list[str]) -> dict[str, dict[str, list[tup
         .order_by(XComModel.timestamp)
     )
     for row in rows:
-        if row.key == XComKey.JOB_ID and row.task_id != TaskId.PREPARE:
+        if row.key == XComKey.JOB_ID and row.task_id != TaskId.TaskId.PREPARE:
             continue
         value = XComModel.deserialize_value(row)
         found.setdefault(row.run_id, {}).setdefault(row.key, []).append((row.task_id, value))

@@ -276,3 +276,22 @@ def test_relative_sidecar_urls_stay_in_the_inbox_and_the_outbox(s3_bucket):
         "lexicon_url": f"s3://{s3_bucket}/inbox/team/words.txt",
         "out_url": f"s3://{s3_bucket}/videos/team/final.mp4",
     }
+
+
+def test_a_deck_name_that_forges_log_lines_is_refused_and_escaped(tmp_path):
+    """Issue 21: a name with a newline and ANSI escapes would forge a log line and recolour the
+    log; the deck is refused, and what the logs and the XCom say holds the name escaped."""
+    from deck2video_airflow.inbox import plan_inbox
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    name = "talk\n[2026-12-03 10:00:00] INFO - all decks approved\x1b[2K\x1b[1A.pptx"
+    (inbox / name).write_bytes(b"deck")
+    now = datetime.now(tz=UTC)
+    plan = plan_inbox(str(inbox), str(tmp_path / "videos"), f"{inbox}/v.wav", now - timedelta(1),
+                      now + timedelta(1))  # fmt: skip
+    assert plan.runs == []
+    [refused] = plan.refused
+    assert "\n" not in refused and "\x1b" not in refused
+    assert refused.startswith(f"{inbox}/talk\\x0a[2026-12-03 10:00:00] INFO - all decks approved")
+    assert "\\x1b[2K\\x1b[1A.pptx: " in refused

@@ -17,6 +17,7 @@ from deck2video.job import JobFolder, load_manifest
 from deck2video.params import (
     PARAMS,
 )
+from deck2video.plaintext import markdown_literal
 from deck2video.roots import Roots
 from deck2video.samples import SampleSlide, build_deck
 from tests.support import bad_files
@@ -397,7 +398,10 @@ def test_bad_voice_fails_the_run_at_once_and_the_manifest_says_why(
     assert (manifest.status, manifest.stage) == ("failed", "prepare_voice")
     assert "silent.wav" in manifest.reason and "\n" not in manifest.reason
     assert not storage.exists(out)
-    assert run_note(dag_run) == f"Failed at prepare_voice: {manifest.reason}"
+    # The note is Markdown that reads as the step and the reason, literally (issue 21).
+    assert run_note(dag_run) == (
+        f"Failed at {markdown_literal('prepare_voice')}: {markdown_literal(manifest.reason)}"
+    )
 
 
 def test_unknown_conf_key_fails_the_first_step_before_any_work(good_run, dag_bag, e2e_deck):
@@ -410,27 +414,32 @@ def test_unknown_conf_key_fails_the_first_step_before_any_work(good_run, dag_bag
 
 
 class PreparedTI:
-    """What the failure callback asks of its task instance: the job the run prepared."""
+    """What the failure callback asks of its task instance: the id of the job the run prepared
+    (its folder is rebuilt from the deployment's root)."""
 
     task_id = "assemble"
 
     def __init__(self, job_url: str) -> None:
-        self.job_url = job_url
+        self.job_id = job_url.rsplit("/", 1)[-1]
         self.pushed: dict = {}
 
     def xcom_pull(self, task_ids: str, key: str) -> str:
-        assert (task_ids, key) == ("prepare", "job_url")
-        return self.job_url
+        assert (task_ids, key) == ("prepare", "job_id")
+        return self.job_id
 
     def xcom_push(self, key: str, value: dict) -> None:
         self.pushed[key] = value
 
 
-def copy_of_the_finished_job(run: Run, name: str, *, unfinished: bool = False) -> str:
+def copy_of_the_finished_job(
+    run: Run, name: str, monkeypatch: pytest.MonkeyPatch, *, unfinished: bool = False
+) -> str:
+    """A copy of the run's job under another root, which the deployment then uses."""
     from deck2video.job.state import save_manifest
 
     [(job_url, _)] = completed_jobs(run.root)
     copy = storage.join(f"{run.root}-copies", "jobs", name)  # beside the run's own jobs
+    monkeypatch.setenv("DECK2VIDEO_ROOT", f"{run.root}-copies")
     storage.copy(JobFolder.at(job_url).manifest, JobFolder.at(copy).manifest)
     if unfinished:  # as it was while assembling: not yet published
         manifest = load_manifest(copy)
@@ -439,11 +448,11 @@ def copy_of_the_finished_job(run: Run, name: str, *, unfinished: bool = False) -
     return copy
 
 
-def test_failure_callback_records_what_the_step_could_not(good_run, tmp_path):
+def test_failure_callback_records_what_the_step_could_not(good_run, monkeypatch):
     """A step killed from outside (timeout, lost worker): the callback marks the job failed."""
     from deck2video_airflow.task_defaults import record_failed_stage
 
-    copy = copy_of_the_finished_job(good_run, "callback-copy", unfinished=True)
+    copy = copy_of_the_finished_job(good_run, "callback-copy", monkeypatch, unfinished=True)
     timeout = TimeoutError("Timeout, PID: 4242\nafter 3600 s")
     ti = PreparedTI(copy)
     record_failed_stage({"ti": ti, "exception": timeout, "task": None})
@@ -456,11 +465,11 @@ def test_failure_callback_records_what_the_step_could_not(good_run, tmp_path):
     }
 
 
-def test_a_late_failure_callback_cannot_fail_a_finished_job(good_run):
+def test_a_late_failure_callback_cannot_fail_a_finished_job(good_run, monkeypatch):
     """E.g. a zombie speak task of a run whose video was published meanwhile."""
     from deck2video_airflow.task_defaults import record_failed_stage
 
-    copy = copy_of_the_finished_job(good_run, "late-callback-copy")
+    copy = copy_of_the_finished_job(good_run, "late-callback-copy", monkeypatch)
     record_failed_stage(
         {"ti": PreparedTI(copy), "exception": TimeoutError("too late"), "task": None}
     )

@@ -22,10 +22,17 @@ STORAGE_CONN = {
     "extra": {"endpoint_url": "http://127.0.0.1:9000", "region_name": "eu-west-1"},
 }
 SLIDE = {
-    "job_url": "s3://media/d2v/jobs/talk-0123",
+    "job_id": "talk-0123",
     "label": "",
     "slides": [{"number": 2, "source_index": 2, "title": "{{ x }}"}],
 }
+JOB_URL = "s3://media/d2v/jobs/talk-0123"  # the job's folder under ROOT
+
+
+@pytest.fixture(autouse=True)
+def root(monkeypatch):
+    """The deployment's job root, from which each task rebuilds the job's folder."""
+    monkeypatch.setenv("DECK2VIDEO_ROOT", "s3://media/d2v")
 
 
 def parse(monkeypatch, **settings: str):
@@ -95,7 +102,7 @@ def test_the_command_holds_urls_and_a_number_only():
     op = SpeakInContainer(
         task_id="speak", slide=SLIDE, storage_conn_id="deck2video_storage", image="speech:1"
     )
-    assert op.command == ["speak", "--job", SLIDE["job_url"], "--slide", "2"]
+    assert op.command == ["speak", "--job", JOB_URL, "--slide", "2"]
     assert op.environment == {}  # nothing public to template; the secrets go privately
     assert "slide" not in op.template_fields
     retake = SpeakInContainer(
@@ -174,7 +181,7 @@ def test_container_failures_become_pipeline_errors(status, logs, kind, message):
 
 def per_slide(number: int, source_index: int, title: str, take: int = 1) -> SpeechItem:
     slide = SlideToSpeak(number, source_index, title, take)
-    return SpeechItem(SLIDE["job_url"], f"slide {source_index}: {title}", (slide,))
+    return SpeechItem(SLIDE["job_id"], f"slide {source_index}: {title}", (slide,))
 
 
 def test_groups_of_slides_are_labelled_by_their_span_and_titles():
@@ -195,9 +202,9 @@ def test_groups_of_slides_are_labelled_by_their_span_and_titles():
 
 def test_a_malformed_speech_item_is_refused():
     with pytest.raises(ValueError, match="not a speech item"):
-        SpeechItem.from_xcom({"job_url": "s3://b/j", "label": "x", "slides": []})
+        SpeechItem.from_xcom({"job_id": "j", "label": "x", "slides": []})
     with pytest.raises(ValueError, match="not a speech item"):
-        SpeechItem.from_xcom({"job_url": "s3://b/j", "label": "x", "slides": [{"number": "a"}]})
+        SpeechItem.from_xcom({"job_id": "j", "label": "x", "slides": [{"number": "a"}]})
 
 
 def test_a_group_is_one_container_speaking_every_slide_of_it():
@@ -211,7 +218,7 @@ def test_a_group_is_one_container_speaking_every_slide_of_it():
         ).command  # fmt: skip
 
     slides = [per_slide(n, n + 1, f"Part {n}") for n in (4, 5, 6, 7)]
-    assert command(slides) == ["speak", "--job", SLIDE["job_url"], "--slide", "4", "5", "6", "7"]
+    assert command(slides) == ["speak", "--job", JOB_URL, "--slide", "4", "5", "6", "7"]
     slides[2] = per_slide(6, 7, "Part 6", take=3)  # a re-take of one slide of the group
     assert command(slides)[-5:] == ["--take", "1", "1", "3", "1"]
 
@@ -248,3 +255,15 @@ def test_a_grouped_run_speaks_every_slide_in_fewer_tasks(
     assert [title for *_, title in media.chapters(info)] == [
         "Welcome", "Braces {{ ds }} stay text", "Pricing",
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "job_id", ["../../other-bucket/jobs/x", "talk-0123\n", "{{ conn.deck2video_storage.password }}"]
+)
+def test_a_job_id_edited_in_an_xcom_cannot_reach_the_command(job_id):
+    from deck2video_airflow.speech_container import SpeakInContainer
+
+    with pytest.raises(InputError, match=r"^job id .*: not a job id$"):
+        SpeakInContainer(
+            task_id="speak", slide={**SLIDE, "job_id": job_id}, storage_conn_id="c", image="s:1"
+        )

@@ -97,3 +97,11 @@ def test_every_path_the_readme_shows_is_one_layout_makes():
         for url in every_url(store, store.job(JOB_ID))
     }
     assert documented <= made, sorted(documented - made)
+
+
+@pytest.mark.parametrize(
+    "job_id", ["../cache", "a/b", "", "Talk", "x" * 90, "talk-0123\n", "{{x}}"]
+)
+def test_only_a_job_id_names_a_job_folder(job_id):
+    with pytest.raises(InputError, match=r"^job id .*: not a job id$"):
+        Store("s3://videos/d2v").job(job_id)

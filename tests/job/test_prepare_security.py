@@ -161,9 +161,10 @@ def test_a_nul_deep_in_a_lexicon_is_refused_by_prepare_not_by_speak(service, scr
 # --- links out of the deck: refused, or stripped; the renderer fetches nothing either way -----
 
 
-def test_a_deck_linking_outside_is_refused_before_rendering(
-    service, scratch_dir, loopback_listener
+def test_a_deck_linking_outside_is_refused_before_rendering_where_the_deployment_says(
+    service, scratch_dir, loopback_listener, monkeypatch
 ):
+    monkeypatch.setenv("DECK2VIDEO_EXTERNAL_LINKS", "refuse")
     linked = bad_files.external_picture_deck(
         service.allowed / "linked.pptx", f"{loopback_listener.url}/tracker.png"
     )
@@ -176,10 +177,9 @@ def test_a_deck_linking_outside_is_refused_before_rendering(
     assert loopback_listener.connections == []
 
 
-def test_stripped_links_leave_a_warning_and_no_request(
-    service, scratch_dir, loopback_listener, monkeypatch
+def test_links_are_stripped_by_default_with_a_warning_and_no_request(
+    service, scratch_dir, loopback_listener
 ):
-    monkeypatch.setenv("DECK2VIDEO_EXTERNAL_LINKS", "strip")
     linked = bad_files.external_picture_deck(
         service.allowed / "linked.pptx", f"{loopback_listener.url}/tracker.png"
     )

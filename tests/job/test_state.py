@@ -66,6 +66,11 @@ def test_record_failure_keeps_the_steps_own_more_precise_reason(job):
     assert (stored.stage, stored.reason) == ("assemble", "worker lost heartbeat")
 
 
+def test_error_reason_escapes_what_a_quoted_url_could_forge():
+    error = InputError("deck s3://in/a\x1b[2K\u202eb.pptx: not a zip file\nERROR forged")
+    assert error_reason(error) == "deck s3://in/a\\x1b[2K\\u202eb.pptx: not a zip file ERROR forged"
+
+
 def test_error_reason_names_unexpected_error_types():
     assert error_reason(InputError("deck a.pptx:\n bad")) == "deck a.pptx: bad"
     assert error_reason(KeyError("slides")) == "KeyError: 'slides'"

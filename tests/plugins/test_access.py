@@ -101,6 +101,24 @@ def test_video_is_streamed_with_byte_ranges(airflow_servers, made_jobs, job_path
     assert (status, headers["content-range"]) == (416, f"bytes */{len(whole)}")
 
 
+def test_bad_ranges_and_pages_get_4xx_and_invalid_ranges_the_whole_file(
+    airflow_servers, made_jobs, job_paths
+):
+    admin = airflow_servers.admin
+    whole = storage.read_bytes(made_jobs.finished.folder(airflow_servers.root).video)
+    status, _, _ = admin.raw(job_paths["video"], {"Range": f"bytes={'9' * 5000}-"})
+    assert status == 416  # was a 500: the digits were made into an integer
+    status, _, body = admin.raw(job_paths["video"], {"Range": f"bytes=0-{'9' * 5000}"})
+    assert (status, body) == (206, whole)
+    status, _, body = admin.raw(job_paths["video"], {"Range": "bytes=5-3"})
+    assert (status, body) == (200, whole)  # RFC 9110: an invalid range is ignored
+    for page in ("0", "-1", "9" * 50, "x"):
+        assert admin.raw(f"{job_paths['jobs']}?page={page}")[0] == 422
+        assert admin.raw(f"{job_paths['job']}?page={page}")[0] == 422
+    status, _, body = admin.raw(f"{job_paths['jobs']}?page=2", {"Accept": "text/html"})
+    assert status == 200 and b"Newer runs" in body
+
+
 def test_pages_forbid_scripts_from_elsewhere(airflow_servers, job_paths):
     _, headers, _ = airflow_servers.admin.raw(job_paths["job"])
     policy = headers["content-security-policy"]

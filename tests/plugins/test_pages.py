@@ -11,6 +11,7 @@ from deck2video_ui.runs import Approval, Failure, Run
 
 from deck2video.job import Store
 from deck2video.manifest import Manifest, SlideRecord
+from deck2video.plaintext import markdown_literal
 
 STORE = Store("s3://videos/d2v")
 
@@ -26,6 +27,11 @@ STORE = Store("s3://videos/d2v")
         ("bytes=-500", 100, (0, 99)),
         ("bytes=0-1,5-9", 100, None),  # several ranges: the whole file
         ("items=0-9", 100, None),
+        ("bytes=9-3", 100, None),  # invalid (last before first): ignored, as RFC 9110 says
+        (f"bytes=0-{'9' * 5000}", 100, (0, 99)),  # a last byte past any end is the end
+        (f"bytes=-{'9' * 5000}", 100, (0, 99)),
+        (f"bytes={'0' * 5000}5-9", 100, (5, 9)),
+        (f"bytes=5-{'0' * 5000}3", 100, None),
     ],
 )
 def test_one_byte_range_is_read_from_the_header(header, size, expected):
@@ -33,7 +39,7 @@ def test_one_byte_range_is_read_from_the_header(header, size, expected):
     assert (found.start, found.end) == expected if expected else found is None
 
 
-@pytest.mark.parametrize("header", ["bytes=100-", "bytes=9-3", "bytes=-0"])
+@pytest.mark.parametrize("header", ["bytes=100-", "bytes=-0", f"bytes={'9' * 5000}-"])
 def test_a_range_outside_the_file_is_unsatisfiable(header):
     with pytest.raises(media.Unsatisfiable):
         media.parse_range(header, 100)
@@ -61,7 +67,9 @@ def test_page_files_are_a_known_kind_of_a_known_slide():
     assert jobs.file_url(folder, found, "manifest", None) is None
 
 
-@pytest.mark.parametrize("job_id", ["..", "../cache", "a/b", "", "Talk", "x" * 90, "a\x00b"])
+@pytest.mark.parametrize(
+    "job_id", ["..", "../cache", "a/b", "", "Talk", "x" * 90, "a\x00b", "talk-0123\n"]
+)
 def test_only_job_ids_name_a_job_folder(job_id):
     assert jobs.job_folder(STORE, job_id) is None
 
@@ -92,7 +100,10 @@ def test_status_tells_an_approval_apart_from_work():
     assert (status.label, status.reason) == ("rejected", "Rejected by anna; nothing was published.")
 
 
-def view(takes: dict[int, int]) -> jobs.JobView:
+JOB_CONF = {"deck_url": "s3://in/talk.pptx", "voice_url": "/v.wav", "resolution": "1920x1080"}
+
+
+def view(takes: dict[int, int], deck_name: str = "talk.pptx") -> jobs.JobView:
     slides = tuple(
         jobs.SlideView(
             number=n, position=i, title="", hidden=False, notes="", spoken=(), cues=(),
@@ -102,21 +113,48 @@ def view(takes: dict[int, int]) -> jobs.JobView:
         for i, n in enumerate((1, 2, 4), start=1)
     )  # fmt: skip
     return jobs.JobView(
-        job_id="talk-0123456789abcdef", deck_name="talk.pptx", status="completed", stage=None,
+        job_id="talk-0123456789abcdef", deck_name=deck_name, status="completed", stage=None,
         reason=None, created="", updated="", slides=slides, slides_total=3, video_seconds=9.0,
-        has_video=True, quality={}, language="en", version="1",
+        has_video=True, quality={}, language="en", version="1", conf=JOB_CONF,
+        outline=tuple(jobs.SlideOutline(s.number, s.title, None, s.take) for s in slides),
     )  # fmt: skip
 
 
-def test_a_retake_repeats_the_newest_conf_with_the_next_take_of_that_slide():
+def test_a_retake_asks_for_the_job_own_settings_with_the_next_take_of_that_slide():
     newest = run(run_id="manual__2", conf={**run().conf, "takes": {"4": 2}})
     body = pages.retake_request(view({4: 2}), [newest, run()], 2, "anna")
-    assert body["conf"] == {**run().conf, "takes": {"2": 2, "4": 2}}
-    assert body["note"].startswith("Re-take of slide 2 (take 2) of talk.pptx")
+    assert body["conf"] == {**JOB_CONF, "out_url": "s3://in/talk.mp4", "takes": {"2": 2, "4": 2}}
+    assert body["note"].startswith("Re-take of slide 2 (take 2) of talk\\.pptx")
     # A re-take still running counts: asking again gives the take after it.
     running = run(run_id="manual__3", state="running", conf={**run().conf, "takes": {"2": 2}})
     again = pages.retake_request(view({4: 2}), [running, newest], 2, "anna")
     assert again["conf"]["takes"] == {"2": 3, "4": 2}
+
+
+def test_a_retake_never_repeats_another_users_run_conf():
+    # The newest run was triggered by someone else, publishing to their own bucket with their
+    # own quality thresholds: none of it reaches the re-take, which publishes where its user says.
+    theirs = run(
+        run_id="manual__9", triggered_by="mallory",
+        conf={**JOB_CONF, "out_url": "s3://mallory/stolen.mp4", "min_similarity": 0.0},
+    )  # fmt: skip
+    body = pages.retake_request(view({}), [theirs], 1, "anna", "s3://in/anna.mp4")
+    assert body["conf"] == {**JOB_CONF, "out_url": "s3://in/anna.mp4", "takes": {"1": 2}}
+    assert pages.retake_request(view({}), [theirs], 1, "anna")["conf"]["out_url"] == (
+        "s3://in/talk.mp4"
+    )
+
+
+def test_a_retake_note_is_literal_markdown():
+    # Airflow renders run notes as Markdown: an uploaded deck's name must not become an image
+    # or a link on the run's page (tests/test_plaintext.py renders what markdown_literal makes).
+    hostile = "![x](https://evil.example/p.png) [Sign in](https://evil.example)"
+    body = pages.retake_request(view({}, deck_name=hostile), [run()], 1, "anna_[me](x)")
+    assert body["note"] == (
+        f"Re-take of slide 1 (take 2) of {markdown_literal(hostile)}, asked for by "
+        f"{markdown_literal('anna_[me](x)')} on the deck2video page."
+    )
+    assert "](" not in body["note"]
 
 
 def test_no_retake_of_a_slide_the_video_does_not_have():
@@ -136,3 +174,39 @@ def test_no_retake_while_a_run_of_the_job_is_at_work():
     assert pages.working([busy, run()]) is busy
     waiting = run(state="running", approval=Approval("waiting"))
     assert pages.working([waiting]) is None  # a reviewer may still re-take before answering
+
+
+def test_a_job_page_reads_the_manifest_once_and_the_files_of_its_page_of_slides(
+    tmp_path, monkeypatch
+):
+    from deck2video import storage
+    from deck2video.job.state import save_manifest
+
+    folder = Store(str(tmp_path / "store")).job("talk-0123456789abcdef")
+    records = [
+        SlideRecord(number=n, source_index=n, title=f"S{n}", hidden=False, silent=False,
+                    notes_sha256="", take=2 if n == 130 else 1)
+        for n in range(1, 131)
+    ]  # fmt: skip
+    save_manifest(folder, Manifest(job_id=folder.job_id, settings={}, slides=records))
+    reads: list[str] = []
+    for name in ("read_bytes", "read_versioned"):  # every storage read a page may make
+        real = getattr(storage, name)
+        monkeypatch.setattr(storage, name, lambda url, *a, _real=real, **k: reads.append(url)
+                            or _real(url, *a, **k))  # fmt: skip
+
+    last = jobs.load_job(folder, page=3)
+    assert [s.number for s in last.slides] == list(range(101, 131))
+    assert (last.page, last.pages, len(last.outline), last.takes) == (3, 3, 130, {130: 2})
+    assert reads.count(folder.manifest) == 1 and len(reads) == 1 + 2 * 30
+    reads.clear()
+    jobs.load_summary(folder)  # the jobs list and a re-take: the manifest only
+    assert reads == [folder.manifest]
+
+
+def test_a_note_shows_as_the_text_its_markdown_reads():
+    reason = "voice recording s3://in/![x](https://evil.example).wav is silent"
+    failed = f"Failed at {markdown_literal('prepare_voice')}: {markdown_literal(reason)}"
+    note = f"Re-take of slide 2\n{failed}"
+    assert pages.note_text(note) == f"Re-take of slide 2\nFailed at prepare_voice: {reason}"
+    assert pages.note_text(None) == ""

@@ -10,6 +10,7 @@ import urllib.parse
 import pytest
 
 from deck2video import storage
+from deck2video.plaintext import markdown_literal
 from deck2video.pronounce import expand_for_speech
 from tests.support.browser import by_css, open_job, screenshot, wait_until
 from tests.support.ui_jobs import NARRATED, SLIDES
@@ -157,9 +158,12 @@ def test_failed_job_shows_its_step_and_reason_at_the_top(signed_in, airflow_serv
 def test_failed_run_gets_a_note_with_the_step_and_reason(airflow_servers, made_jobs):
     run = airflow_servers.run(made_jobs.failed.run_id)
     manifest = made_jobs.failed.manifest(airflow_servers.root)
-    assert run["note"] == f"Failed at prepare_voice: {manifest.reason}"
+    # Markdown that Airflow renders as exactly the step and the reason (issue 21).
+    assert run["note"] == (
+        f"Failed at {markdown_literal('prepare_voice')}: {markdown_literal(manifest.reason)}"
+    )
     refused = airflow_servers.run(made_jobs.not_a_deck.run_id)["note"]
-    assert refused.startswith("Failed at prepare: ") and "junk.pptx" in refused
+    assert refused.startswith("Failed at prepare: ") and "junk\\.pptx" in refused
     assert "\n" not in refused
 
 

@@ -12,6 +12,8 @@ import urllib.parse
 import pytest
 
 from deck2video import storage
+from deck2video.config import JobSettings
+from deck2video.params import params_from_settings
 from deck2video.samples import SampleSlide, build_deck
 from tests.support.browser import by_css, chromium, open_job, screenshot, sign_in, wait_until
 from tests.support.ui_jobs import NARRATED
@@ -34,6 +36,12 @@ def test_retake_records_exactly_that_slide_again_and_replaces_the_video(
 
     driver = signed_in
     open_job(driver, servers, job.job_id)
+    # Where the re-take publishes is shown before it starts (next to the deck by default), and
+    # the user chooses: here, where this job's video was published.
+    target = by_css(driver, "#retake-out-url")[0]
+    assert target.get_attribute("value") == job.conf["deck_url"].removesuffix(".pptx") + ".mp4"
+    target.clear()
+    target.send_keys(job.conf["out_url"])
     by_css(driver, "button.retake[data-slide='2']")[0].click()
     wait_until(driver, lambda d: "started as run" in d.find_element("id", "retake-status").text)
     run_id = by_css(driver, "button.retake[data-slide='2']")[0].get_attribute("data-run")
@@ -41,8 +49,13 @@ def test_retake_records_exactly_that_slide_again_and_replaces_the_video(
 
     run = servers.run(run_id)  # an ordinary run: its conf, note and user are Airflow's record
     assert run["conf"]["takes"] == {"2": 2}
-    assert {k: v for k, v in run["conf"].items() if k != "takes"} == job.conf
-    assert run["note"].startswith("Re-take of slide 2 (take 2) of review.pptx")
+    # The job's own inputs and settings (its manifest's), and the out_url this user chose.
+    settings = params_from_settings(JobSettings.from_dict(before.settings))
+    assert {k: v for k, v in run["conf"].items() if k != "takes"} == {
+        "deck_url": job.conf["deck_url"], "voice_url": job.conf["voice_url"],
+        "out_url": job.conf["out_url"], **settings,
+    }  # fmt: skip
+    assert run["note"].startswith("Re-take of slide 2 (take 2) of review\\.pptx")
     assert run["triggering_user_name"] == "admin"
     assert servers.finished(run_id) == "success"
     speak = servers.task_instances(run_id)["speak"]

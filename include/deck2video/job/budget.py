@@ -9,11 +9,12 @@ assemble measures the whole. A breach is an :class:`InputError` naming the slide
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from deck2video.config import Deployment, JobSettings, Limits
 from deck2video.errors import InputError
+from deck2video.lexicon import Lexicon
 from deck2video.narration import Pause, Segment, Speech
 from deck2video.pronounce import expand_for_speech, load_lexicon
 
@@ -27,11 +28,11 @@ def estimate(
     segments: Sequence[Segment],
     *,
     settings: JobSettings,
-    lexicon: dict[str, str],
+    lexicon: Mapping[str, str],
     limits: Limits,
 ) -> float:
     """The slide's narration from its text, in seconds: it will be at least this long once
-    spoken. Refuses what is over a per-slide limit."""
+    spoken. Refuses what is over a per-slide limit as soon as the sentences read so far are."""
     pauses = sum(s.seconds for s in segments if isinstance(s, Pause))
     if pauses > limits.max_pause_seconds:
         raise InputError(
@@ -39,6 +40,7 @@ def estimate(
             f"{limits.max_pause_seconds:g} s per slide ({Limits.variable('max_pause_seconds')})"
         )
     spoken_chars = 0
+    lexicon = Lexicon.of(lexicon)  # compiled once for all the slide's sentences
     for segment in segments:
         if isinstance(segment, Speech):
             spoken = len(expand_for_speech(segment.text, settings.language, lexicon))
@@ -49,9 +51,14 @@ def estimate(
                     f"({Limits.variable('max_expanded_chars')})"
                 )
             spoken_chars += spoken
-    seconds = pauses + spoken_chars / (ESTIMATE_CHARS_PER_SECOND * settings.speed)
-    check_slide_seconds(label, seconds, limits, measured=False)
-    return seconds
+            check_slide_seconds(
+                label, _seconds(pauses, spoken_chars, settings), limits, measured=False
+            )
+    return _seconds(pauses, spoken_chars, settings)
+
+
+def _seconds(pauses: float, spoken_chars: int, settings: JobSettings) -> float:
+    return pauses + spoken_chars / (ESTIMATE_CHARS_PER_SECOND * settings.speed)
 
 
 def check_slide_seconds(label: str, seconds: float, limits: Limits, *, measured: bool) -> None:
@@ -76,12 +83,12 @@ def _check_seconds(
 
 def narration_lexicon(
     settings: JobSettings, job_lexicon: dict[str, str], deployment: Deployment
-) -> dict[str, str]:
-    """The deployment's lexicon, then the job's own (which wins)."""
+) -> Lexicon:
+    """The deployment's lexicon, then the job's own (which wins), compiled once for the job."""
     entries: dict[str, str] = {}
     if deployment.lexicon:
         entries.update(
             load_lexicon(Path(deployment.lexicon), settings.language, limits=deployment.limits)
         )
     entries.update(job_lexicon)
-    return entries
+    return Lexicon(entries)

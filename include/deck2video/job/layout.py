@@ -20,6 +20,7 @@ in presentation order. Nothing else in the package builds a job or cache path by
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -29,6 +30,9 @@ from deck2video.job.cache import Entry
 
 JOBS = "jobs"
 CACHE = "cache"
+# What job_id_for makes (a deck-name stem and a hex digest): anything else names no job. Used
+# with fullmatch, so no trailing newline or other character slips through.
+JOB_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,80}")
 
 
 def numbered(number: int, suffix: str) -> str:
@@ -47,6 +51,9 @@ class Store:
         object.__setattr__(self, "url", self.url.rstrip("/"))
 
     def job(self, job_id: str) -> JobFolder:
+        """The folder of ``job_id``; an id that is not one (a path, a newline) is refused."""
+        if not isinstance(job_id, str) or not JOB_ID.fullmatch(job_id):
+            raise InputError(f"job id {job_id!r}: not a job id")
         return JobFolder(storage.join(self.url, JOBS, job_id))
 
     @property

@@ -27,6 +27,7 @@ from deck2video.job.budget import check_job_seconds, estimate, narration_lexicon
 from deck2video.job.cache import CACHE_VERSION, get_or_put
 from deck2video.job.layout import JobFolder, Store, numbered
 from deck2video.job.state import load_manifest, save_manifest, stage, stage_done
+from deck2video.lexicon import Lexicon
 from deck2video.manifest import Manifest, SlideRecord
 from deck2video.narration import is_silent, narrate
 from deck2video.procs import scratch
@@ -274,10 +275,11 @@ def _check_narration(
     deck: Deck,
     shown: list[Slide],
     settings: JobSettings,
-    lexicon: dict[str, str],
+    lexicon: Lexicon,
     limits: Limits,
 ) -> float:
-    """Every shown slide's narration, estimated from its text against the limits."""
+    """Every shown slide's narration, estimated from its text against the limits; the job's
+    total is checked after each slide, so a deck over it stops at the first slide past it."""
     total = 0.0
     for slide in shown:
         segments = narrate(slide.notes, settings.silence_seconds)
@@ -288,7 +290,7 @@ def _check_narration(
             lexicon=lexicon,
             limits=limits,
         )
-    check_job_seconds(f"deck {deck.name}", total, limits, measured=False)
+        check_job_seconds(f"deck {deck.name}", total, limits, measured=False)
     return round(total, 1)
 
 

@@ -41,13 +41,17 @@ def publish(job: JobFolder, out_url: str, *, roots: Roots | None = None) -> Publ
     """
     roots = (roots or Roots.for_service(Deployment.from_env())).guarding(job.store.url)
     manifest = load_manifest(job)
+    out_url = roots.check_write("out_url", out_url)  # the URL written is the URL checked
     quality_url = sibling_url(out_url, ".quality.json") if manifest.quality else None
-    result = PublishResult(
+    wanted = PublishResult(
         out_url, sibling_url(out_url, ".vtt"), sibling_url(out_url, ".srt"), quality_url
     )
-    for url in asdict(result).values():
-        if url is not None:
-            roots.check_write("out_url", url)
+    result = PublishResult(
+        **{
+            name: None if url is None else roots.check_write("out_url", url)
+            for name, url in asdict(wanted).items()
+        }
+    )
     with stage(job, manifest, "publish", "assembling_video"):
         storage.copy(job.captions_vtt, result.vtt_url)
         storage.copy(job.captions_srt, result.srt_url)

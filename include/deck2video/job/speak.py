@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from deck2video.job.cache import get_or_put
 from deck2video.job.layout import JobFolder
 from deck2video.job.state import error_reason, load_manifest, record_failure
 from deck2video.job.voice import ensure_embedding
+from deck2video.lexicon import Lexicon
 from deck2video.manifest import Manifest
 from deck2video.narration import Speech, narrate
 from deck2video.procs import scratch
@@ -135,7 +136,7 @@ def narrator(
     job: JobFolder,
     manifest: Manifest,
     settings: JobSettings,
-    lexicon: dict[str, str] | None = None,
+    lexicon: Mapping[str, str] | None = None,
 ) -> PronouncingBackend:
     """The backend that speaks this job's slides: base TTS, in the presenter's voice when
     converter weights are configured here, with the pronunciation rules and lexicons."""
@@ -156,7 +157,7 @@ def narrator(
 
 def _lexicon(
     job: JobFolder, manifest: Manifest, settings: JobSettings, deployment: Deployment | None = None
-) -> dict[str, str]:
+) -> Lexicon:
     """The deployment's lexicon, then the job's own (which wins)."""
     deployment = deployment or Deployment.from_env()
     own: dict[str, str] = {}

@@ -23,6 +23,7 @@ from deck2video import storage
 from deck2video.errors import Deck2VideoError, InputError, ProcessingError
 from deck2video.job.layout import JobFolder
 from deck2video.manifest import Manifest, StageRecord, now
+from deck2video.plaintext import for_log
 
 _SAVE_ATTEMPTS = 20
 _UNION_FIELDS = ("published", "warnings")  # lists both writers add to
@@ -131,9 +132,9 @@ def stage_done(manifest: Manifest, name: str) -> bool:
 
 
 def error_reason(error: BaseException) -> str:
-    """An error as the one-line reason a failed job records: our own errors' messages as they
-    are, anything else with its type's name (a bare ``KeyError: 'slides'`` says little alone)."""
-    text = " ".join(str(error).split())
+    """The error's message on one line, control characters escaped: it goes to logs, XComs,
+    the manifest and the pages, and may quote a user's URL."""
+    text = for_log(" ".join(str(error).split()))
     if isinstance(error, Deck2VideoError):
         return text or type(error).__name__
     return f"{type(error).__name__}: {text}" if text else type(error).__name__

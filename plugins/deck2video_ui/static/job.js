@@ -55,10 +55,14 @@
 
   async function retake(button) {
     const slide = button.dataset.slide;
+    // The job's own inputs and settings, published where this user says (shown on the page).
+    const target = document.getElementById("retake-out-url");
+    const outUrl = target ? target.value.trim() : "";
+    const request = button.dataset.request + (outUrl ? "?out_url=" + encodeURIComponent(outUrl) : "");
     button.disabled = true;
-    say("Starting a re-take of slide " + slide + "…", "busy");
+    say("Starting a re-take of slide " + slide + (outUrl ? ", to be published to " + outUrl : "") + "…", "busy");
     try {
-      const asked = await fetch(button.dataset.request, { headers: { Accept: "application/json" } });
+      const asked = await fetch(request, { headers: { Accept: "application/json" } });
       if (!asked.ok) throw new Error(await detail(asked));
       const plan = await asked.json();
       const started = await fetch(plan.path, {

@@ -1,0 +1,18 @@
+"""run_notes.py: a failed run's note quotes the failing step and reason as literal Markdown."""
+
+from __future__ import annotations
+
+from deck2video_ui.run_notes import failure_note
+
+from deck2video.plaintext import markdown_literal
+
+
+def test_a_reason_quoting_a_hostile_deck_name_is_literal_in_the_note():
+    # An inbox file named so that a quoted URL becomes an image and a link on the run's page.
+    reason = (
+        "deck s3://in/![x](https://evil.example/p.png)[Sign in](https://evil.example).pptx: "
+        "not a zip file"
+    )
+    note = failure_note("prepare", reason)
+    assert note == f"Failed at prepare: {markdown_literal(reason)}"
+    assert "](" not in note and "![" not in note
