@@ -12,7 +12,13 @@ from deck2video import quality, samples
 from deck2video.audio import P808_MEL, SAMPLE_RATE, mel_spectrogram, read_wav, silence
 from deck2video.config import QualitySettings
 from deck2video.errors import ProcessingError
-from deck2video.manifest import SlideQuality, SlideRecord
+from deck2video.manifest import (
+    VOICE_BASE,
+    VOICE_CONVERTED,
+    VOICE_MATCHED,
+    SlideQuality,
+    SlideRecord,
+)
 from deck2video.narration import Pause, Speech, narrate
 from deck2video.quality import models as quality_models
 from deck2video.speech import load_backend, synthesize_slide
@@ -222,3 +228,28 @@ def test_the_job_figures_are_duration_weighted_and_name_the_worst_by_powerpoint_
     assert job.warnings == ["slide 4: DNSMOS overall 1.50 < 2.5"] and not job.passed
     line = quality.one_line(job)
     assert "similarity 0.72" in line and "DNSMOS 3.00" in line and "worst: slide 4" in line
+
+
+def test_without_a_converter_a_far_voice_is_said_once_for_the_job_not_per_slide():
+    far = {"words": 30, "speech_seconds": 10.0, "words_per_minute": 180.0, "similarity": 0.5}
+    slides = [slide(1, 1, **far), slide(2, 2, **far), slide(3, 3, **far)]
+    thresholds = QualitySettings()
+    for voice in (VOICE_MATCHED, VOICE_BASE):
+        for s in slides:
+            s.quality.problems = quality.problems(s.quality, thresholds, cloned=False)
+        assert all(s.quality.problems == [] for s in slides)
+        job = quality.summarise(slides, {1: 1.0, 2: 1.0, 3: 1.0}, thresholds, 0.45, voice)
+        assert job.warnings == [
+            f"voice: no converter is configured, and the {voice} is far from the presenter's "
+            "(similarity 0.50 < 0.6; DECK2VIDEO_OPENVOICE_DIR enables cloning)"
+        ]
+        assert job.voice == voice and not job.passed
+        assert f"similarity 0.50 ({voice}; base voice 0.45)" in quality.one_line(job)
+    # Cloned: each slide is held to the threshold, as before.
+    for s in slides:
+        s.quality.problems = quality.problems(s.quality, thresholds, cloned=True)
+    job = quality.summarise(slides, {1: 1.0, 2: 1.0, 3: 1.0}, thresholds, 0.45, VOICE_CONVERTED)
+    assert [w.split(":")[0] for w in job.warnings] == ["slide 1", "slide 2", "slide 3"]
+    # Near enough: no warning at all.
+    near = [slide(1, 1, **{**far, "similarity": 0.7})]
+    assert quality.summarise(near, {1: 1.0}, thresholds, None, VOICE_BASE).warnings == []

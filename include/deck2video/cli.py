@@ -91,11 +91,16 @@ def _add_settings(parser: argparse.ArgumentParser, settings) -> None:
         flag = f"--{name.replace('_', '-')}"
         described = declared.help.replace("%", "%%")  # argparse formats help with %
         if isinstance(default, bool):
-            parser.add_argument(flag, action="store_true", help=described)
+            parser.add_argument(flag, action=_flag_action(default), help=described)
         else:
             parser.add_argument(
                 flag, type=type(default), default=default, help=f"{described} (%(default)s)"
             )
+
+
+def _flag_action(default: bool) -> str | type[argparse.Action]:
+    """``--x`` turns an off-by-default setting on; one on by default also gets ``--no-x``."""
+    return argparse.BooleanOptionalAction if default else "store_true"
 
 
 def _add_roots(parser: argparse.ArgumentParser) -> None:

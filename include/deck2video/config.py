@@ -114,6 +114,12 @@ class JobSettings:
         "en", title="Language", section="Narration", choices=LANGUAGES,
         help="Language of the speaker notes.",
     )  # fmt: skip
+    match_voice: bool = _setting(
+        True, title="Match the presenter's voice", section="Narration",
+        help="Where no voice-cloning converter is configured, move the speech engine's voice "
+        "to the recording's pitch and vocal-tract length (measured on it); off: the engine's "
+        "own voice.",
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
         for name, declared in declarations():

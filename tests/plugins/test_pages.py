@@ -10,7 +10,7 @@ from deck2video_ui import jobs, media, pages
 from deck2video_ui.runs import Approval, Failure, Run
 
 from deck2video.job import Store
-from deck2video.manifest import Manifest, SlideRecord
+from deck2video.manifest import JobQuality, Manifest, SlideRecord
 
 STORE = Store("s3://videos/d2v")
 
@@ -136,3 +136,17 @@ def test_no_retake_while_a_run_of_the_job_is_at_work():
     assert pages.working([busy, run()]) is busy
     waiting = run(state="running", approval=Approval("waiting"))
     assert pages.working([waiting]) is None  # a reviewer may still re-take before answering
+
+
+def test_the_job_quality_shown_says_first_which_voice_spoke():
+    checked = JobQuality(
+        mode="warn", thresholds={}, passed=True, similarity=0.61, base_similarity=0.45,
+        voice="matched base voice",
+    )  # fmt: skip
+    shown = jobs._job_quality(checked)
+    assert list(shown.items())[:3] == [
+        ("voice that spoke", "matched base voice"),
+        ("voice similarity", 0.61),
+        ("base voice similarity", 0.45),
+    ]
+    assert "voice that spoke" not in jobs._job_quality(JobQuality("warn", {}, True))

@@ -6,7 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from deck2video.config import QualitySettings
-from deck2video.manifest import JobQuality, SlideQuality, SlideRecord, WorstSlide
+from deck2video.manifest import (
+    VOICE_CONVERTED,
+    JobQuality,
+    SlideQuality,
+    SlideRecord,
+    WorstSlide,
+)
 
 # P.808 scores above P.835's overall: by 0.3 (silence) to 1.0 (white noise) on the audio the tests
 # make, 0.55 on Piper. A slide whose P.808 is at least this far above the run's DNSMOS threshold
@@ -30,15 +36,20 @@ def needs_p835(slides: Sequence[SlideRecord], thresholds: QualitySettings) -> li
     return sorted(picks)
 
 
-def problems(measured: SlideQuality, thresholds: QualitySettings) -> list[str]:
-    """Each threshold this slide misses, as one line with its score and the threshold."""
+def problems(
+    measured: SlideQuality, thresholds: QualitySettings, *, cloned: bool = True
+) -> list[str]:
+    """Each threshold this slide misses, as one line with its score and the threshold.
+    Without cloning (``cloned`` False) every slide is the same voice, not the presenter's: its
+    distance is the job's to say once (:func:`summarise`), not each slide's."""
     found = []
     if measured.words and measured.words_per_minute is None:
         found.append(f"no speech, where the notes have {measured.words} words")
     if measured.words_per_minute is not None and measured.similarity is None:
         found.append("no voice: the speaker encoder hears none in the narration")
-    if measured.similarity is not None and measured.similarity < thresholds.min_similarity:
-        found.append(f"voice similarity {measured.similarity:.2f} < {thresholds.min_similarity:g}")
+    similar = measured.similarity
+    if cloned and similar is not None and similar < thresholds.min_similarity:
+        found.append(f"voice similarity {similar:.2f} < {thresholds.min_similarity:g}")
     if measured.dnsmos_ovrl is not None and measured.dnsmos_ovrl < thresholds.min_dnsmos:
         found.append(f"DNSMOS overall {measured.dnsmos_ovrl:.2f} < {thresholds.min_dnsmos:g}")
     rate = measured.words_per_minute
@@ -61,9 +72,11 @@ def summarise(
     durations: dict[int, float],
     thresholds: QualitySettings,
     base_similarity: float | None = None,
+    voice: str | None = None,
 ) -> JobQuality:
     """The job's quality from its slides' (``slide.quality`` set; ``durations`` by slide
-    number weight the means), with every problem named by PowerPoint slide number."""
+    number weight the means), with every problem named by PowerPoint slide number. ``voice``
+    says which voice spoke; any but "converted" is judged on similarity once, for the job."""
     scored = [s for s in slides if s.quality is not None]
     weights = {s.number: max(durations.get(s.number, 0.0), 1e-3) for s in scored}
 
@@ -77,12 +90,16 @@ def summarise(
     words = sum(s.quality.words for s in scored if s.quality.words_per_minute is not None)
     speech = sum(s.quality.speech_seconds for s in scored if s.quality.words_per_minute is not None)
     warnings = [f"slide {s.source_index}: {p}" for s in scored for p in s.quality.problems]
+    similar = mean("similarity")
+    cloned = voice in (None, VOICE_CONVERTED)
+    if not cloned and similar is not None and similar < thresholds.min_similarity:
+        warnings.insert(0, _far_voice(voice, similar, thresholds.min_similarity))
     return JobQuality(
         mode=thresholds.quality_mode,
         thresholds={k: v for k, v in thresholds.to_dict().items() if k != "quality_mode"},
         passed=not warnings,
         slides_scored=len(scored),
-        similarity=mean("similarity"),
+        similarity=similar,
         base_similarity=base_similarity,
         dnsmos_p808=mean("dnsmos_p808"),
         dnsmos_sig=mean("dnsmos_sig"),
@@ -95,6 +112,14 @@ def summarise(
         worst=_lowest(scored, "dnsmos_ovrl"),
         least_similar=_lowest(scored, "similarity"),
         warnings=warnings,
+        voice=voice,
+    )
+
+
+def _far_voice(voice: str, similar: float, minimum: float) -> str:
+    return (
+        f"voice: no converter is configured, and the {voice} is far from the presenter's "
+        f"(similarity {similar:.2f} < {minimum:g}; DECK2VIDEO_OPENVOICE_DIR enables cloning)"
     )
 
 
@@ -113,14 +138,13 @@ def _lowest(slides: Sequence[SlideRecord], name: str) -> WorstSlide | None:
 
 
 def one_line(quality: JobQuality) -> str:
-    """``similarity 0.52, DNSMOS 3.31, 163 words/min; worst: slide 7 (DNSMOS 1.20)``."""
+    """``similarity 0.61 (matched base voice; base voice 0.45), DNSMOS 3.31, 163 words/min;
+    worst: slide 7 (DNSMOS 1.20)``."""
+    spoken = [quality.voice] if quality.voice is not None else []
+    if quality.base_similarity is not None:
+        spoken.append(f"base voice {quality.base_similarity:.2f}")
     parts = [
-        f"similarity {_number(quality.similarity)}"
-        + (
-            f" (base voice {quality.base_similarity:.2f})"
-            if quality.base_similarity is not None
-            else ""
-        ),
+        f"similarity {_number(quality.similarity)}" + (f" ({'; '.join(spoken)})" if spoken else ""),
         f"DNSMOS {_number(quality.dnsmos_ovrl)} (P.808 {_number(quality.dnsmos_p808)})",
         f"{quality.words_per_minute:.0f} words/min"
         if quality.words_per_minute is not None
