@@ -213,7 +213,7 @@ def evaluate(work: Path, judge: Judge, converter, base: np.ndarray, voices: list
 
     base_traits = measure(_base_voice())
     takes = [Take() for _ in range(TAKES)]
-    plain = Heard.of(judge, [take.narration() for take in takes])
+    plain = Heard.of(judge, [timed(take.narration, "synthesis") for take in takes])
     rows = []
     for index, (label, voice, pitch, cents) in enumerate(voices):
         began = time.perf_counter()
@@ -221,7 +221,7 @@ def evaluate(work: Path, judge: Judge, converter, base: np.ndarray, voices: list
         other = make_reference(work, f"t{index}", voice, pitch, cents, text=ANOTHER_TAKE)
         reference = judge.embed(read_wav(clip.path))
         match = Match.between(base_traits, measure(read_wav(clip.path)))
-        matched = Heard.of(judge, [take.narration(match) for take in takes])
+        matched = Heard.of(judge, [timed(take.narration, "matching", match) for take in takes])
         row = Row(
             voice=label,
             same_voice=quality.similarity(judge.embed(read_wav(other.path)), reference),
@@ -291,6 +291,31 @@ def cost_table(rows: list[Row]) -> Table:
     return out
 
 
+SECONDS: dict[str, float] = {"synthesis": 0.0, "matching": 0.0}
+
+
+def timed(narration, what: str, *args) -> np.ndarray:
+    """``narration(*args)``, its wall time added to ``SECONDS[what]``. A take's first reading
+    is synthesis; a matched reading of a take is then the matching alone (Piper's audio is
+    remembered), so the two add up to what a matched slide costs."""
+    began = time.perf_counter()
+    try:
+        return narration(*args)
+    finally:
+        SECONDS[what] += time.perf_counter() - began
+
+
+def cost(rows: list[Row]) -> dict:
+    """Matching's time per narration against synthesis's, per narration."""
+    synthesis = SECONDS["synthesis"] / TAKES
+    matching = SECONDS["matching"] / (TAKES * max(1, len(rows)))
+    return {
+        "synthesis_seconds": round(synthesis, 3),
+        "matching_seconds": round(matching, 3),
+        "matching_share": round(matching / synthesis, 3),
+    }
+
+
 def verdict(rows: list[Row]) -> dict:
     """Matching held to the issue's bar."""
     gain = statistics.fmean(r.matched_to_reference - r.plain_to_reference for r in rows)
@@ -331,8 +356,13 @@ def main() -> None:
         f"{100 * judged['mean_wer_rise']:+.1f} points (bar +{100 * MAX_WER_RISE:.0f}): "
         + ("passes" if judged["passes"] else "does not pass")
     )
+    spent = cost(rows)
+    console.print(
+        f"cost: synthesis {spent['synthesis_seconds']:.2f} s a narration, matching "
+        f"{spent['matching_seconds']:.3f} s (+{100 * spent['matching_share']:.1f}%, bar +15%)"
+    )
     if args.json:
-        result = {"rows": [asdict(r) for r in rows], "verdict": judged}
+        result = {"rows": [asdict(r) for r in rows], "verdict": judged, "cost": spent}
         args.json.write_text(json.dumps(result, indent=2) + "\n")
 
 

@@ -335,9 +335,9 @@ def test_warn_mode_records_the_quality_warnings_and_publishes_them(good_run):
     quality = manifest.quality
     assert quality.mode == "warn" and quality.thresholds["min_similarity"] == 0.99
     assert quality.slides_scored == 2 and quality.dnsmos_ovrl > 2.5
-    # No converter: the matched base voice's distance is said once for the job.
-    assert quality.voice == "matched base voice" and len(quality.warnings) == 1
-    assert quality.warnings[0].startswith("voice: no converter is configured, and the matched")
+    # No converter: the base voice's distance is said once for the job.
+    assert quality.voice == "base voice" and len(quality.warnings) == 1
+    assert quality.warnings[0].startswith("voice: no converter is configured, and the base")
     assert "< 0.99" in quality.warnings[0]
     report = json.loads(storage.read_bytes(good_run.out_url[: -len(".mp4")] + ".quality.json"))
     assert report["job"]["warnings"] == quality.warnings

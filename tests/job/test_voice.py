@@ -46,7 +46,7 @@ def prepared(root: Path, inputs: tuple[Path, Path], **settings) -> JobFolder:
 
 @pytest.fixture(scope="module")
 def matched(tmp_path_factory, inputs) -> JobFolder:
-    folder = prepared(tmp_path_factory.mktemp("matched"), inputs)
+    folder = prepared(tmp_path_factory.mktemp("matched"), inputs, match_voice=True)
     for number in (1, 2):
         job.speak_slide(folder, number)
     return folder
@@ -62,7 +62,8 @@ def test_the_voice_is_measured_once_and_the_match_planned(matched, inputs, tmp_p
     assert len(cached) == 2  # the recording's and the base voice's
 
     # Another job with the same recording: the same traits, from the cache, nothing new in it.
-    again = load_manifest(prepared(Path(matched.store.url), inputs, speed=1.1)).voice
+    again = prepared(Path(matched.store.url), inputs, speed=1.1, match_voice=True)
+    again = load_manifest(again).voice
     assert again["traits"] == voice["traits"] and again["match"] == voice["match"]
     assert sorted(p.name for p in Path(matched.store.cache.url, "voice").glob("traits-*")) == cached
 
@@ -74,8 +75,8 @@ def test_the_speak_step_speaks_the_matched_voice(matched):
         assert spoken.pitch_hz == pytest.approx(planned["pitch_hz"], rel=0.12)
 
 
-def test_matching_can_be_switched_off_per_run(tmp_path, inputs, matched):
-    plain = prepared(tmp_path, inputs, match_voice=False)
+def test_matching_is_off_by_default_and_switched_per_run(tmp_path, inputs, matched):
+    plain = prepared(tmp_path, inputs)
     voice = load_manifest(plain).voice
     assert voice["spoken_by"] == VOICE_BASE and "match" not in voice
     assert plain.job_id != matched.job_id  # another voice, another video
