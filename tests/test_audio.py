@@ -8,11 +8,15 @@ import numpy as np
 import pytest
 
 from deck2video.audio import (
+    FRAME_SECONDS,
     SAMPLE_RATE,
+    mel_spectrogram,
     read_pcm16,
     read_wav,
     resample,
     silence,
+    speech_frames,
+    speech_level_db,
     trim_edges,
     write_wav,
 )
@@ -69,3 +73,40 @@ def test_trim_edges_keeps_a_short_margin_of_silence() -> None:
     trimmed = trim_edges(sound, keep_seconds=0.1)
     assert trimmed.size == 2400 + 2 * 2400
     assert trim_edges(silence(1.0), keep_seconds=0.1).size == 0
+
+
+def test_the_mel_front_end_matches_resemblyzers_librosa_one():
+    import librosa
+
+    wav = np.random.default_rng(1).normal(0, 0.1, 16_000 * 2).astype(np.float32)
+    expected = librosa.feature.melspectrogram(
+        y=wav, sr=16_000, n_fft=400, hop_length=160, n_mels=40
+    ).T
+    np.testing.assert_allclose(mel_spectrogram(wav), expected, rtol=1e-4, atol=1e-6)
+
+
+def _tone(seconds: float, dbfs: float) -> np.ndarray:
+    t = np.arange(round(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    return (10 ** (dbfs / 20) * np.sqrt(2) * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+
+
+def test_speech_frames_leave_out_a_rooms_noise_but_keep_quiet_speech() -> None:
+    rng = np.random.default_rng(3)
+    hiss = rng.normal(0, 10 ** (-45 / 20), 4 * SAMPLE_RATE).astype(np.float32)
+    assert not speech_frames(hiss).any()  # steady noise: no speech
+    assert not speech_frames(silence(2.0)).any()
+
+    # Speech bursts at -10 dBFS in a -45 dBFS room: only the bursts are speech.
+    bursts = np.concatenate([_tone(0.5, -10.0), silence(0.5)] * 4)
+    noisy = bursts + hiss[: bursts.size]
+    found = speech_frames(noisy)
+    assert found.sum() == pytest.approx(4 * 0.5 / FRAME_SECONDS, abs=2)
+
+    # Continuous speech with no pause, only 40 ms stop closures: its quietest syllables, 30 dB
+    # under the peak, are still speech (a noise floor from the 10th percentile would cut them).
+    syllables = [np.concatenate([_tone(0.2, level), silence(0.04)]) for level in (-6, -20, -36)]
+    words = np.concatenate(syllables * 5)
+    assert speech_frames(words).sum() == 15 * 0.2 / FRAME_SECONDS
+    level = speech_level_db(noisy, found)
+    assert level == pytest.approx(-10.0, abs=0.5)
+    assert speech_level_db(noisy, np.zeros(found.size, dtype=bool)) is None

@@ -10,11 +10,18 @@ import pytest
 
 from bench import inputs
 from deck2video import quality, samples
-from deck2video.audio import SAMPLE_RATE, read_wav, silence
+from deck2video.audio import P808_MEL, SAMPLE_RATE, mel_spectrogram, read_wav, silence
 from deck2video.config import QualitySettings
 from deck2video.errors import ProcessingError
-from deck2video.manifest import SlideQuality, SlideRecord
+from deck2video.manifest import (
+    VOICE_BASE,
+    VOICE_CONVERTED,
+    VOICE_MATCHED,
+    SlideQuality,
+    SlideRecord,
+)
 from deck2video.narration import Pause, Speech, narrate
+from deck2video.quality import models as quality_models
 from deck2video.speech import load_backend, synthesize_slide
 from deck2video.voice import prepare_reference
 from tests.support.narrations import white_noise
@@ -153,16 +160,6 @@ def test_clipping_and_level_are_measured(score, piper):
     assert clipped.loudness_dbfs > clean.loudness_dbfs + 6
 
 
-def test_the_mel_front_end_matches_resemblyzers_librosa_one():
-    import librosa
-
-    wav = np.random.default_rng(1).normal(0, 0.1, 16_000 * 2).astype(np.float32)
-    expected = librosa.feature.melspectrogram(
-        y=wav, sr=16_000, n_fft=400, hop_length=160, n_mels=40
-    ).T
-    np.testing.assert_allclose(quality.mel_spectrogram(wav), expected, rtol=1e-4, atol=1e-6)
-
-
 def test_p808_scores_as_the_dnsmos_reference_scorer_does(models, piper):
     """Our numpy front end for DNSMOS P.808 (librosa's would cost seconds to import) gives the
     score speechmos's own scorer gives on the same window, and its log-mel features match."""
@@ -172,11 +169,11 @@ def test_p808_scores_as_the_dnsmos_reference_scorer_does(models, piper):
     window = quality.dnsmos_window(
         quality.Narration(piper.synthesize(OTHER_TEXT + " " + OTHER_TEXT, speed=1.0), words=52)
     )
-    audio = quality._model_input(window)
+    audio = quality_models.model_input(window)
     expected = librosa.feature.melspectrogram(
         y=audio[:-160], sr=16_000, n_fft=321, hop_length=160, n_mels=120
     ).T
-    ours = quality.mel_spectrogram(audio[:-160], quality._P808_MEL)
+    ours = mel_spectrogram(audio[:-160], P808_MEL)
     np.testing.assert_allclose(ours, expected, rtol=1e-3, atol=1e-6)
     reference = dnsmos.run(audio, 16_000)["p808_mos"]
     assert quality.dnsmos_p808(models, window) == pytest.approx(reference, abs=0.01)
@@ -202,13 +199,13 @@ def test_models_load_once_per_process(models):
 
 def test_a_missing_package_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "speechmos.dnsmos", None)  # what an absent package raises
-    quality._load_models.cache_clear()
+    quality_models._load_models.cache_clear()
     try:
         with pytest.raises(ProcessingError, match=r"'quality' extra") as missing:
             quality.load_models()
         assert "speechmos" in str(missing.value)
     finally:
-        quality._load_models.cache_clear()
+        quality_models._load_models.cache_clear()
 
 
 def slide(number: int, source_index: int, **measured) -> SlideRecord:
@@ -232,3 +229,28 @@ def test_the_job_figures_are_duration_weighted_and_name_the_worst_by_powerpoint_
     assert job.warnings == ["slide 4: DNSMOS overall 1.50 < 2.5"] and not job.passed
     line = quality.one_line(job)
     assert "similarity 0.72" in line and "DNSMOS 3.00" in line and "worst: slide 4" in line
+
+
+def test_without_a_converter_a_far_voice_is_said_once_for_the_job_not_per_slide():
+    far = {"words": 30, "speech_seconds": 10.0, "words_per_minute": 180.0, "similarity": 0.5}
+    slides = [slide(1, 1, **far), slide(2, 2, **far), slide(3, 3, **far)]
+    thresholds = QualitySettings()
+    for voice in (VOICE_MATCHED, VOICE_BASE):
+        for s in slides:
+            s.quality.problems = quality.problems(s.quality, thresholds, cloned=False)
+        assert all(s.quality.problems == [] for s in slides)
+        job = quality.summarise(slides, {1: 1.0, 2: 1.0, 3: 1.0}, thresholds, 0.45, voice)
+        assert job.warnings == [
+            f"voice: no converter is configured, and the {voice} is far from the presenter's "
+            "(similarity 0.50 < 0.6; DECK2VIDEO_OPENVOICE_DIR enables cloning)"
+        ]
+        assert job.voice == voice and not job.passed
+        assert f"similarity 0.50 ({voice}; base voice 0.45)" in quality.one_line(job)
+    # Cloned: each slide is held to the threshold, as before.
+    for s in slides:
+        s.quality.problems = quality.problems(s.quality, thresholds, cloned=True)
+    job = quality.summarise(slides, {1: 1.0, 2: 1.0, 3: 1.0}, thresholds, 0.45, VOICE_CONVERTED)
+    assert [w.split(":")[0] for w in job.warnings] == ["slide 1", "slide 2", "slide 3"]
+    # Near enough: no warning at all.
+    near = [slide(1, 1, **{**far, "similarity": 0.7})]
+    assert quality.summarise(near, {1: 1.0}, thresholds, None, VOICE_BASE).warnings == []

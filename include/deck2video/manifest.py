@@ -62,6 +62,14 @@ class WorstSlide:
     problems: list[str] = field(default_factory=list)
 
 
+# Which voice speaks a job (manifest.voice["spoken_by"], JobQuality.voice): the base voice
+# re-voiced by the converter (the presenter's timbre), the base voice moved to the presenter's
+# pitch and formants, or the speech engine's own.
+VOICE_CONVERTED = "converted"
+VOICE_MATCHED = "matched base voice"
+VOICE_BASE = "base voice"
+
+
 @dataclass
 class JobQuality:
     """The job's narration quality: duration-weighted means over the spoken slides, the worst
@@ -86,6 +94,9 @@ class JobQuality:
     worst: WorstSlide | None = None  # the lowest DNSMOS overall
     least_similar: WorstSlide | None = None
     warnings: list[str] = field(default_factory=list)  # "slide 4: ...", one per problem
+    # Which voice spoke: "converted" (the presenter's, by the converter), "matched base voice"
+    # (the engine's, moved to the presenter's pitch and formants) or "base voice".
+    voice: str | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> JobQuality:

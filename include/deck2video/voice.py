@@ -2,9 +2,10 @@
 
 Cleaning means: decode and resample with ffmpeg, cut the silence before the first and after the
 last word (keeping a short margin), refuse a clip with too little speech to learn a voice from,
-and normalise its level. Loudness target: the RMS of the speech frames (the frames the speech
-detector keeps, so pauses do not dilute it) is set to -20 dBFS, which for speech is close to
--20 LUFS, unless that would push a sample peak above -1 dBFS, in which case the peak wins.
+and normalise its level. Loudness target: the speech level (:func:`deck2video.audio.
+speech_level_db`: the RMS of the frames the speech detector keeps, so pauses do not dilute it)
+is set to -20 dBFS, which for speech is close to -20 LUFS, unless that would push a sample peak
+above -1 dBFS, in which case the peak wins.
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
-from deck2video.audio import SAMPLE_RATE, frame_levels_db, write_wav
+from deck2video.audio import (
+    FRAME_SAMPLES,
+    FRAME_SECONDS,
+    SAMPLE_RATE,
+    speech_frames,
+    speech_level_db,
+    write_wav,
+)
 from deck2video.config import ToolLimits
 from deck2video.errors import InputError, ProcessingError
 from deck2video.procs import run_tool
@@ -24,9 +32,6 @@ from deck2video.procs import run_tool
 AUDIO_SUFFIXES = (".wav", ".mp3", ".m4a", ".flac", ".ogg", ".oga", ".opus", ".aac")
 TARGET_SPEECH_RMS_DBFS = -20.0
 PEAK_CEILING_DBFS = -1.0
-# Frames quieter than this are never speech, whatever the clip's own levels are.
-ABSOLUTE_FLOOR_DBFS = -60.0
-FRAME_SECONDS = 0.02
 MARGIN_SECONDS = 0.15  # kept before the first and after the last speech frame
 # Only the start of a long recording is used: a minute or two of speech is plenty for a voice.
 MAX_DECODE_SECONDS = 600.0
@@ -68,8 +73,7 @@ def prepare_reference(
     digest = _sha256(src)
     samples = _decode(src, timeout, limits)
 
-    levels = frame_levels_db(samples, FRAME_SECONDS)
-    speech = _speech_frames(levels)
+    speech = speech_frames(samples)
     if not speech.any():
         raise InputError(f"voice recording {src} is silent")
     speech_seconds = float(speech.sum()) * FRAME_SECONDS
@@ -79,7 +83,9 @@ def prepare_reference(
             f"at least {min_speech_seconds:g} s needed"
         )
 
-    clip = _normalise(_trim(samples, speech), _speech_rms(samples, speech))
+    level = speech_level_db(samples, speech)
+    assert level is not None  # there is speech: refused above otherwise
+    clip = _normalise(_trim(samples, speech), level)
     write_wav(dst, clip)
     return ReferenceVoice(
         path=dst,
@@ -124,25 +130,8 @@ def _undecodable_reason(message: str, src: Path) -> str | None:
     return detail
 
 
-def _speech_frames(levels: np.ndarray) -> np.ndarray:
-    """Frames loud enough to be speech, judged against the clip's own peak and noise floor.
-
-    The threshold sits 35 dB under the loudest frame, raised to 12 dB over the noise floor (the
-    10th-percentile frame) for noisy recordings, though never closer than 15 dB to the peak. A clip
-    with under 10 dB between floor and peak is steady noise or hum, not speech.
-    """
-    if levels.size == 0:
-        return np.zeros(0, dtype=bool)
-    peak = float(levels.max())
-    floor = float(np.percentile(levels, 10))
-    if peak < ABSOLUTE_FLOOR_DBFS or peak - floor < 10.0:
-        return np.zeros(levels.size, dtype=bool)
-    threshold = max(peak - 35.0, min(floor + 12.0, peak - 15.0), ABSOLUTE_FLOOR_DBFS)
-    return levels > threshold
-
-
 def _trim(samples: np.ndarray, speech: np.ndarray) -> np.ndarray:
-    size = round(FRAME_SECONDS * SAMPLE_RATE)
+    size = FRAME_SAMPLES
     margin = round(MARGIN_SECONDS * SAMPLE_RATE)
     indices = np.flatnonzero(speech)
     start = max(0, int(indices[0]) * size - margin)
@@ -150,15 +139,8 @@ def _trim(samples: np.ndarray, speech: np.ndarray) -> np.ndarray:
     return samples[start:end]
 
 
-def _speech_rms(samples: np.ndarray, speech: np.ndarray) -> float:
-    size = round(FRAME_SECONDS * SAMPLE_RATE)
-    frames = [samples[i * size : (i + 1) * size] for i in np.flatnonzero(speech)]
-    voiced = np.concatenate(frames).astype(np.float64)
-    return float(np.sqrt(np.mean(voiced**2)))
-
-
-def _normalise(clip: np.ndarray, speech_rms: float) -> np.ndarray:
-    gain_db = TARGET_SPEECH_RMS_DBFS - 20.0 * np.log10(speech_rms)
+def _normalise(clip: np.ndarray, speech_db: float) -> np.ndarray:
+    gain_db = TARGET_SPEECH_RMS_DBFS - speech_db
     peak = float(np.max(np.abs(clip)))
     gain_db = min(gain_db, PEAK_CEILING_DBFS - 20.0 * np.log10(peak))
     return (clip * 10.0 ** (gain_db / 20.0)).astype(np.float32)

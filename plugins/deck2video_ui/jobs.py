@@ -278,6 +278,7 @@ _SLIDE_QUALITY = (
     ("clipping", "clipped share"),
 )
 _JOB_QUALITY = (
+    ("voice", "voice that spoke"),  # converted, matched base voice or base voice
     ("similarity", "voice similarity"),
     ("base_similarity", "base voice similarity"),
     ("dnsmos_p808", "DNSMOS P.808"),

@@ -10,7 +10,7 @@ from deck2video_ui import jobs, media, pages
 from deck2video_ui.runs import Approval, Failure, Run
 
 from deck2video.job import Store
-from deck2video.manifest import Manifest, SlideRecord
+from deck2video.manifest import JobQuality, Manifest, SlideRecord
 from deck2video.plaintext import markdown_literal
 
 STORE = Store("s3://videos/d2v")
@@ -210,3 +210,17 @@ def test_a_note_shows_as_the_text_its_markdown_reads():
     note = f"Re-take of slide 2\n{failed}"
     assert pages.note_text(note) == f"Re-take of slide 2\nFailed at prepare_voice: {reason}"
     assert pages.note_text(None) == ""
+
+
+def test_the_job_quality_shown_says_first_which_voice_spoke():
+    checked = JobQuality(
+        mode="warn", thresholds={}, passed=True, similarity=0.61, base_similarity=0.45,
+        voice="matched base voice",
+    )  # fmt: skip
+    shown = jobs._job_quality(checked)
+    assert list(shown.items())[:3] == [
+        ("voice that spoke", "matched base voice"),
+        ("voice similarity", 0.61),
+        ("base voice similarity", 0.45),
+    ]
+    assert "voice that spoke" not in jobs._job_quality(JobQuality("warn", {}, True))

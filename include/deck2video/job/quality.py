@@ -33,8 +33,15 @@ from deck2video.errors import BadOutputError, Deck2VideoError
 from deck2video.job.cache import get_or_put
 from deck2video.job.layout import JobFolder
 from deck2video.job.state import load_manifest, speech_result, stage
-from deck2video.job.voice import job_embedding
-from deck2video.manifest import JobQuality, Manifest, SlideQuality, SlideRecord
+from deck2video.job.voice import job_embedding, spoken_by
+from deck2video.manifest import (
+    VOICE_BASE,
+    VOICE_CONVERTED,
+    JobQuality,
+    Manifest,
+    SlideQuality,
+    SlideRecord,
+)
 from deck2video.narration import narrate
 from deck2video.procs import scratch
 from deck2video.pronounce import expand_for_speech
@@ -60,11 +67,14 @@ def check_quality(job: JobFolder, thresholds: QualitySettings | None = None) -> 
         for number in heard:
             slide = manifest.slide(number)
             quality.add_p835(slide.quality, scoring.p835(slide, results[number]))
+        voice = spoken_by(manifest)
         for slide in manifest.slides:
             if slide.quality is not None:
-                slide.quality.problems = quality.problems(slide.quality, thresholds)
+                slide.quality.problems = quality.problems(
+                    slide.quality, thresholds, cloned=voice == VOICE_CONVERTED
+                )
         base = scoring.base_similarity()
-        manifest.quality = quality.summarise(manifest.slides, durations, thresholds, base)
+        manifest.quality = quality.summarise(manifest.slides, durations, thresholds, base, voice)
         storage.write_bytes(job.quality, report_json(manifest).encode())
         record.detail.update(
             scored=scored,
@@ -164,10 +174,10 @@ class Scoring:
         )
 
     def base_similarity(self) -> float | None:
-        """Where the voice was cloned: how close the base voice itself is to the presenter (the
-        gain of cloning is the narration's similarity less this). None without cloning, where
-        the narration is the base voice."""
-        if "embedding" not in self.manifest.voice:
+        """Where the voice was cloned or matched: how close the base voice itself is to the
+        presenter (the gain is the narration's similarity less this). None where the narration
+        is the base voice."""
+        if spoken_by(self.manifest) == VOICE_BASE:
             return None
         from deck2video.speech import load_backend
         from deck2video.speech.embedding import CALIBRATION_TEXT

@@ -23,7 +23,7 @@ from deck2video.job.budget import check_slide_seconds, estimate, narration_lexic
 from deck2video.job.cache import get_or_put
 from deck2video.job.layout import JobFolder
 from deck2video.job.state import error_reason, load_manifest, record_failure
-from deck2video.job.voice import ensure_embedding
+from deck2video.job.voice import ensure_embedding, voice_match
 from deck2video.lexicon import Lexicon
 from deck2video.manifest import Manifest
 from deck2video.narration import Speech, narrate
@@ -152,6 +152,7 @@ def narrator(
         converter=converter,
         target_embedding=lambda found: ensure_embedding(job, manifest, found)[1],
         lexicon=lexicon if lexicon is not None else _lexicon(job, manifest, settings),
+        match=voice_match(manifest),
     )
 
 
