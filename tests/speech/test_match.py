@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench import inputs
 from deck2video import samples
 from deck2video.audio import SAMPLE_RATE, read_wav
 from deck2video.narration import narrate
@@ -37,7 +38,7 @@ def recordings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, np.ndarray
     return {
         "male": cleaned(male),
         "female": cleaned(samples.make_reference_voice(tmp / "f.wav", voice="en-us+f2", pitch=60)),
-        "higher": cleaned(samples.pitch_shifted(male, tmp / "higher.wav", cents=700)),
+        "higher": cleaned(inputs.pitch_shifted(male, tmp / "higher.wav", cents=700)),
     }
 
 
