@@ -25,6 +25,15 @@ SPEECH_TAG = "deck2video-speech:test"
 
 
 @contextlib.contextmanager
+def unsandboxed() -> Iterator[None]:
+    """Tools run as a deployment with DECK2VIDEO_TOOL_SANDBOX=none runs them, for a while: for
+    the tests' own sample files, and for the controls that show what the sandbox prevents."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DECK2VIDEO_TOOL_SANDBOX", "none")
+        yield
+
+
+@contextlib.contextmanager
 def private_tempdir(path: Path) -> Iterator[Path]:
     """Point Python's and child processes' temporary files at ``path`` for a while."""
     saved_env, saved_dir = os.environ.get("TMPDIR"), tempfile.tempdir

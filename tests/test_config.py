@@ -136,7 +136,7 @@ def test_every_variable_the_docs_name_is_a_deployment_field():
 # --- issue 9: limits and security settings ---------------------------------------------------
 
 SECURITY_DOC = REPO / "docs" / "security.md"
-SECURITY_SETTINGS = ("read_roots", "write_roots", "external_links", "render_sandbox")
+SECURITY_SETTINGS = ("read_roots", "write_roots", "external_links", "tool_sandbox")
 
 
 def test_limits_are_read_from_the_environment():

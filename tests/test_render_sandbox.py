@@ -21,7 +21,7 @@ from deck2video.procs import run_tool, sweep_stale
 from deck2video.render import SOFFICE, render_slides, write_profile
 from deck2video.samples import SampleSlide, build_deck
 from tests import bad_files
-from tests.conftest import leftovers, wait_until
+from tests.conftest import leftovers, unsandboxed, wait_until
 from tests.test_render import living_processes_mentioning
 
 MAGENTA = (255, 0, 255)
@@ -34,11 +34,12 @@ def render(deck: Path, out: Path, **options) -> list[Path]:
 
 def plain_soffice_pdf(deck: Path, work: Path) -> Path:
     """What the renderer used to run: soffice with a fresh profile, no sandbox, no filter."""
-    run_tool(
-        [SOFFICE, f"-env:UserInstallation={(work / 'profile').as_uri()}", "--headless",
-         "--convert-to", "pdf", "--outdir", work / "pdf", deck],
-        timeout=120, what="plain soffice", env=tool_environment(HOME=str(work)),
-    )  # fmt: skip
+    with unsandboxed():
+        run_tool(
+            [SOFFICE, f"-env:UserInstallation={(work / 'profile').as_uri()}", "--headless",
+             "--convert-to", "pdf", "--outdir", work / "pdf", deck],
+            timeout=120, what="plain soffice", env=tool_environment(HOME=str(work)),
+        )  # fmt: skip
     return work / "pdf" / f"{deck.stem}.pdf"
 
 
@@ -49,8 +50,9 @@ def magenta_pixels(image: Path) -> int:
 
 
 def first_page(pdf: Path, work: Path) -> Path:
-    run_tool(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", pdf, work / "page"],
-             timeout=60, what="pdftoppm")  # fmt: skip
+    with unsandboxed():
+        run_tool(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", pdf, work / "page"],
+                 timeout=60, what="pdftoppm")  # fmt: skip
     return next(work.glob("page*.png"))
 
 
@@ -85,11 +87,12 @@ def test_a_linked_local_file_is_never_embedded(tmp_path: Path):
 def test_only_powerpoint_files_are_read_whatever_the_name(tmp_path: Path):
     """An OpenDocument presentation (which may carry Basic macros) named .pptx."""
     source = build_deck(tmp_path / "source.pptx", [SampleSlide("Really ODF")])
-    run_tool(
-        [SOFFICE, f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}", "--headless",
-         "--convert-to", "odp", "--outdir", tmp_path / "odp", source],
-        timeout=120, what="to odp", env=tool_environment(HOME=str(tmp_path)),
-    )  # fmt: skip
+    with unsandboxed():
+        run_tool(
+            [SOFFICE, f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}", "--headless",
+             "--convert-to", "odp", "--outdir", tmp_path / "odp", source],
+            timeout=120, what="to odp", env=tool_environment(HOME=str(tmp_path)),
+        )  # fmt: skip
     disguised = tmp_path / "disguised.pptx"
     (tmp_path / "odp" / "source.odp").rename(disguised)
     assert plain_soffice_pdf(disguised, tmp_path / "plain").stat().st_size > 0

@@ -21,7 +21,7 @@ from pptx.dml.color import RGBColor
 from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
 from pptx.util import Emu, Pt
 
-from deck2video.procs import run_tool
+from deck2video.procs import Sandbox, run_tool
 
 
 @dataclass(frozen=True)
@@ -302,17 +302,18 @@ def make_reference_voice(
     """Speak ~9 s of English with espeak-ng (by default a British voice, unlike the product's
     Piper voice; ``voice`` and ``pitch`` 0-99 make others) and write it in the format the
     suffix of ``path`` names (.wav/.mp3/.flac/.ogg/.m4a)."""
-    path = Path(path)
+    path = Path(path).resolve()
     suffix = path.suffix.lower()
     if suffix not in _ENCODERS:
         raise ValueError(f"voice {path.name}: unsupported suffix (use one of {sorted(_ENCODERS)})")
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="deck2video-voice-") as tmp:
-        raw = Path(tmp) / "espeak.wav"
+        raw = Path(tmp).resolve() / "espeak.wav"
         run_tool(
             ["espeak-ng", "-v", voice, "-p", str(pitch), "-s", "150", "-w", raw, text],
             timeout=timeout,
             what=f"speak reference voice {path.name}",
+            sandbox=Sandbox(writable=(raw.parent,)),
         )
         # 44.1 kHz like a typical recording, so the voice stage really has to resample.
         run_tool(
@@ -321,6 +322,7 @@ def make_reference_voice(
             + [path],
             timeout=timeout,
             what=f"encode reference voice {path.name}",
+            sandbox=Sandbox(read_only=(raw,), writable=(path.parent,)),
         )
     return path
 
@@ -328,11 +330,13 @@ def make_reference_voice(
 def pitch_shifted(source: Path, path: Path, *, cents: int, timeout: float = 60.0) -> Path:
     """``source`` (a WAV) with its pitch moved by ``cents`` and its tempo kept (sox): the same
     recording, made to sound like another speaker."""
+    source, path = Path(source).resolve(), Path(path).resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     run_tool(
         ["sox", source, path, "pitch", str(cents)],
         timeout=timeout,
         what=f"pitch-shift voice {path.name}",
+        sandbox=Sandbox(read_only=(source,), writable=(path.parent,)),
     )
     return path
 

@@ -144,7 +144,7 @@ def prepare(
                 opened, shown, settings, lexicon_entries, limits
             )
             record.detail["render_cached"] = _render_into_job(
-                to_render, job, settings, limits, deployment, expected=len(shown), work=work
+                to_render, job, settings, limits, expected=len(shown), work=work
             )
             _store_notes(job, manifest, opened, shown)
             _store_inputs(job, manifest, deck, voice, lexicon)
@@ -338,7 +338,6 @@ def _render_into_job(
     job: JobFolder,
     settings: JobSettings,
     limits: Limits,
-    deployment: Deployment,
     *,
     expected: int,
     work: Path,
@@ -368,7 +367,6 @@ def _render_into_job(
             height=settings.height,
             timeout=limits.soffice_timeout,
             limits=limits,
-            sandbox=deployment.render_sandbox,
         )
         stills = {numbered(n, ".png"): image for n, image in enumerate(images, start=1)}
         return {**stills, "complete": str(expected).encode()}
