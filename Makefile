@@ -13,7 +13,8 @@ APT_PACKAGES := libreoffice-impress-nogui poppler-utils ffmpeg espeak-ng sox fon
 DEMO_DIR ?= demo-output
 PYTEST_ARGS ?=
 
-.PHONY: demo test bench bench-voice lint install apt clean airflow lock stack bench-stack
+.PHONY: demo test bench bench-voice lint install apt clean airflow lock stack bench-stack \
+	bench-sandbox
 
 ## install: Debian packages + a virtualenv with the pinned Python packages
 install: apt $(VENV)/.installed
@@ -76,6 +77,10 @@ bench-voice: install
 ## and Docker runner, one slide or a group a task) and decks per hour for 10 decks of 10 slides
 bench-stack: install
 	$(PY) -m bench.stack_bench
+
+## bench-sandbox: what running each tool in bubblewrap costs per call (sandboxed vs not)
+bench-sandbox: install
+	$(PY) -m bench.sandbox_bench
 
 ## requirements.lock: re-pin every Python package (run after changing pyproject.toml)
 lock:
