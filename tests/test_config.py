@@ -181,8 +181,8 @@ def test_limits_are_read_from_the_environment():
 
 def test_security_settings_take_only_their_choices():
     assert Deployment.from_env({"DECK2VIDEO_EXTERNAL_LINKS": "STRIP"}).external_links == "strip"
-    with pytest.raises(ValueError, match="DECK2VIDEO_RENDER_SANDBOX='docker'"):
-        Deployment.from_env({"DECK2VIDEO_RENDER_SANDBOX": "docker"})
+    with pytest.raises(ValueError, match="DECK2VIDEO_TOOL_SANDBOX='docker'"):
+        Deployment.from_env({"DECK2VIDEO_TOOL_SANDBOX": "docker"})
 
 
 def test_every_limit_and_security_setting_is_documented_with_its_variable():
