@@ -14,7 +14,8 @@ DEMO_DIR ?= demo-output
 PYTEST_ARGS ?=
 
 .PHONY: help demo test unit lint fmt bench bench-builds bench-voice install apt clean airflow \
-	lock stack bench-stack bench-lexicon bench-corpus
+	lock stack bench-stack bench-lexicon bench-corpus \
+	bench-sandbox
 
 ## help: what each target does
 help:
@@ -109,6 +110,10 @@ CORPUS ?=
 bench-corpus: install
 	@test -n "$(CORPUS)" || { echo "make bench-corpus CORPUS=<folder of .pptx>"; exit 2; }
 	$(PY) -m bench.corpus_bench "$(CORPUS)" --render
+
+## bench-sandbox: what running each tool in bubblewrap costs per call (sandboxed vs not)
+bench-sandbox: install
+	$(PY) -m bench.sandbox_bench
 
 ## requirements.lock: re-pin every Python package (run after changing pyproject.toml)
 lock:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from deck2video.procs import run_tool
+from deck2video.procs import Sandbox, run_tool
 from deck2video.samples import SampleSlide, build_deck
 
 _BENCH_SENTENCES = (
@@ -62,10 +62,12 @@ def build_bench_deck(path: Path, slides: int = 30, minutes: float = 10.0) -> Pat
 def pitch_shifted(source: Path, path: Path, *, cents: int, timeout: float = 60.0) -> Path:
     """``source`` (a WAV) with its pitch moved by ``cents`` and its tempo kept (sox): the same
     recording, made to sound like another speaker."""
+    source, path = Path(source).resolve(), Path(path).resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     run_tool(
         ["sox", source, path, "pitch", str(cents)],
         timeout=timeout,
         what=f"pitch-shift voice {path.name}",
+        sandbox=Sandbox(read_only=(source,), writable=(path.parent,)),
     )
     return path

@@ -68,6 +68,7 @@ def _defaults(params: dict[str, Any], deployment: Deployment) -> tuple[str, str,
     catchup=False,
     tags=["deck2video"],
     doc_md=__doc__,
+    default_args={"queue": DEPLOYMENT.cpu_queue},
     params={
         "inbox_url": _location_param("Inbox", "Prefix (folder) where decks are dropped."),
         "outbox_url": _location_param("Outbox", "Prefix where the videos are published."),

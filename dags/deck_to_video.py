@@ -69,7 +69,7 @@ def _asset_uri(url: str) -> str:
     max_active_tasks=16,
     tags=["deck2video"],
     doc_md=__doc__,
-    default_args=DEFAULT_ARGS,
+    default_args={**DEFAULT_ARGS, "queue": DEPLOYMENT.cpu_queue},
     params={name: Param(**spec) for name, spec in job_params.PARAMS.items()},
 )
 def deck_to_video() -> None:

@@ -18,6 +18,7 @@ from deck2video.assemble import SlideClip, Video, assemble_video
 from deck2video.captions import LINE_CHARS, Cue
 from deck2video.errors import InputError, ProcessingError
 from tests.support import media
+from tests.support.media import sound, write_png
 from tests.support.bad_files import write_wav
 
 RATE = 24_000
@@ -55,20 +56,6 @@ SPECS = (
 
 
 # ---------------------------------------------------------------- inputs
-
-
-def write_png(path: Path, colour: tuple[int, int, int], size: tuple[int, int] = SIZE) -> Path:
-    Image.new("RGB", size, colour).save(path)
-    return path
-
-
-def sound(kind: str, seconds: float, seed: int = 0) -> np.ndarray:
-    t = np.arange(round(seconds * RATE)) / RATE
-    if kind == "tone":
-        return 0.3 * np.sin(2 * np.pi * 440 * t)
-    if kind == "noise":
-        return np.random.default_rng(seed).uniform(-0.2, 0.2, len(t))
-    return np.zeros(len(t))
 
 
 def make_clips(

@@ -133,10 +133,43 @@ def test_every_variable_the_docs_name_is_a_deployment_field():
     assert {f"DECK2VIDEO_{f.name.upper()}" for f in fields(Limits)} <= declared
 
 
+# Tags that name one release: a version with a minor number (7.4.2, 16.9, 3.3.2-python3.11,
+# 0.5.11), a MinIO RELEASE stamp, or a digest. Not "latest", not "16" or "7.4-bookworm".
+_EXACT_TAG = re.compile(r"(:(\d+\.\d+[\w.-]*|RELEASE\.[\w.-]+)|@sha256:[0-9a-f]{64})$")
+
+
+def _default_images(text: str) -> list[str]:
+    """Every image a compose file or Dockerfile names, with ``${VAR:-default}`` as its default."""
+    text = re.sub(r"\$\{[A-Z0-9_]+:-([^}]*)\}", r"\1", text)
+    found = re.findall(r"^\s*image:\s*(\S+)", text, re.MULTILINE)
+    found += re.findall(r"^ARG \w*IMAGE=(\S+)", text, re.MULTILINE)
+    found += re.findall(r"^\s*\w*IMAGE: (\S+)", text, re.MULTILINE)
+    return found
+
+
+def test_every_image_is_pinned_to_one_release():
+    files = [REPO / "docker-compose.yaml", *sorted((REPO / "images").rglob("*Dockerfile"))]
+    images = {image for path in files for image in _default_images(path.read_text())}
+    assert {"postgres:16.9-bookworm", "redis:7.4.2-bookworm", config.SPEECH_IMAGE} <= images
+    # The local stand-ins (images/local/) build on the tests' debootstrap base, never pulled.
+    floating = {
+        i for i in images if not _EXACT_TAG.search(i) and not i.startswith("deck2video-base")
+    }
+    assert floating == set()
+    airflow = (REPO / "images" / "airflow" / "Dockerfile").read_text()
+    assert re.search(r"^ARG AIRFLOW_VERSION=\d+\.\d+\.\d+$", airflow, re.MULTILINE)
+
+
+def test_the_speech_image_is_tagged_with_the_package_version():
+    version = re.search(r'^version = "(.+)"$', (REPO / "pyproject.toml").read_text(), re.M)[1]
+    assert f"deck2video-speech:{version}" == config.SPEECH_IMAGE
+    assert Deployment().speech_image == config.SPEECH_IMAGE
+
+
 # --- issue 9: limits and security settings ---------------------------------------------------
 
 SECURITY_DOC = REPO / "docs" / "security.md"
-SECURITY_SETTINGS = ("read_roots", "write_roots", "external_links", "render_sandbox")
+SECURITY_SETTINGS = ("read_roots", "write_roots", "external_links", "tool_sandbox")
 
 
 def test_limits_are_read_from_the_environment():
@@ -148,8 +181,8 @@ def test_limits_are_read_from_the_environment():
 
 def test_security_settings_take_only_their_choices():
     assert Deployment.from_env({"DECK2VIDEO_EXTERNAL_LINKS": "STRIP"}).external_links == "strip"
-    with pytest.raises(ValueError, match="DECK2VIDEO_RENDER_SANDBOX='docker'"):
-        Deployment.from_env({"DECK2VIDEO_RENDER_SANDBOX": "docker"})
+    with pytest.raises(ValueError, match="DECK2VIDEO_TOOL_SANDBOX='docker'"):
+        Deployment.from_env({"DECK2VIDEO_TOOL_SANDBOX": "docker"})
 
 
 def test_every_limit_and_security_setting_is_documented_with_its_variable():

@@ -3,6 +3,7 @@ and the sweeping of scratch folders a killed run left behind."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -16,7 +17,7 @@ import pytest
 from deck2video.config import ToolLimits
 from deck2video.errors import InputError, ProcessingError
 from deck2video.procs import Sandbox, call_with_timeout, run_tool, scratch, sweep_stale
-from tests.support.processes import leftovers, wait_until
+from tests.support.processes import leftovers, unsandboxed, wait_until
 
 PYTHON3 = "/usr/bin/python3"  # Debian's, which a sandbox can see (the venv is not in it)
 LIMITS = ToolLimits(memory_mb=200, cpu_seconds=1, setting="DECK2VIDEO_TEST")
@@ -36,6 +37,33 @@ def test_a_tool_sees_none_of_our_credentials(monkeypatch):
     seen = run_tool(["/usr/bin/env"], timeout=10, what="env").stdout.decode()
     assert "s3cr3t" not in seen
     assert "PATH=" in seen
+
+
+# A worker whose environment holds a secret, running a tool through run_tool that tries to read
+# the worker's environment (and every other process's) from /proc.
+_READ_PARENT_ENVIRON = """
+import os, sys
+from deck2video.procs import run_tool
+spy = f"cat /proc/{os.getpid()}/environ || echo NO-WORKER; cat /proc/[0-9]*/environ 2>&-; exit 0"
+done = run_tool(["/bin/sh", "-c", spy], timeout=30, what="spy", env={"PATH": "/usr/bin:/bin"})
+sys.stdout.buffer.write(done.stdout)
+"""
+
+
+@pytest.mark.parametrize("sandbox", ["bwrap", "none"])
+def test_a_tool_cannot_read_the_workers_environment_from_proc(sandbox):
+    """A clean environment for the tool is not enough: without the sandbox it reads ours."""
+    secret = "jwt-s3cr3t-" + os.urandom(8).hex()
+    env = {**os.environ, "AIRFLOW__API_AUTH__JWT_SECRET": secret,
+           "DECK2VIDEO_TOOL_SANDBOX": sandbox}  # fmt: skip
+    worker = subprocess.run([sys.executable, "-c", _READ_PARENT_ENVIRON], env=env,
+                            capture_output=True, timeout=60, check=False)  # fmt: skip
+    seen = worker.stdout.decode(errors="replace")
+    if sandbox == "none":  # the control: the same tool, unsandboxed, finds it
+        assert secret in seen
+    else:
+        assert "NO-WORKER" in seen  # no process of that id in the tool's own PID namespace
+        assert secret not in seen + worker.stderr.decode(errors="replace")
 
 
 def test_memory_over_the_limit_is_bad_input_naming_the_setting():
@@ -61,23 +89,34 @@ def test_a_timeout_kills_the_whole_group_and_is_retryable():
         run_tool(["/bin/sh", "-c", "sleep 60 & sleep 60"], timeout=0.5, what="nap")
 
 
-def test_children_die_with_the_process_that_started_them(tmp_path: Path):
+def processes_running(argv: list[str]) -> list[int]:
+    """Host PIDs of the processes whose command line is ``argv`` (inside a sandbox a tool's own
+    PID is another number)."""
+    wanted = "\0".join(argv) + "\0"
+    found = []
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if entry.name.isdigit() and (entry / "cmdline").read_text() == wanted:
+                found.append(int(entry.name))
+    return [pid for pid in found if alive(pid)]
+
+
+@pytest.mark.parametrize("sandbox", ["bwrap", "none"])
+def test_children_die_with_the_process_that_started_them(sandbox):
     """The pipeline killed (SIGKILL: no cleanup runs): its tool must not live on."""
-    pid_file = tmp_path / "child.pid"
+    tool = ["sleep", str(300 + int.from_bytes(os.urandom(2)))]  # a command line of its own
     parent = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(f"""
             from deck2video.procs import run_tool
-            run_tool(["/bin/sh", "-c", "echo $$ > {pid_file}; exec sleep 300"],
-                     timeout=600, what="sleep")
+            run_tool(["/bin/sh", "-c", "exec {' '.join(tool)}"], timeout=600, what="sleep")
         """)],
+        env={**os.environ, "DECK2VIDEO_TOOL_SANDBOX": sandbox},
         start_new_session=True,
     )  # fmt: skip
-    assert wait_until(lambda: pid_file.exists() and pid_file.read_text().strip())
-    child = int(pid_file.read_text())
-    assert alive(child)
+    assert wait_until(lambda: processes_running(tool), timeout=15)
     os.kill(parent.pid, signal.SIGKILL)
     parent.wait()
-    assert wait_until(lambda: not alive(child)), "the tool outlived the pipeline"
+    assert wait_until(lambda: not processes_running(tool)), "the tool outlived the pipeline"
 
 
 def test_the_sandbox_has_no_network(loopback_listener):
@@ -88,7 +127,8 @@ def test_the_sandbox_has_no_network(loopback_listener):
         except urllib.error.HTTPError:  # it answered: reached
             pass
     """)
-    run_tool([PYTHON3, "-c", fetch], timeout=30, what="control")  # outside it reaches the listener
+    with unsandboxed():
+        run_tool([PYTHON3, "-c", fetch], timeout=30, what="control")  # outside: reached
     assert len(loopback_listener.connections) == 1
     with pytest.raises(ProcessingError, match="Connection refused|Network is unreachable"):
         run_tool([PYTHON3, "-c", fetch], timeout=30, what="fetch", sandbox=Sandbox())

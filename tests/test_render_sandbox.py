@@ -21,7 +21,12 @@ from deck2video.procs import run_tool, sweep_stale
 from deck2video.render import SOFFICE, render_slides, write_profile
 from deck2video.samples import SampleSlide, build_deck
 from tests.support import bad_files
-from tests.support.processes import leftovers, living_processes_mentioning, wait_until
+from tests.support.processes import (
+    leftovers,
+    living_processes_mentioning,
+    unsandboxed,
+    wait_until,
+)
 
 MAGENTA = (255, 0, 255)
 
@@ -31,14 +36,15 @@ def render(deck: Path, out: Path, **options) -> list[Path]:
     return render_slides(deck, out, **{**settings, "timeout": 120.0, **options})
 
 
-def plain_soffice_pdf(deck: Path, work: Path) -> Path:
+def plain_soffice(deck: Path, work: Path, to: str) -> Path:
     """What the renderer used to run: soffice with a fresh profile, no sandbox, no filter."""
-    run_tool(
-        [SOFFICE, f"-env:UserInstallation={(work / 'profile').as_uri()}", "--headless",
-         "--convert-to", "pdf", "--outdir", work / "pdf", deck],
-        timeout=120, what="plain soffice", env=tool_environment(HOME=str(work)),
-    )  # fmt: skip
-    return work / "pdf" / f"{deck.stem}.pdf"
+    with unsandboxed():
+        run_tool(
+            [SOFFICE, f"-env:UserInstallation={(work / 'profile').as_uri()}", "--headless",
+             "--convert-to", to, "--outdir", work / to, deck],
+            timeout=120, what=f"plain soffice to {to}", env=tool_environment(HOME=str(work)),
+        )  # fmt: skip
+    return work / to / f"{deck.stem}.{to}"
 
 
 def magenta_pixels(image: Path) -> int:
@@ -48,8 +54,9 @@ def magenta_pixels(image: Path) -> int:
 
 
 def first_page(pdf: Path, work: Path) -> Path:
-    run_tool(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", pdf, work / "page"],
-             timeout=60, what="pdftoppm")  # fmt: skip
+    with unsandboxed():
+        run_tool(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", pdf, work / "page"],
+                 timeout=60, what="pdftoppm")  # fmt: skip
     return next(work.glob("page*.png"))
 
 
@@ -57,7 +64,7 @@ def test_a_linked_picture_is_never_fetched(loopback_listener, tmp_path: Path, sc
     deck = bad_files.external_picture_deck(
         tmp_path / "linked.pptx", f"{loopback_listener.url}/p.png"
     )
-    plain_soffice_pdf(deck, tmp_path / "plain")
+    plain_soffice(deck, tmp_path / "plain", "pdf")
     assert loopback_listener.connections, "plain soffice did not fetch: the deck is harmless"
     fetched_before = len(loopback_listener.connections)
 
@@ -73,7 +80,7 @@ def test_a_linked_local_file_is_never_embedded(tmp_path: Path):
     secret.parent.mkdir()
     secret.write_bytes(bad_files.small_png(MAGENTA, size=400))
     deck = bad_files.external_picture_deck(tmp_path / "local.pptx", secret.as_uri())
-    plain = first_page(plain_soffice_pdf(deck, tmp_path / "plain"), tmp_path / "plain")
+    plain = first_page(plain_soffice(deck, tmp_path / "plain", "pdf"), tmp_path / "plain")
     assert magenta_pixels(plain) > 100, "plain soffice did not embed it: the deck is harmless"
 
     [still] = render(deck, tmp_path / "slides")
@@ -84,14 +91,9 @@ def test_a_linked_local_file_is_never_embedded(tmp_path: Path):
 def test_only_powerpoint_files_are_read_whatever_the_name(tmp_path: Path):
     """An OpenDocument presentation (which may carry Basic macros) named .pptx."""
     source = build_deck(tmp_path / "source.pptx", [SampleSlide("Really ODF")])
-    run_tool(
-        [SOFFICE, f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}", "--headless",
-         "--convert-to", "odp", "--outdir", tmp_path / "odp", source],
-        timeout=120, what="to odp", env=tool_environment(HOME=str(tmp_path)),
-    )  # fmt: skip
     disguised = tmp_path / "disguised.pptx"
-    (tmp_path / "odp" / "source.odp").rename(disguised)
-    assert plain_soffice_pdf(disguised, tmp_path / "plain").stat().st_size > 0
+    plain_soffice(source, tmp_path, "odp").rename(disguised)
+    assert plain_soffice(disguised, tmp_path / "plain", "pdf").stat().st_size > 0
 
     with pytest.raises(
         ProcessingError, match=r"^deck disguised\.pptx: LibreOffice produced no PDF"

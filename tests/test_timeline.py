@@ -14,7 +14,7 @@ from deck2video.errors import InputError
 from deck2video.timeline import FRAME_MS, Shot, concat_list, slide_shots, step_timing, with_fades
 from tests.support import media
 from tests.support.bad_files import write_wav
-from tests.test_assemble import sound, write_png
+from tests.support.media import sound, write_png
 
 
 def test_concat_list_repeats_the_last_image_to_end_on_time(tmp_path: Path) -> None:

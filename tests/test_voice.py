@@ -16,13 +16,15 @@ from deck2video.procs import run_tool
 from deck2video.voice import TARGET_SPEECH_RMS_DBFS, prepare_reference
 from tests.support import media
 from tests.support.bad_files import write_wav
+from tests.support.processes import unsandboxed
 
 FORMATS = [".wav", ".mp3", ".flac", ".ogg", ".m4a"]
 LEAD_SILENCE, TAIL_SILENCE = 1.5, 1.0
 
 
 def ffmpeg(*args: str | Path) -> None:
-    run_tool(["ffmpeg", "-nostdin", "-y", "-v", "error", *args], timeout=60, what="test ffmpeg")
+    with unsandboxed():
+        run_tool(["ffmpeg", "-nostdin", "-y", "-v", "error", *args], timeout=60, what="test ffmpeg")
 
 
 @pytest.fixture(scope="module")

@@ -1,15 +1,17 @@
 # syntax=docker/dockerfile:1.7
 # deck2video GPU speech image: MeloTTS (base voices, six languages) + OpenVoice V2 tone-colour
 # conversion (voice cloning), on CUDA. It runs one pipeline step per container, e.g.
-#   docker run --rm --gpus all deck2video-speech:cuda speak --job s3://bucket/jobs/ID --slide 3
+#   docker run --rm --gpus all deck2video-speech:0.1.0-cuda speak --job s3://bucket/jobs/ID --slide 3
 #
-# Build from the repository root (only pyproject.toml, README.md and include/ are sent, see
-# cuda.Dockerfile.dockerignore beside this file):
-#   DOCKER_BUILDKIT=1 docker build -f images/speech/cuda.Dockerfile -t deck2video-speech:cuda .
+# Build from the repository root (only pyproject.toml, README.md, include/ and the checkpoint
+# lock are sent, see cuda.Dockerfile.dockerignore beside this file):
+#   DOCKER_BUILDKIT=1 docker build -f images/speech/cuda.Dockerfile -t deck2video-speech:0.1.0-cuda .
 # Other CUDA versions: --build-arg CUDA_IMAGE=... --build-arg TORCH_INDEX=... (a matching pair).
 #
 # Everything the models fetch at run time is fetched here, at build time: the MeloTTS and
 # OpenVoice checkpoints, the BERT models MeloTTS reads, the unidic dictionary and NLTK's data.
+# The checkpoints and upstream code come exactly as images/speech/checkpoints.lock pins them (by
+# commit and SHA-256, verified); the build refuses to start while the lock misses a value.
 # The image then runs with HF_HUB_OFFLINE=1 / TRANSFORMERS_OFFLINE=1, and the last build step
 # proves it: it synthesizes and converts a sentence in every language, offline, as the runtime
 # user, so a build that succeeds has everything it needs.
@@ -24,16 +26,6 @@ FROM ${CUDA_IMAGE}
 ARG PYTHON_VERSION=3.11.11
 ARG TORCH_VERSION=2.5.1
 ARG TORCH_INDEX=https://download.pytorch.org/whl/cu124
-# Upstream code, pinned to commits (GitHub archive URLs are immutable for a commit hash).
-ARG MELOTTS_COMMIT=209145371cff8fc3bd60d7be902ea69cbdb7965a
-ARG OPENVOICE_COMMIT=74a1d147b17a8c3092dd5430504bd83ef6c7eb23
-# OpenVoice V2 converter + base speaker embeddings (the download OpenVoice's docs point to).
-# Set OPENVOICE_V2_SHA256 to the archive's checksum to have the build verify it.
-ARG OPENVOICE_V2_URL=https://myshell-public-repo-host.s3.amazonaws.com/openvoice/checkpoints_v2_0417.zip
-ARG OPENVOICE_V2_SHA256=
-# Hugging Face revisions of the MeloTTS checkpoints and BERT models ("main", or a commit hash
-# for a build that cannot drift).
-ARG HF_REVISION=main
 
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 
@@ -64,9 +56,13 @@ RUN apt-get update \
 
 COPY --from=uv /uv /usr/local/bin/uv
 
-# Python (a standalone build: Ubuntu 22.04's own is 3.10) and torch for CUDA.
+# Python (a standalone build: Ubuntu 22.04's own is 3.10); the checkpoint lock must be whole
+# before anything slow (fetch_checkpoints.py names each missing value); torch for CUDA.
+COPY images/speech/checkpoints.lock images/speech/fetch_checkpoints.py /opt/deck2video-build/
 RUN uv python install "${PYTHON_VERSION}" \
     && uv venv --python "${PYTHON_VERSION}" /opt/deck2video \
+    && python /opt/deck2video-build/fetch_checkpoints.py --check \
+        /opt/deck2video-build/checkpoints.lock /opt/deck2video-build/downloads \
     && uv pip install --index-url "${TORCH_INDEX}" \
         "torch==${TORCH_VERSION}" "torchaudio==${TORCH_VERSION}"
 
@@ -84,66 +80,30 @@ RUN uv pip install \
         "pypinyin==0.50.0" "cn2an==0.5.22" "jieba==0.42.1" "langid==1.1.6" "tqdm==4.67.1" \
         "loguru==0.7.2"
 
-# The upstream code at fixed commits. MeloTTS is installed editable from its full source tree:
-# its setup.py packages only some of the data files its text front ends read. Neither package's
-# declared dependencies are installed (they pin a CPU-era numpy, gradio, whisper...): the
-# layer above has what inference needs, and the last step proves it.
-RUN mkdir -p /opt/src \
-    && curl -fsSL "https://github.com/myshell-ai/MeloTTS/archive/${MELOTTS_COMMIT}.tar.gz" \
-        | tar -xz -C /opt/src \
-    && mv "/opt/src/MeloTTS-${MELOTTS_COMMIT}" /opt/src/MeloTTS \
+# Everything the lock pins, verified, in one layer (so the archives do not stay in the image):
+# the MeloTTS checkpoints and the BERT models its text front ends load (into the Hugging Face
+# cache, where the offline loaders look), MeloTTS's and OpenVoice's code at fixed commits, and
+# the OpenVoice V2 converter and base speaker embeddings; then the data the text front ends
+# would otherwise download on first use (unidic's dictionary, NLTK's taggers: not pinned).
+# MeloTTS is installed editable from its full source tree: its setup.py packages only some of
+# the data files its text front ends read. Neither package's declared dependencies are
+# installed (they pin a CPU-era numpy, gradio, whisper...): the layer above has what inference
+# needs, and the last step proves it.
+RUN python /opt/deck2video-build/fetch_checkpoints.py \
+        /opt/deck2video-build/checkpoints.lock /opt/deck2video-build/downloads \
+    && mkdir -p /opt/src/MeloTTS /tmp/ov "${DECK2VIDEO_OPENVOICE_DIR}/base_speakers" \
+    && tar -xzf /opt/deck2video-build/downloads/melotts.tar.gz -C /opt/src/MeloTTS \
+        --strip-components 1 \
     && uv pip install --no-deps --editable /opt/src/MeloTTS \
-    && uv pip install --no-deps \
-        "myshell-openvoice @ https://github.com/myshell-ai/OpenVoice/archive/${OPENVOICE_COMMIT}.tar.gz"
-
-# Data the text front ends would otherwise download on first use.
-RUN python -m unidic download \
-    && python -m nltk.downloader -q -d "${NLTK_DATA}" \
-        averaged_perceptron_tagger averaged_perceptron_tagger_eng cmudict
-
-# Model weights: MeloTTS checkpoints and the BERT models its text front ends load (into the
-# Hugging Face cache, where the offline loaders look), and the OpenVoice V2 converter.
-RUN python - <<'EOF'
-import os
-from huggingface_hub import hf_hub_download, snapshot_download
-
-revision = os.environ["HF_REVISION"]
-for repo in (
-    "myshell-ai/MeloTTS-English",
-    "myshell-ai/MeloTTS-Spanish",
-    "myshell-ai/MeloTTS-French",
-    "myshell-ai/MeloTTS-Chinese",
-    "myshell-ai/MeloTTS-Japanese",
-    "myshell-ai/MeloTTS-Korean",
-):
-    for name in ("config.json", "checkpoint.pth"):
-        hf_hub_download(repo, name, revision=revision)
-# Every language module is imported whatever the language, and each loads its tokenizer.
-for repo in (
-    "bert-base-uncased",
-    "bert-base-multilingual-uncased",
-    "tohoku-nlp/bert-base-japanese-v3",
-    "dbmdz/bert-base-french-europeana-cased",
-    "dccuchile/bert-base-spanish-wwm-uncased",
-    "kykim/bert-kor-base",
-):
-    snapshot_download(
-        repo,
-        revision=revision,
-        allow_patterns=["*.json", "*.txt", "*.model", "pytorch_model.bin"],
-    )
-EOF
-
-RUN mkdir -p /tmp/ov "${DECK2VIDEO_OPENVOICE_DIR}" \
-    && curl -fsSL -o /tmp/ov/v2.zip "${OPENVOICE_V2_URL}" \
-    && if [ -n "${OPENVOICE_V2_SHA256}" ]; then \
-        echo "${OPENVOICE_V2_SHA256}  /tmp/ov/v2.zip" | sha256sum -c -; fi \
-    && unzip -q /tmp/ov/v2.zip -d /tmp/ov \
+    && uv pip install --no-deps /opt/deck2video-build/downloads/openvoice.tar.gz \
+    && unzip -q /opt/deck2video-build/downloads/openvoice-v2.zip -d /tmp/ov \
     && mv /tmp/ov/checkpoints_v2/converter/config.json \
         /tmp/ov/checkpoints_v2/converter/checkpoint.pth "${DECK2VIDEO_OPENVOICE_DIR}/" \
-    && mkdir -p "${DECK2VIDEO_OPENVOICE_DIR}/base_speakers" \
     && mv /tmp/ov/checkpoints_v2/base_speakers/ses "${DECK2VIDEO_OPENVOICE_DIR}/base_speakers/" \
-    && rm -rf /tmp/ov
+    && rm -rf /tmp/ov /opt/deck2video-build \
+    && python -m unidic download \
+    && python -m nltk.downloader -q -d "${NLTK_DATA}" \
+        averaged_perceptron_tagger averaged_perceptron_tagger_eng cmudict
 
 # deck2video itself last: this layer alone changes when only our code does.
 COPY pyproject.toml README.md /tmp/src/

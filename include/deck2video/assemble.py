@@ -31,7 +31,7 @@ from deck2video.audio import SAMPLE_RATE, SAMPLES_PER_MS, read_pcm16, write_wav
 from deck2video.captions import Cue, to_srt, to_vtt
 from deck2video.config import ToolLimits
 from deck2video.errors import InputError, ProcessingError
-from deck2video.procs import run_tool
+from deck2video.procs import Sandbox, run_tool
 from deck2video.timeline import Shot, frames_ms, slide_shots, with_fades
 
 # Below this a slide could not be seen, and the concat list needs a little room at the end.
@@ -114,7 +114,10 @@ def assemble_video(
         tempfile.TemporaryDirectory(dir=out_dir, prefix=".assemble-") as tmp,
         ThreadPoolExecutor(max_workers=1) as pool,
     ):
-        work = Path(tmp)
+        work = Path(tmp).resolve()
+        # ffmpeg sees the stills (read-only) and its work folder, nothing else.
+        folders = {image.resolve().parent for clip in clips for image, _ in clip.stills}
+        sees = Sandbox(read_only=tuple(sorted(folders)), writable=(work,))
         per_slide = [
             slide_shots(clip.stills, start, length, pad // SAMPLES_PER_MS)
             for clip, start, length in zip(clips, starts_ms, lengths_ms, strict=True)
@@ -128,6 +131,7 @@ def assemble_video(
             timeout=timeout,
             what=what,
             limits=tool_limits,
+            sandbox=sees,
         )
         track = soundtrack(narrations, starts_ms, pad, total_ms=intervals_ms[-1][1])
         write_wav(work / "measure.wav", track)
@@ -136,13 +140,14 @@ def assemble_video(
         )
         write_wav(work / "audio.wav", normalise(track, loudness, loudness_lufs))
         audio_args = audio_command(work / "audio.wav", work / "audio.m4a")
-        run_tool(audio_args, timeout=timeout, what=f"{what}: audio", limits=tool_limits)
+        run_tool(audio_args, timeout=timeout, what=f"{what}: audio", limits=tool_limits,
+                 sandbox=sees)  # fmt: skip
         (work / "chapters.txt").write_text(chapters_metadata(clips, intervals_ms), "utf-8")
         (work / "captions.srt").write_text(to_srt(cues), encoding="utf-8")
         (work / "captions.vtt").write_text(to_vtt(cues), encoding="utf-8")
         video_job.result()
         mux_args = mux_command(work, work / "video.mp4", has_captions=bool(cues))
-        run_tool(mux_args, timeout=timeout, what=what, limits=tool_limits)
+        run_tool(mux_args, timeout=timeout, what=what, limits=tool_limits, sandbox=sees)
         # Captions first: once video.mp4 exists, the whole output does.
         for name in ("captions.vtt", "captions.srt", "video.mp4"):
             os.replace(work / name, out_dir / name)
@@ -240,6 +245,7 @@ def measure_loudness(
         timeout=timeout,
         what=f"{what} loudness",
         limits=limits,
+        sandbox=Sandbox(read_only=(Path(audio).resolve(),)),
     )  # fmt: skip
     summary = result.stderr.decode(errors="replace").rpartition("Summary:")[2]
     found = re.search(r"\bI:\s*(-?[\d.]+|-?inf)\s*LUFS", summary)

@@ -42,6 +42,9 @@ LANGUAGES = tuple(LANGUAGE_VOICES)
 RESOLUTIONS = ("1920x1080", "1280x720", "3840x2160")
 TRANSITIONS = ("none", "fade")
 ENV_PREFIX = "DECK2VIDEO_"
+# The speech image built from this version of the package (images/speech/README.md): tagged with
+# the version, never "latest", so a worker runs the speech code its DAG files expect.
+SPEECH_IMAGE = "deck2video-speech:0.1.0"
 # Re-takes of one slide that a job keeps apart in the cache: more is a typo, not patience.
 MAX_TAKE = 1000
 
@@ -412,8 +415,14 @@ class Deployment:
     melo_dir: str = _variable("", "MeloTTS models: <dir>/<EN|ES|FR|ZH|JP|KR>/ (default HF cache)")
     melo_device: str = _variable("auto", "MeloTTS device: auto, cuda or cpu")
     speech_runner: str = _variable("local", "local: speak in the worker; docker: speech image")
-    speech_image: str = _variable("deck2video-speech:latest", "the speech image (docker runner)")
+    speech_image: str = _variable(
+        SPEECH_IMAGE, "the speech image (docker runner): an exact tag or name@sha256:digest"
+    )
     speech_queue: str = _variable("gpu", "Celery queue of the speak tasks")
+    cpu_queue: str = _variable(
+        "default", "Celery queue of every other deck2video task (compose: deck2video, served by "
+        "a worker that runs only these, whose container may create the tools' sandbox)"
+    )  # fmt: skip
     speech_pool: str = _variable("gpu", "Airflow pool of the speak tasks: its size caps GPU jobs")
     speech_slides_per_task: int = _variable(
         1, "slides per speak task: 1 maps over slides; N over groups of N (one start, one load)"
@@ -441,9 +450,11 @@ class Deployment:
         "strip", "a deck's links to outside pictures and objects: refuse the deck, or strip "
         "them (with a warning in the manifest)"
     )  # fmt: skip
-    render_sandbox: str = _variable(
-        "bwrap", "bwrap: LibreOffice runs in bubblewrap, without network; none: unsandboxed"
-    )
+    tool_sandbox: str = _variable(
+        "bwrap", "bwrap: every tool that reads a user's bytes (LibreOffice, poppler, ffmpeg) "
+        "runs in bubblewrap: no network, no other process, none of the worker's secrets; "
+        "none: unsandboxed"
+    )  # fmt: skip
     limits: Limits = field(default_factory=Limits)
 
     def __post_init__(self) -> None:
@@ -510,6 +521,11 @@ def tool_environment(**extra: str) -> dict[str, str]:
     return {**passed, **extra}
 
 
+def tool_sandbox() -> str:
+    """This deployment's DECK2VIDEO_TOOL_SANDBOX, read when a tool starts (procs.run_tool)."""
+    return Deployment.from_env().tool_sandbox
+
+
 def _env_name(name: str) -> str:
     """The environment variable of a deployment field or limit: ``DECK2VIDEO_<FIELD>``."""
     return f"{ENV_PREFIX}{name.upper()}"
@@ -528,10 +544,10 @@ _ALLOWED = {
     "speech_runner": ("local", "docker"),
     "docker_gpus": ("all", "none"),
     "external_links": ("refuse", "strip"),
-    "render_sandbox": ("bwrap", "none"),
+    "tool_sandbox": ("bwrap", "none"),
 }
 _LOWER_CASE = frozenset(
-    {"speech_runner", "docker_gpus", "melo_device", "external_links", "render_sandbox"}
+    {"speech_runner", "docker_gpus", "melo_device", "external_links", "tool_sandbox"}
 )
 
 

@@ -5,7 +5,15 @@ Every child runs through util-linux's ``prlimit`` (address-space and CPU-time li
 ``setpriv --pdeathsig KILL`` (the kernel kills it when the thread that started it dies), in a
 session of its own whose whole process group is killed on a timeout and after it exits. Both
 tools are in Debian's essential util-linux package; they exec the tool in place, so nothing of
-Python runs between fork and exec. A child sees a small environment (no credentials), not ours.
+Python runs between fork and exec.
+
+Every tool also runs in bubblewrap (unless the deployment says ``DECK2VIDEO_TOOL_SANDBOX=none``):
+these tools parse users' bytes (a deck, a recording, the PDF LibreOffice made of a deck), and a
+flaw in a decoder must not reach the worker's secrets. A clean environment alone does not do
+that: a tool running as the worker's user can read ``/proc/<worker>/environ`` (the JWT secret,
+the Fernet key, the database URL, the S3 key). In its own PID namespace there is no worker to
+read; it sees no network, and of the file system only the system's programs and the paths its
+caller names.
 """
 
 from __future__ import annotations
@@ -25,15 +33,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from deck2video.config import ToolLimits, tool_environment
+from deck2video.config import ToolLimits, tool_environment, tool_sandbox
 from deck2video.errors import InputError, ProcessingError
 
 PRLIMIT = "/usr/bin/prlimit"
 SETPRIV = "/usr/bin/setpriv"
 BWRAP = "/usr/bin/bwrap"  # Debian's bubblewrap
 # What every sandboxed program needs of the system, read-only: programs and libraries (Debian's
-# merged /usr), the dynamic linker's cache and fontconfig.
-_SYSTEM = ("/usr", "/etc/ld.so.cache", "/etc/fonts")
+# merged /usr), the dynamic linker's cache, the alternatives some libraries are reached through
+# (ffmpeg's libblas.so.3) and fontconfig.
+_SYSTEM = ("/usr", "/etc/ld.so.cache", "/etc/alternatives", "/etc/fonts")
 _MERGED_USR = ("bin", "lib", "lib64", "sbin")
 # Messages by which tools say that an allocation failed (under RLIMIT_AS a failed mmap).
 _OUT_OF_MEMORY = (
@@ -71,19 +80,21 @@ def run_tool(
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
     limits: ToolLimits | None = None,
-    sandbox: Sandbox | None = None,
+    sandbox: Sandbox = Sandbox(),  # noqa: B008 (frozen, immutable)
 ) -> subprocess.CompletedProcess[bytes]:
     """Run a command; on timeout (or when it exits) kill its whole process group.
 
     ``what`` names the work for error messages, e.g. ``"render deck talk.pptx"``. ``env`` is
     the child's whole environment (default: :func:`tool_environment`). A breach of ``limits``
     is an :class:`InputError` (the input made the tool use that much); a timeout or another
-    failure is a :class:`ProcessingError`. With ``sandbox`` the tool runs in bubblewrap.
+    failure is a :class:`ProcessingError`. The tool runs in bubblewrap seeing ``sandbox``'s
+    paths besides the system's programs (see the module doc), unless the deployment turned the
+    sandbox off.
     """
     argv = [str(a) for a in args]
     limits = limits or ToolLimits()
     env = dict(env) if env is not None else tool_environment()
-    command = sandboxed(argv, sandbox, env) if sandbox is not None else argv
+    command = sandboxed(argv, sandbox, env) if tool_sandbox() == "bwrap" else argv
     try:
         proc = subprocess.Popen(
             bounded(command, limits),
@@ -161,13 +172,14 @@ def _require_sandbox() -> None:
         done = subprocess.run(probe, capture_output=True, timeout=30, check=False)
     except FileNotFoundError:
         raise ProcessingError(
-            f"renderer sandbox: {BWRAP} is not installed (Debian package bubblewrap; or set "
-            "DECK2VIDEO_RENDER_SANDBOX=none to run LibreOffice unsandboxed)"
+            f"tool sandbox: {BWRAP} is not installed (Debian package bubblewrap; or set "
+            "DECK2VIDEO_TOOL_SANDBOX=none to run the tools unsandboxed)"
         ) from None
     if done.returncode != 0:
         raise ProcessingError(
-            f"renderer sandbox: bwrap cannot create its namespaces here ({last_line(done.stderr)}"
-            "); allow unprivileged user namespaces, or set DECK2VIDEO_RENDER_SANDBOX=none"
+            f"tool sandbox: bwrap cannot create its namespaces here ({last_line(done.stderr)}"
+            "); allow unprivileged user namespaces (docs/security.md), or set "
+            "DECK2VIDEO_TOOL_SANDBOX=none"
         )
 
 

@@ -5,10 +5,11 @@ ratio and centred on black (letter- or pillar-boxed), never stretched.
 
 A deck is an untrusted document, and LibreOffice will fetch what it links to. So (besides the
 checks in :mod:`deck2video.deck`, which refuse external links before this runs) soffice runs in
-bubblewrap (``bwrap``): in new namespaces with no network but a loopback of its own, seeing
-only the system's programs and fonts, the deck (read-only) and its work folder; forced to read
-the file as a PowerPoint 2007+ deck; with a profile in which macros are disabled and VBA is never
-loaded. Its whole process tree dies with the pipeline (a PID namespace of its own).
+bubblewrap (``bwrap``, as every tool does: :mod:`deck2video.procs`): in new namespaces with no
+network but a loopback of its own, seeing only the system's programs and fonts, the deck
+(read-only) and its work folder; forced to read the file as a PowerPoint 2007+ deck; with a
+profile in which macros are disabled and VBA is never loaded. Its whole process tree dies with
+the pipeline (a PID namespace of its own).
 """
 
 from __future__ import annotations
@@ -71,14 +72,13 @@ def render_slides(
     height: int,
     timeout: float,
     limits: Limits = Limits(),  # noqa: B008 (frozen, immutable)
-    sandbox: str = "bwrap",
 ) -> list[Path]:
     """Write ``out_dir/0001.png ...``, one ``width`` x ``height`` RGB still per exported slide.
 
     ``expected`` is the number of slides the deck parser says are shown; a different page count
     means LibreOffice saw the deck differently, so the stills would not match the narration.
     ``timeout`` bounds the whole call (LibreOffice and poppler together); ``limits`` holds each
-    tool's memory and CPU budget. ``sandbox`` is ``"bwrap"`` or ``"none"`` (see the module doc).
+    tool's memory and CPU budget. Every tool runs in the deployment's sandbox (:mod:`procs`).
     """
     deck = Path(deck).resolve()
     out_dir = Path(out_dir)
@@ -92,7 +92,6 @@ def render_slides(
             include_hidden=include_hidden,
             timeout=_time_left(deadline, label),
             limits=limits.tool("soffice"),
-            sandbox=sandbox,
         )
         info = read_pdf_info(pdf, label=label, timeout=_time_left(deadline, label), limits=poppler)
         if info.pages != expected:
@@ -121,7 +120,6 @@ def convert_to_pdf(
     include_hidden: bool,
     timeout: float,
     limits: ToolLimits | None = None,
-    sandbox: str = "bwrap",
 ) -> Path:
     """Export ``deck`` to a PDF inside ``work`` with a throwaway LibreOffice profile.
 
@@ -135,8 +133,6 @@ def convert_to_pdf(
     write_profile(work / "profile")
     env = tool_environment(HOME=str(home), TMPDIR=str(temp), LANG="C.UTF-8")
     profile_url = (work / "profile").as_uri()
-    if sandbox not in ("bwrap", "none"):
-        raise ValueError(f"render sandbox {sandbox!r}: use bwrap or none")
     # It sees the deck (read-only) and its work folder, nothing else of ours.
     seen = Sandbox(read_only=(deck, Path("/etc/libreoffice")), writable=(work,))
     try:
@@ -146,7 +142,7 @@ def convert_to_pdf(
             what=f"deck {deck.name}",
             env=env,
             limits=limits,
-            sandbox=seen if sandbox == "bwrap" else None,
+            sandbox=seen,
         )
     finally:
         remove_ipc_pipe(profile_url)
@@ -218,7 +214,8 @@ def read_pdf_info(
     pdf: Path, *, label: str, timeout: float, limits: ToolLimits | None = None
 ) -> PdfInfo:
     """Page count and the first page's size; a deck's slides all share one size."""
-    result = run_tool(["pdfinfo", pdf], timeout=timeout, what=label, limits=limits)
+    result = run_tool(["pdfinfo", pdf], timeout=timeout, what=label, limits=limits,
+                      sandbox=Sandbox(read_only=(pdf,)))  # fmt: skip
     text = result.stdout.decode(errors="replace")
     pages = re.search(r"^Pages:\s+(\d+)", text, re.MULTILINE)
     size = re.search(r"^Page size:\s+([\d.]+) x ([\d.]+) pts", text, re.MULTILINE)
@@ -307,6 +304,7 @@ def _render_chunk(
         timeout=_time_left(deadline, label),
         what=label,
         limits=limits,
+        sandbox=Sandbox(read_only=(pdf,), writable=(chunk_dir,)),
     )
     # pdftoppm pads page numbers to the width of the document's last page number.
     rendered = {int(p.stem.rpartition("-")[2]): p for p in chunk_dir.glob("page-*.ppm")}

@@ -21,7 +21,7 @@ from pptx.dml.color import RGBColor
 from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
 from pptx.util import Emu, Pt
 
-from deck2video.procs import run_tool
+from deck2video.procs import Sandbox, run_tool
 
 
 @dataclass(frozen=True)
@@ -251,17 +251,18 @@ def make_reference_voice(
     """Speak ~9 s of English with espeak-ng (by default a British voice, unlike the product's
     Piper voice; ``voice`` and ``pitch`` 0-99 make others) and write it in the format the
     suffix of ``path`` names (.wav/.mp3/.flac/.ogg/.m4a)."""
-    path = Path(path)
+    path = Path(path).resolve()
     suffix = path.suffix.lower()
     if suffix not in _ENCODERS:
         raise ValueError(f"voice {path.name}: unsupported suffix (use one of {sorted(_ENCODERS)})")
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="deck2video-voice-") as tmp:
-        raw = Path(tmp) / "espeak.wav"
+        raw = Path(tmp).resolve() / "espeak.wav"
         run_tool(
             ["espeak-ng", "-v", voice, "-p", str(pitch), "-s", "150", "-w", raw, text],
             timeout=timeout,
             what=f"speak reference voice {path.name}",
+            sandbox=Sandbox(writable=(raw.parent,)),
         )
         # 44.1 kHz like a typical recording, so the voice stage really has to resample.
         run_tool(
@@ -270,6 +271,7 @@ def make_reference_voice(
             + [path],
             timeout=timeout,
             what=f"encode reference voice {path.name}",
+            sandbox=Sandbox(read_only=(raw,), writable=(path.parent,)),
         )
     return path
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from deck2video.config import ToolLimits
 from deck2video.errors import ProcessingError
-from deck2video.procs import run_tool
+from deck2video.procs import Sandbox, run_tool
 from deck2video.timeline import FPS, FRAME_MS, KEYFRAME_SECONDS, Shot, concat_list, quoted
 
 UNIT_FRAMES = KEYFRAME_SECONDS * FPS
@@ -90,8 +90,10 @@ def encode(
     timeout: float,
     what: str,
     limits: ToolLimits | None = None,
+    sandbox: Sandbox = Sandbox(),  # noqa: B008 (frozen, immutable)
 ) -> Path:
-    """Write the video stream of ``shots`` to ``out`` (MP4, video only) via units in ``work``."""
+    """Write the video stream of ``shots`` to ``out`` (MP4, video only) via units in ``work``;
+    ffmpeg sees what ``sandbox`` names (the stills and ``work``)."""
     made = plan(shots)
     units_dir = work / "units"
     units_dir.mkdir(parents=True, exist_ok=True)
@@ -111,12 +113,19 @@ def encode(
         timeout=timeout,
         what=f"{what}: video",
         limits=limits,
+        sandbox=sandbox,
     )
     files = sorted(units_dir.glob("unit-*.mp4"))
     if len(files) != len(made.units):
         raise ProcessingError(f"{what}: video: {len(files)} units encoded, not {len(made.units)}")
     (work / "video.ffconcat").write_text(copies_list(made, files), encoding="utf-8")
-    run_tool(copy_command(work / "video.ffconcat", out), timeout=timeout, what=what, limits=limits)
+    run_tool(
+        copy_command(work / "video.ffconcat", out),
+        timeout=timeout,
+        what=what,
+        limits=limits,
+        sandbox=sandbox,
+    )
     return out
 
 

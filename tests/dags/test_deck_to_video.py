@@ -49,6 +49,8 @@ def test_steps_run_in_order_and_speak_is_mapped_on_the_gpu_pool(dag_bag):
     assert isinstance(speak, MappedOperator)
     assert (speak.pool, speak.queue) == ("gpu", "gpu")
     assert "label" in speak.map_index_template
+    # Every other step on the deployment's deck2video queue (Celery's default unless set).
+    assert {t.queue for t in dag.tasks if t.task_id != "speak"} == {"default"}
 
 
 def test_every_step_has_a_timeout_retries_and_fails_fast_on_bad_input(dag_bag):

@@ -5,13 +5,16 @@ line naming what is wrong; that stopping leaves nothing running or listening.
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 import socket
 import tempfile
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg2
 import pytest
 
 from scripts import filer_meta
@@ -104,8 +107,19 @@ def test_an_unhealthy_service_names_itself_and_its_log(unstarted):
     assert not unstarted.processes
 
 
-def test_stopping_leaves_nothing_running_or_listening():
+def test_stopping_leaves_nothing_running_or_listening(databases: services.Stack):
     """Postgres (as its own user) and Redis: started, healthy, then stopped whole."""
+    sessions = [p.pid for p in databases.processes.values()]
+    assert databases.query("SELECT 1") == [(1,)]
+    databases.stop()
+    assert [pid for sid in sessions for pid in processes.session_members(sid)] == []
+    for port in (databases.ports.postgres, databases.ports.redis):
+        assert not processes.port_in_use(port), port
+
+
+@pytest.fixture
+def databases() -> Iterator[services.Stack]:
+    """Postgres (as its own user) and Redis of a stack, started and healthy; stopped after."""
     # Not under pytest's tmp_path: its folders are private to root, and postgres runs as its own
     # user (the stack's real home is a /tmp folder too).
     home = Path(tempfile.mkdtemp(prefix="d2v-harness-", dir="/tmp"))
@@ -116,14 +130,35 @@ def test_stopping_leaves_nothing_running_or_listening():
     try:
         unstarted._start_postgres()
         unstarted._start_redis()
-        sessions = [p.pid for p in unstarted.processes.values()]
-        assert unstarted.query("SELECT 1") == [(1,)]
+        yield unstarted
     finally:
         unstarted.stop()
         shutil.rmtree(home, ignore_errors=True)
-    assert [pid for sid in sessions for pid in processes.session_members(sid)] == []
-    for port in (unstarted.ports.postgres, unstarted.ports.redis):
-        assert not processes.port_in_use(port), port
+
+
+def test_redis_and_postgres_refuse_a_client_without_the_password(databases: services.Stack):
+    """The broker carries every task's execution token, the database every secret Airflow keeps:
+    the stack's (compose's) Redis and Postgres answer only a client with the password."""
+    assert databases.redis_says("PING").startswith(b"-NOAUTH")
+    assert databases.redis_says("AUTH wrong", "KEYS *").startswith(b"-WRONGPASS")
+    assert databases.redis_says(f"AUTH {databases.redis_password}", "PING") == (b"+OK\r\n+PONG\r\n")
+    broker = databases.airflow_env("worker-cpu")["AIRFLOW__CELERY__BROKER_URL"]
+    assert broker.startswith(f"redis://:{databases.redis_password}@127.0.0.1:")
+
+    connect = functools.partial(psycopg2.connect, host="127.0.0.1", port=databases.ports.postgres,
+                                user="airflow", dbname="airflow", connect_timeout=5)  # fmt: skip
+    with pytest.raises(psycopg2.OperationalError, match="no password supplied"):
+        connect().close()
+    with pytest.raises(psycopg2.OperationalError, match="password authentication failed"):
+        connect(password="wrong").close()
+    assert databases.query("SELECT 1") == [(1,)]
+
+
+def test_the_stack_refuses_to_start_without_a_redis_password(tmp_path: Path):
+    engine = Engine(url=f"unix://{tmp_path}/docker.sock", root=tmp_path)
+    stack = services.Stack(tmp_path / "stack", engine=engine, variables={"REDIS_PASSWORD": ""})
+    with pytest.raises(StackError, match="^compose: set REDIS_PASSWORD in .env$"):
+        stack.airflow_env("worker-cpu")
 
 
 def test_protobuf_fields_round_trip():

@@ -19,6 +19,7 @@ from pptx.util import Inches
 
 from deck2video.procs import run_tool
 from deck2video.samples import SampleSlide, build_deck
+from tests.support.processes import unsandboxed
 
 OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 
@@ -52,7 +53,9 @@ def zip_bomb(path: Path, megabytes: int = 64) -> Path:
 
 def short_speech(path: Path) -> Path:
     """About a second of real speech (espeak-ng) between stretches of silence."""
-    run_tool(["espeak-ng", "-v", "en-us", "-w", path, "Hi there."], timeout=60, what="espeak-ng")
+    with unsandboxed():
+        run_tool(["espeak-ng", "-v", "en-us", "-w", path, "Hi there."], timeout=60,
+                 what="espeak-ng")  # fmt: skip
     with wave.open(str(path)) as clip:
         rate, speech = clip.getframerate(), np.frombuffer(clip.readframes(-1), "<i2")
     silence = np.zeros(rate, dtype="<i2")

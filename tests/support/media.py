@@ -187,3 +187,17 @@ def tone(seconds: float, frequency: float = 220.0, rate: int = SAMPLE_RATE) -> n
     t = np.arange(round(seconds * rate)) / rate
     wave = sum(np.sin(2 * np.pi * frequency * k * t) / k for k in (1, 2, 3, 4))
     return (0.2 * wave * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t))).astype(np.float32)
+
+
+def write_png(path: Path, colour: tuple[int, int, int], size: tuple[int, int] = (640, 360)) -> Path:
+    Image.new("RGB", size, colour).save(path)
+    return path
+
+
+def sound(kind: str, seconds: float, seed: int = 0) -> np.ndarray:
+    t = np.arange(round(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    if kind == "tone":
+        return 0.3 * np.sin(2 * np.pi * 440 * t)
+    if kind == "noise":
+        return np.random.default_rng(seed).uniform(-0.2, 0.2, len(t))
+    return np.zeros(len(t))

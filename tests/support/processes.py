@@ -9,6 +9,17 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
+
+@contextlib.contextmanager
+def unsandboxed() -> Iterator[None]:
+    """Tools run as a deployment with DECK2VIDEO_TOOL_SANDBOX=none runs them, for a while: for
+    the tests' own sample files, and for the controls that show what the sandbox prevents."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DECK2VIDEO_TOOL_SANDBOX", "none")
+        yield
+
 
 @contextlib.contextmanager
 def private_tempdir(path: Path) -> Iterator[Path]:

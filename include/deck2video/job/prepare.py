@@ -148,7 +148,7 @@ def prepare(
             )
             build_plan = steps.plan(to_render, shown, settings, f"deck {deck_name}")
             record.detail["render_cached"] = _render_into_job(
-                to_render, job, settings, limits, deployment, build_plan=build_plan, work=work
+                to_render, job, settings, limits, build_plan=build_plan, work=work
             )
             _store_notes(job, manifest, opened, shown)
             steps.record(manifest, build_plan)
@@ -344,7 +344,6 @@ def _render_into_job(
     job: JobFolder,
     settings: JobSettings,
     limits: Limits,
-    deployment: Deployment,
     *,
     build_plan: BuildPlan,
     work: Path,
@@ -376,7 +375,6 @@ def _render_into_job(
             height=settings.height,
             timeout=limits.soffice_timeout,
             limits=limits,
-            sandbox=deployment.render_sandbox,
         )
         stills = {numbered(n, ".png"): image for n, image in enumerate(images, start=1)}
         return {**stills, "complete": str(build_plan.pages).encode()}
