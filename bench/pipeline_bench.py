@@ -77,7 +77,8 @@ def job_clips(job_url: str) -> tuple[list[SlideClip], list[float]]:
                 cues=(Cue(0.0, slide.duration or 0.0, slide.title),),
             )
         )
-        assert slide.start is not None and slide.end is not None, "the cold job is assembled"
+        assert slide.start is not None, "the cold job is assembled"
+        assert slide.end is not None, "the cold job is assembled"
         lengths.append(slide.end - slide.start)
     return clips, lengths
 

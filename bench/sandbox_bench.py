@@ -64,7 +64,7 @@ def workloads(folder: Path) -> dict[str, Callable[[], object]]:
             timeout=60,
             what="bench",
             sandbox=Sandbox(read_only=(pdf,), writable=(pages,)),
-        ),  # fmt: skip
+        ),
     }
 
 

@@ -172,12 +172,12 @@ def loopback_listener() -> Iterator[Listener]:
     seen = Listener(url="")
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (the http.server API)
+        def do_GET(self) -> None:
             seen.requests.append(f"{self.command} {self.path}")
             self.send_response(404)
             self.end_headers()
 
-        do_HEAD = do_POST = do_PROPFIND = do_OPTIONS = do_GET  # noqa: N815
+        do_HEAD = do_POST = do_PROPFIND = do_OPTIONS = do_GET
 
         def log_message(self, *args) -> None:
             pass

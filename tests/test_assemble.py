@@ -18,8 +18,8 @@ from deck2video.assemble import SlideClip, Video, assemble_video
 from deck2video.captions import LINE_CHARS, Cue
 from deck2video.errors import InputError, ProcessingError
 from tests.support import media
-from tests.support.media import sound, write_png
 from tests.support.bad_files import write_wav
+from tests.support.media import sound, write_png
 
 RATE = 24_000
 SIZE = (640, 360)
@@ -219,7 +219,8 @@ def test_caption_files_place_each_cue_in_its_slide(made: Video, srt: bool) -> No
         assert slide_start <= cue.start < cue.end <= slide_end + MS
         assert cue.text.replace("\n", " ") == words
         lines = cue.text.split("\n")
-        assert len(lines) <= 2 and all(len(line) <= LINE_CHARS for line in lines)
+        assert len(lines) <= 2
+        assert all(len(line) <= LINE_CHARS for line in lines)
     assert any("\n" in cue.text for cue in parsed)  # the long sentence wrapped
 
 
@@ -313,7 +314,7 @@ def test_corrupt_png_fails_before_ffmpeg_and_leaves_nothing(tmp_path: Path) -> N
     clips = make_clips(tmp_path / "in", SPECS[:2])
     clips[1].image.write_bytes(b"\x89PNG\r\n\x1a\n not really")
     out = tmp_path / "out"
-    with pytest.raises(ProcessingError, match="0002.png"):
+    with pytest.raises(ProcessingError, match=r"0002.png"):
         assemble_video(clips, out, padding=0.1, min_slide_seconds=1, timeout=60)
     assert list(out.iterdir()) == []
 

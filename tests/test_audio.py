@@ -63,7 +63,8 @@ def test_read_pcm16_says_whose_fault_a_wrong_file_is(tmp_path: Path) -> None:
 
 
 def test_silence_and_resampling_keep_the_length_in_time() -> None:
-    assert silence(1.5).size == 36_000 and not silence(1.5).any()
+    assert silence(1.5).size == 36_000
+    assert not silence(1.5).any()
     tone = np.sin(np.arange(48_000) / 48_000 * 2 * np.pi * 440).astype(np.float32)
     assert resample(tone, 48_000).size == SAMPLE_RATE
 

@@ -4,6 +4,7 @@ the steps rendered by real LibreOffice from the derived deck, and the caps."""
 from __future__ import annotations
 
 import zipfile
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -54,14 +55,17 @@ def test_clicks_become_steps_with_previous_joins_its_click_and_exits_are_not_ste
 ) -> None:
     read = plan(builds_deck)
     assert read.steps == (4, 3, 1)
-    assert read.pages == 8 and read.warnings == ()
+    assert read.pages == 8
+    assert read.warnings == ()
     bullets, picture, leaving = read.slides
     box = bullets.reveals[0][0].shape_id
     assert bullets.reveals == tuple((Reveal(box, n, n),) for n in range(3))
     first, second = picture.reveals
-    assert len(first) == 2 and all(r.first is None for r in first)  # the box, and with it
+    assert len(first) == 2
+    assert all(r.first is None for r in first)
     assert len(second) == 1  # the picture, on the second click
-    assert leaving.reveals == () and leaving.warning is None
+    assert leaving.reveals == ()
+    assert leaving.warning is None
 
 
 def test_only_shown_slides_are_read(builds_deck: Path) -> None:
@@ -113,7 +117,8 @@ def test_a_timing_tree_it_does_not_understand_leaves_one_still_and_a_warning(
     assert read.steps == (1,)
     (warning,) = read.warnings
     assert warning.startswith("slide 1: its animations were not understood")
-    assert why in warning and warning.endswith("shown as one still")
+    assert why in warning
+    assert warning.endswith("shown as one still")
 
 
 def test_ten_thousand_clicks_are_refused_naming_the_slide(tmp_path: Path) -> None:
@@ -165,7 +170,7 @@ def test_one_still_per_step_and_steps_differ_only_where_things_appear(rendered) 
     first = 0
     for count in steps:
         own = stills[first : first + count]
-        for earlier, later in zip(own, own[1:], strict=False):
+        for earlier, later in pairwise(own):
             assert np.array_equal(pixels(earlier, LEFT), pixels(later, LEFT))
             assert np.abs(pixels(earlier, RIGHT) - pixels(later, RIGHT)).mean() > 1.0
         first += count

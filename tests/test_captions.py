@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 
 from deck2video.captions import LINE_CHARS, Cue, screen_cues, to_srt, to_vtt
@@ -86,8 +88,9 @@ def test_very_long_text_becomes_consecutive_two_line_cues() -> None:
     assert all(len(c.text.split("\n")) <= 2 for c in cues)
     assert all(len(line) <= LINE_CHARS for c in cues for line in c.text.split("\n"))
     assert " ".join(c.text.replace("\n", " ") for c in cues) == " ".join(words)
-    assert cues[0].start == 10.0 and cues[-1].end == pytest.approx(20.0)
-    for before, after in zip(cues, cues[1:], strict=False):
+    assert cues[0].start == 10.0
+    assert cues[-1].end == pytest.approx(20.0)
+    for before, after in pairwise(cues):
         assert before.end == pytest.approx(after.start)
         assert before.end > before.start
 

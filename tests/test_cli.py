@@ -59,12 +59,10 @@ def test_summary_table_names_every_step(small_inputs, tmp_path):
     for word in ("slides", "narration", "prepare", "speak", "quality", "assemble", "video:"):
         assert word in done.stdout
     [line] = [line for line in done.stdout.splitlines() if line.startswith("quality: ")]
-    assert (
-        "similarity 0." in line
-        and "DNSMOS" in line
-        and "words/min" in line
-        and "worst: slide" in line
-    )
+    assert "similarity 0." in line
+    assert "DNSMOS" in line
+    assert "words/min" in line
+    assert "worst: slide" in line
     assert (tmp_path / "o.quality.json").is_file()
 
 
@@ -101,7 +99,8 @@ def test_step_subcommands_on_s3(small_inputs, s3_bucket, tmp_path):
     assert strict.returncode == 1
     # No converter here: the voice's distance is said once for the job, not per slide.
     assert "voice: no converter is configured, and the base voice is far" in strict.stderr
-    assert "< 0.95" in strict.stderr and "slide 1: voice similarity" not in strict.stderr
+    assert "< 0.95" in strict.stderr
+    assert "slide 1: voice similarity" not in strict.stderr
     checked = deck2video("quality", "--job", job, "--min-similarity", "0")
     assert checked.returncode == 0, checked.stderr
     assert json.loads(checked.stdout)["slides_scored"] == 2
@@ -127,7 +126,8 @@ def test_bad_input_exits_with_its_own_status_and_one_line(tmp_path, reference_vo
     )  # fmt: skip
     assert done.returncode == EXIT_BAD_INPUT
     lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("deck2video: error: deck ")
+    assert len(lines) == 1
+    assert lines[0].startswith("deck2video: error: deck ")
     assert "locked.pptx" in lines[0]
     assert not (tmp_path / "x.mp4").exists()
 

@@ -18,10 +18,12 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.mark.parametrize("kind", [JobSettings, QualitySettings])
 def test_every_setting_is_declared_with_title_help_and_bounds_or_choices(kind):
     for name, declared in config.declarations(kind):
-        assert declared.title and declared.help, name
+        assert declared.title, name
+        assert declared.help, name
         kind_of_value = type(getattr(kind(), name))
         if kind_of_value in (int, float):
-            assert declared.minimum is not None and declared.maximum is not None, name
+            assert declared.minimum is not None, name
+            assert declared.maximum is not None, name
         if kind_of_value is str:
             assert declared.choices, name
 
@@ -59,7 +61,7 @@ def test_quality_thresholds_are_checked_against_their_declarations():
         QualitySettings(min_wpm=300, max_wpm=200)
     with pytest.raises(InputError, match="setting quality_mode: 'maybe' is not one of"):
         QualitySettings(quality_mode="maybe")
-    with pytest.raises(InputError, match="setting min_similarity: 1.5 is outside 0..1"):
+    with pytest.raises(InputError, match=r"setting min_similarity: 1.5 is outside 0..1"):
         QualitySettings(min_similarity=1.5)
     assert QualitySettings.from_choices({"min_dnsmos": "3", "max_wpm": None}).min_dnsmos == 3.0
     with pytest.raises(InputError, match=r"unknown key\(s\) min_dnsmoss"):
@@ -73,7 +75,9 @@ def test_resolution_is_chosen_as_one_value_and_parsed_once():
     with pytest.raises(InputError, match="setting resolution: 'big' is not WIDTHxHEIGHT"):
         JobSettings.from_choices({"resolution": "big"})
     chosen = [name for name, _, _ in config.choosable()]
-    assert "resolution" in chosen and "width" not in chosen and "height" not in chosen
+    assert "resolution" in chosen
+    assert "width" not in chosen
+    assert "height" not in chosen
 
 
 def test_deployment_reads_its_variables_once_with_defaults_for_empty_ones():

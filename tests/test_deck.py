@@ -234,7 +234,8 @@ def test_empty_selection_message_is_one_line() -> None:
     deck = Deck(slides=(Slide(1, True, "T", ""),), width_emu=1, height_emu=1, name="x.pptx")
     with pytest.raises(InputError) as caught:
         deck.shown()
-    assert "\n" not in str(caught.value) and "x.pptx" in str(caught.value)
+    assert "\n" not in str(caught.value)
+    assert "x.pptx" in str(caught.value)
 
 
 def test_real_deck_passes_default_limits(tmp_path: Path) -> None:

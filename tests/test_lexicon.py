@@ -56,4 +56,5 @@ def test_lexicon_applies_exact_entries_then_loose_ones(text: str, spoken: str) -
         "u.s.a.": "usa",
         "u.s.": "us",
     }
-    assert Lexicon.of(lexicon) is lexicon and not Lexicon.of(None)
+    assert Lexicon.of(lexicon) is lexicon
+    assert not Lexicon.of(None)

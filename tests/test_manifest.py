@@ -68,6 +68,7 @@ def test_status_transitions_record_stage_and_reason():
         "speak",
         "slide 1: too long",
     )
-    assert STATUSES[0] == "pending" and STATUSES[-2:] == ("completed", "failed")
+    assert STATUSES[0] == "pending"
+    assert STATUSES[-2:] == ("completed", "failed")
     with pytest.raises(AssertionError):
         manifest.set_status("exploded")

@@ -161,7 +161,8 @@ def test_demo_notes_give_valid_segments(spec: samples.SampleSlide) -> None:
             assert segment.text.strip() == segment.text
             assert re.search(r"\w", segment.text)
             assert len(segment.text) <= MAX_CHUNK_CHARS
-            assert "•" not in segment.text and "\u201c" not in segment.text
+            assert "•" not in segment.text
+            assert "\u201c" not in segment.text
             assert not re.search(r"\s{2,}", segment.text)
         else:
             assert segment.seconds > 0

@@ -119,7 +119,8 @@ def test_check_conf_refuses_locations_outside_the_roots_naming_field_and_roots()
         conf.setdefault("out_url", "s3://decks/videos/t.mp4")
         with pytest.raises(InputError, match=r"^[^\n]*$") as refused:
             check_conf({**conf, **change}, roots)
-        assert str(refused.value).startswith(f"param {field} ") and says in str(refused.value)
+        assert str(refused.value).startswith(f"param {field} ")
+        assert says in str(refused.value)
     # Without out_url the video goes next to the deck: that must be writable too.
     with pytest.raises(InputError, match=r"^param out_url s3://decks/in/talk.mp4: not under"):
         check_conf(

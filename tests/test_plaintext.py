@@ -32,7 +32,10 @@ def rendered_text(markdown: str) -> tuple[str, str]:
 @pytest.mark.parametrize("text", HOSTILE_MARKDOWN)
 def test_markdown_literal_renders_as_exactly_its_characters(text: str):
     page, seen = rendered_text(markdown_literal(text))
-    assert "<a" not in page and "<img" not in page and "<strong" not in page and "<li" not in page
+    assert "<a" not in page
+    assert "<img" not in page
+    assert "<strong" not in page
+    assert "<li" not in page
     assert seen == for_log(text)  # the same characters, on one line
 
 
@@ -53,4 +56,5 @@ def test_for_log_escapes_control_and_invisible_characters(text: str, logged: str
 def test_a_forged_log_line_stays_inside_its_record(caplog: pytest.LogCaptureFixture):
     with caplog.at_level(logging.INFO):
         logging.getLogger("deck2video.test").info("skipped %s", for_log("a.pptx\nERROR boom"))
-    assert len(caplog.text.splitlines()) == 1 and "\x1b" not in caplog.text
+    assert len(caplog.text.splitlines()) == 1
+    assert "\x1b" not in caplog.text

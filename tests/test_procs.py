@@ -130,7 +130,7 @@ def test_the_sandbox_has_no_network(loopback_listener):
     with unsandboxed():
         run_tool([PYTHON3, "-c", fetch], timeout=30, what="control")  # outside: reached
     assert len(loopback_listener.connections) == 1
-    with pytest.raises(ProcessingError, match="Connection refused|Network is unreachable"):
+    with pytest.raises(ProcessingError, match=r"Connection refused|Network is unreachable"):
         run_tool([PYTHON3, "-c", fetch], timeout=30, what="fetch", sandbox=Sandbox())
     assert len(loopback_listener.connections) == 1  # nothing more got through
 
@@ -174,7 +174,8 @@ def test_scratch_folders_of_killed_runs_are_swept_and_live_ones_kept(scratch_dir
         capture_output=True, text=True, env={**os.environ, "TMPDIR": str(scratch_dir)},
     )  # fmt: skip
     left = Path(killed.stdout.strip())
-    assert left.is_dir() and held.is_dir()
+    assert left.is_dir()
+    assert held.is_dir()
     try:
         assert sweep_stale(scratch_dir) == [left]
         assert held.is_dir()

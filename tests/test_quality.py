@@ -103,11 +103,13 @@ def test_noise_and_silence_where_speech_should_be_score_a_low_dnsmos(score, pipe
     noise = score(white_noise(6.0), words=26)
     quiet = score(silence(6.0), words=26)
     thresholds = QualitySettings(min_similarity=0.0)  # Piper is not the presenter
-    assert speech.dnsmos_ovrl > 3.0 and quality.problems(speech, thresholds) == []
+    assert speech.dnsmos_ovrl > 3.0
+    assert quality.problems(speech, thresholds) == []
     assert noise.dnsmos_ovrl < 1.5
     assert "DNSMOS overall" in " ".join(quality.problems(noise, thresholds))
     assert quiet.dnsmos_ovrl < thresholds.min_dnsmos
-    assert quiet.words_per_minute is None and quiet.similarity is None
+    assert quiet.words_per_minute is None
+    assert quiet.similarity is None
     assert quality.problems(quiet, thresholds)[0] == "no speech, where the notes have 26 words"
 
 
@@ -185,11 +187,18 @@ def test_p835_hears_the_slides_p808_does_not_clear_and_a_sample():
     slides[3].quality.dnsmos_p808 = 3.2  # below 2.5 + the screen's margin
     slides[6].quality = None  # [SILENCE]
     assert quality.needs_p835(slides, QualitySettings()) == [1, 4, 5, 10]  # first, middle, last
-    assert quality.needs_p835(slides, QualitySettings(min_dnsmos=3.5)) == list(range(1, 7)) + [
+    # A stricter threshold: every spoken slide is heard.
+    assert quality.needs_p835(slides, QualitySettings(min_dnsmos=3.5)) == [
+        1,
+        2,
+        3,
+        4,
+        5,
+        6,
         8,
         9,
         10,
-    ]  # a stricter threshold: every slide is heard
+    ]
     assert quality.needs_p835([], QualitySettings()) == []
 
 
@@ -226,9 +235,12 @@ def test_the_job_figures_are_duration_weighted_and_name_the_worst_by_powerpoint_
     assert job.dnsmos_ovrl == pytest.approx((3.5 * 30 + 1.5 * 10) / 40)
     assert job.words_per_minute == pytest.approx(40 / 15 * 60)
     assert (job.worst.slide, job.least_similar.slide) == (4, 4)
-    assert job.warnings == ["slide 4: DNSMOS overall 1.50 < 2.5"] and not job.passed
+    assert job.warnings == ["slide 4: DNSMOS overall 1.50 < 2.5"]
+    assert not job.passed
     line = quality.one_line(job)
-    assert "similarity 0.72" in line and "DNSMOS 3.00" in line and "worst: slide 4" in line
+    assert "similarity 0.72" in line
+    assert "DNSMOS 3.00" in line
+    assert "worst: slide 4" in line
 
 
 def test_without_a_converter_a_far_voice_is_said_once_for_the_job_not_per_slide():
@@ -244,7 +256,8 @@ def test_without_a_converter_a_far_voice_is_said_once_for_the_job_not_per_slide(
             f"voice: no converter is configured, and the {voice} is far from the presenter's "
             "(similarity 0.50 < 0.6; DECK2VIDEO_OPENVOICE_DIR enables cloning)"
         ]
-        assert job.voice == voice and not job.passed
+        assert job.voice == voice
+        assert not job.passed
         assert f"similarity 0.50 ({voice}; base voice 0.45)" in quality.one_line(job)
     # Cloned: each slide is held to the threshold, as before.
     for s in slides:

@@ -207,8 +207,17 @@ def test_ipc_pipe_name_matches_the_one_soffice_creates(
     profile_url = (tmp_path / "profile").as_uri()
     pipe = Path("/tmp", ipc_pipe_name(profile_url))
     soffice = subprocess.Popen(
-        ["soffice", f"-env:UserInstallation={profile_url}", "--headless", "--norestore"]
-        + ["--convert-to", "pdf", "--outdir", str(tmp_path / "pdf"), str(deck_with_hidden)],
+        [
+            "soffice",
+            f"-env:UserInstallation={profile_url}",
+            "--headless",
+            "--norestore",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path / "pdf"),
+            str(deck_with_hidden),
+        ],
         env=dict(os.environ, HOME=str(tmp_path)),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,7 @@ def test_build_deck_slides_are_distinct(make_deck: Callable) -> None:
         texts = [s.text_frame.text for s in slide.shapes if s.has_text_frame]
         numbers.append(texts[-1])
     assert numbers == [str(i) for i in range(1, 15)]
-    assert all(a != b for a, b in zip(colours, colours[1:], strict=False))
+    assert all(a != b for a, b in pairwise(colours))
     pictures = [
         sum(s.shape_type == MSO_SHAPE_TYPE.PICTURE for s in slide.shapes) for slide in prs.slides
     ]
@@ -55,7 +56,8 @@ def test_demo_deck_covers_the_special_cases() -> None:
     assert any(s.image for s in slides)
     assert any(not s.title.isascii() and not s.notes.isascii() for s in slides)
     assert max(len(s.notes.split()) for s in slides) >= 300
-    assert not slides[0].hidden and not is_silent(slides[0].notes)
+    assert not slides[0].hidden
+    assert not is_silent(slides[0].notes)
 
 
 @pytest.mark.parametrize(
@@ -72,5 +74,5 @@ def test_reference_voice_formats(tmp_path: Path, suffix: str, codec: str) -> Non
 
 
 def test_reference_voice_rejects_unknown_suffix(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="voice.aiff"):
+    with pytest.raises(ValueError, match=r"voice.aiff"):
         samples.make_reference_voice(tmp_path / "voice.aiff")

@@ -71,7 +71,8 @@ def test_unknown_backend() -> None:
 
 def test_piper_speaks_a_sentence(piper: Backend) -> None:
     audio = piper.synthesize(SENTENCE, speed=1.0)
-    assert audio.dtype == np.float32 and audio.ndim == 1
+    assert audio.dtype == np.float32
+    assert audio.ndim == 1
     seconds = audio.size / SAMPLE_RATE
     words = len(SENTENCE.split())
     assert words / 5.0 < seconds < words / 1.5  # between 1.5 and 5 words a second
@@ -123,7 +124,8 @@ def test_layout_trims_chunk_edges_and_keeps_pauses_whole() -> None:
         assert cue.end == pytest.approx((start + size) / SAMPLE_RATE)
     # The pause is untouched silence between the first two chunks.
     between = audio.samples[sizes[0] - edge : sizes[0] + pause + edge]
-    assert between.size == pause + 2 * edge and not between.any()
+    assert between.size == pause + 2 * edge
+    assert not between.any()
 
 
 def test_slide_with_piper_has_ordered_cues_inside_the_audio(piper: Backend) -> None:
@@ -159,7 +161,8 @@ def key(segments, backend: Backend | None = None, speed: float = 1.0, voice: str
 
 def test_cache_key_is_stable() -> None:
     base = key([Speech("Hello there."), Pause(1.0)])
-    assert len(base) == 64 and int(base, 16) >= 0
+    assert len(base) == 64
+    assert int(base, 16) >= 0
     assert key([Speech("Hello there."), Pause(1)]) == base  # new objects, 1 == 1.0
     assert key([Speech("Hello there."), Pause(1.0)], speed=1) == base
 

@@ -48,4 +48,5 @@ def test_the_copy_list_cuts_only_partial_copies(tmp_path: Path) -> None:
     made = stills.plan([shot(A, 0, UNIT_FRAMES + 10)])
     text = stills.copies_list(made, [tmp_path / "unit-000000.mp4"])
     assert text.count("file ") == 2
-    assert text.count("outpoint ") == 1 and "outpoint 0.400" in text
+    assert text.count("outpoint ") == 1
+    assert "outpoint 0.400" in text

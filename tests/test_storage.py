@@ -53,7 +53,8 @@ def test_round_trip_exists_size_list_copy_delete(base: str, tmp_path: Path):
     first = storage.join(base, "a", "one.bin")
     assert not storage.exists(first)
     storage.write_bytes(first, b"0123456789")
-    assert storage.exists(first) and storage.size(first) == 10
+    assert storage.exists(first)
+    assert storage.size(first) == 10
     assert storage.read_bytes(first) == b"0123456789"
     second = storage.copy(first, storage.join(base, "b", "two.bin"))
     assert storage.download(second, tmp_path / "got.bin").read_bytes() == b"0123456789"

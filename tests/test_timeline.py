@@ -71,7 +71,8 @@ def test_fade_transition_blends_between_slides_and_keeps_the_narration(tmp_path:
     assert faded.intervals == plain.intervals
     boundary = faded.intervals[0][1]
     middle = media.mean_colour(media.frame_at(faded.path, boundary + 0.01, tmp_path / "m.png"))
-    assert 60 < middle[0] < 210 and 60 < middle[2] < 210  # a blend of red and blue
+    assert 60 < middle[0] < 210
+    assert 60 < middle[2] < 210
     for at, colour in ((boundary - 0.6, red), (boundary + 0.6, blue)):
         frame = media.frame_at(faded.path, at, tmp_path / "f.png")
         assert np.abs(media.mean_colour(frame) - colour).max() < 12
@@ -93,7 +94,8 @@ def test_an_unknown_transition_is_refused(tmp_path: Path) -> None:
 
 def test_click_markers_start_their_steps_with_the_next_sentence() -> None:
     timing = step_timing(4, [0.0, 2.0, 4.5, 7.0], 9.0, clicks=[1, 2, 3])
-    assert timing.starts == (0.0, 2.0, 4.5, 7.0) and timing.warning is None
+    assert timing.starts == (0.0, 2.0, 4.5, 7.0)
+    assert timing.warning is None
 
 
 def test_without_markers_steps_go_to_the_sentence_nearest_each_share() -> None:
@@ -120,7 +122,8 @@ def test_extra_markers_are_a_warning_and_missing_ones_are_spread() -> None:
     assert extra.warning == "2 [CLICK] markers for 1 clicks; the extra are ignored"
     # One marker for three clicks: the other two spread over what follows it.
     fewer = step_timing(4, [0.0, 1.0, 3.0, 5.0, 7.0], 9.0, clicks=[1])
-    assert fewer.starts[:2] == (0.0, 1.0) and fewer.starts[2:] == (3.0, 7.0)
+    assert fewer.starts[:2] == (0.0, 1.0)
+    assert fewer.starts[2:] == (3.0, 7.0)
 
 
 def test_markers_on_a_slide_without_clicks_are_a_warning() -> None:

@@ -80,7 +80,7 @@ def run_tool(
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
     limits: ToolLimits | None = None,
-    sandbox: Sandbox = Sandbox(),  # noqa: B008 (frozen, immutable)
+    sandbox: Sandbox = Sandbox(),
 ) -> subprocess.CompletedProcess[bytes]:
     """Run a command; on timeout (or when it exits) kill its whole process group.
 

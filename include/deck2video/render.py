@@ -261,7 +261,7 @@ def rasterize(
                 deadline,
                 label,
                 limits,
-            )  # fmt: skip
+            )
             for first, last in chunks
         ]
         done, pending = wait(futures, return_when=FIRST_EXCEPTION)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 from PIL import Image
@@ -71,7 +72,7 @@ def with_fades(slides: Sequence[list[Shot]], pad_ms: int, work: Path) -> list[Sh
     work.mkdir(parents=True, exist_ok=True)
     slides = [list(shots) for shots in slides]
     fades: list[list[Shot]] = []
-    for number, (before, after) in enumerate(zip(slides, slides[1:], strict=False), start=1):
+    for number, (before, after) in enumerate(pairwise(slides), start=1):
         last, first = before[-1], after[0]
         left = min(half, last.end_ms - last.start_ms - FRAME_MS)
         right = min(half, first.end_ms - first.start_ms - FRAME_MS)

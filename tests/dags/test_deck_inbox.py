@@ -215,7 +215,8 @@ def test_a_deck_with_unusable_options_is_refused_by_name(s3_bucket, sidecar, say
 
     assert [run["conf"]["deck_url"] for run in plan.runs] == [f"{prefix}/good.pptx"]
     [refused] = plan.refused
-    assert refused.startswith(f"{prefix}/bad.pptx: ") and says in refused, refused
+    assert refused.startswith(f"{prefix}/bad.pptx: "), refused
+    assert says in refused, refused
 
 
 def test_a_refused_deck_fails_the_check_task_naming_it(dag_bag):
@@ -223,7 +224,7 @@ def test_a_refused_deck_fails_the_check_task_naming_it(dag_bag):
 
     check = dag_bag.get_dag(DAG_ID).get_task("check_refused")
     check.python_callable([])  # nothing refused: nothing to say
-    with pytest.raises(AirflowFailException, match="1 deck.*bad.pptx: param speed"):
+    with pytest.raises(AirflowFailException, match=r"1 deck.*bad.pptx: param speed"):
         check.python_callable(["s3://b/inbox/bad.pptx: param speed: 9 is too big"])
 
 
@@ -261,7 +262,8 @@ def test_a_hostile_sidecar_is_refused_by_name(s3_bucket, sidecar, says):
     plan = plan_with_sidecar(s3_bucket, sidecar)
     assert plan.runs == []
     [refused] = plan.refused
-    assert refused.startswith(f"s3://{s3_bucket}/inbox/team/talk.pptx: ") and says in refused
+    assert refused.startswith(f"s3://{s3_bucket}/inbox/team/talk.pptx: ")
+    assert says in refused
     assert "\n" not in refused
 
 
@@ -292,6 +294,7 @@ def test_a_deck_name_that_forges_log_lines_is_refused_and_escaped(tmp_path):
                       now + timedelta(1))  # fmt: skip
     assert plan.runs == []
     [refused] = plan.refused
-    assert "\n" not in refused and "\x1b" not in refused
+    assert "\n" not in refused
+    assert "\x1b" not in refused
     assert refused.startswith(f"{inbox}/talk\\x0a[2026-12-03 10:00:00] INFO - all decks approved")
     assert "\\x1b[2K\\x1b[1A.pptx: " in refused

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -43,7 +43,7 @@ def test_steps_run_in_order_and_speak_is_mapped_on_the_gpu_pool(dag_bag):
     assert [t.task_id for t in dag.topological_sort()] == STEPS
     # The names every reader of the DAG uses are the DAG's own.
     assert [v for k, v in vars(TaskId).items() if k.isupper()] == STEPS
-    for upstream, downstream in zip(STEPS, STEPS[1:], strict=False):
+    for upstream, downstream in pairwise(STEPS):
         assert upstream in dag.get_task(downstream).upstream_task_ids
     speak = dag.get_task("speak")
     assert isinstance(speak, MappedOperator)
@@ -59,9 +59,11 @@ def test_every_step_has_a_timeout_retries_and_fails_fast_on_bad_input(dag_bag):
     for task in dag_bag.get_dag(DAG_ID).tasks:
         assert task.execution_timeout is not None, task.task_id
         if task.task_id == "approve":  # a person's answer: never asked twice
-            assert task.retries == 0 and task.response_timeout is not None
+            assert task.retries == 0
+            assert task.response_timeout is not None
             continue
-        assert task.retries >= 1 and task.retry_exponential_backoff > 0, task.task_id
+        assert task.retries >= 1, task.task_id
+        assert task.retry_exponential_backoff > 0, task.task_id
         assert task.max_retry_delay is not None, task.task_id
         assert task.retry_policy is BAD_INPUT_FAILS_AT_ONCE, task.task_id
         callbacks = task.on_failure_callback
@@ -97,7 +99,8 @@ def test_every_param_is_documented_for_the_trigger_form(dag_bag):
     assert set(params.keys()) == set(PARAMS)
     for name in params:
         param = params.get_param(name)
-        assert param.schema.get("title") and param.description, name
+        assert param.schema.get("title"), name
+        assert param.description, name
 
 
 # --- refusing bad conf -----------------------------------------------------------------------
@@ -202,7 +205,7 @@ def test_trigger_accepts_good_conf(synced_dags):
 def test_dag_test_refuses_bad_conf_before_any_task(dag_bag):
     from airflow.sdk.exceptions import ParamValidationError
 
-    with pytest.raises(ParamValidationError, match="^Invalid input for param deck_url: "):
+    with pytest.raises(ParamValidationError, match=r"^Invalid input for param deck_url: "):
         dag_bag.get_dag(DAG_ID).test(run_conf={"voice_url": "/data/voice.wav"})
 
 
@@ -232,7 +235,7 @@ def e2e_deck(bucket: str, tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="module")
-def good_run(dag_bag, bucket, e2e_deck, reference_voice) -> Iterator[Run]:
+def good_run(dag_bag, bucket, e2e_deck, reference_voice) -> Run:
     voice = storage.upload(reference_voice, f"s3://{bucket}/in/voice.wav")
     out = f"s3://{bucket}/out/talk.mp4"
     root = f"s3://{bucket}/d2v"
@@ -244,7 +247,7 @@ def good_run(dag_bag, bucket, e2e_deck, reference_voice) -> Iterator[Run]:
         "min_similarity": 0.99,  # Piper is not the presenter: the job warns
     }
     dag_run, tis = run_dag(dag_bag.get_dag(DAG_ID), conf, root)
-    yield Run(dag_run, tis, root, out, bucket)
+    return Run(dag_run, tis, root, out, bucket)
 
 
 def run_note(dag_run) -> str | None:
@@ -281,7 +284,8 @@ def test_video_and_captions_are_published(good_run, tmp_path):
     assert (stream["width"], stream["height"]) == (1280, 720)
     vtt = storage.read_bytes(good_run.out_url[: -len(".mp4")] + ".vtt").decode()
     srt = storage.read_bytes(good_run.out_url[: -len(".mp4")] + ".srt").decode()
-    assert vtt.startswith("WEBVTT") and "welcome" in vtt.lower()
+    assert vtt.startswith("WEBVTT")
+    assert "welcome" in vtt.lower()
     assert "like {{ ds }} are" in " ".join(srt.split())  # captioned as written, not rendered
     assert "hidden" not in vtt.lower()
 
@@ -297,10 +301,13 @@ def test_manifest_says_completed(good_run):
 def test_warn_mode_records_the_quality_warnings_and_publishes_them(good_run):
     [manifest] = job_manifests(good_run.root).values()
     quality = manifest.quality
-    assert quality.mode == "warn" and quality.thresholds["min_similarity"] == 0.99
-    assert quality.slides_scored == 2 and quality.dnsmos_ovrl > 2.5
+    assert quality.mode == "warn"
+    assert quality.thresholds["min_similarity"] == 0.99
+    assert quality.slides_scored == 2
+    assert quality.dnsmos_ovrl > 2.5
     # No converter: the base voice's distance is said once for the job.
-    assert quality.voice == "base voice" and len(quality.warnings) == 1
+    assert quality.voice == "base voice"
+    assert len(quality.warnings) == 1
     assert quality.warnings[0].startswith("voice: no converter is configured, and the base")
     assert "< 0.99" in quality.warnings[0]
     report = json.loads(storage.read_bytes(good_run.out_url[: -len(".mp4")] + ".quality.json"))
@@ -352,7 +359,8 @@ def test_fail_mode_fails_the_run_at_quality_naming_the_slide_and_publishes_nothi
     assert {tis[(step, -1)].state for step in later} == {"upstream_failed"}
     manifest = load_manifest(plan.job_url)
     assert (manifest.status, manifest.stage) == ("failed", "quality")
-    assert "slide 2: DNSMOS overall" in manifest.reason and "< 2.5" in manifest.reason
+    assert "slide 2: DNSMOS overall" in manifest.reason
+    assert "< 2.5" in manifest.reason
     assert "slide 1" not in manifest.reason
     assert not storage.exists(out)
     assert not storage.exists(out[: -len(".mp4")] + ".quality.json")
@@ -400,7 +408,8 @@ def test_bad_voice_fails_the_run_at_once_and_the_manifest_says_why(
     [job_url] = set(job_manifests(good_run.root)) - before
     manifest = load_manifest(job_url)
     assert (manifest.status, manifest.stage) == ("failed", "prepare_voice")
-    assert "silent.wav" in manifest.reason and "\n" not in manifest.reason
+    assert "silent.wav" in manifest.reason
+    assert "\n" not in manifest.reason
     assert not storage.exists(out)
     # The note is Markdown that reads as the step and the reason, literally (issue 21).
     assert run_note(dag_run) == (
@@ -531,7 +540,8 @@ def test_no_credential_reaches_xcom_or_the_job_folder(good_run):
     with create_session() as session:
         rows = session.query(XComModel).filter_by(run_id=good_run.dag_run.run_id).all()
         values = [json.dumps(row.value, default=str) for row in rows]
-    assert values and not any(s in v for s in secrets for v in values)
+    assert values
+    assert not any(s in v for s in secrets for v in values)
     [(job_url, _)] = completed_jobs(good_run.root)
     for obj in storage.list_objects(job_url):
         if obj.url.endswith((".json", ".txt")):

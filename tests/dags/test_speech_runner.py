@@ -65,7 +65,8 @@ def test_docker_runner_maps_the_container_operator_over_the_slides(monkeypatch):
     assert kwargs["docker_url"] == "unix://var/run/docker.sock"
     assert kwargs["storage_conn_id"] == "deck2video_storage"
     assert set(speak.expand_input.value) == {"slide"}
-    assert "prepare" in speak.upstream_task_ids and "prepare_voice" in speak.upstream_task_ids
+    assert "prepare" in speak.upstream_task_ids
+    assert "prepare_voice" in speak.upstream_task_ids
 
 
 def test_gpu_request_can_be_turned_off_for_cpu_hosts(monkeypatch):
@@ -92,8 +93,10 @@ def test_the_docker_dag_serializes_without_secrets(monkeypatch):
     assert "SpeakInContainer" in text
     # The scheduler works from the deserialized DAG.
     speak = DagSerialization.from_dict(data).get_task("speak")
-    assert speak.partial_kwargs["pool"] == "gpu" and speak.map_index_template
-    assert SECRET not in text and "AKIDEXAMPLE" not in text
+    assert speak.partial_kwargs["pool"] == "gpu"
+    assert speak.map_index_template
+    assert SECRET not in text
+    assert "AKIDEXAMPLE" not in text
 
 
 def test_the_command_holds_urls_and_a_number_only():

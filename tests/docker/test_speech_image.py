@@ -112,7 +112,8 @@ def test_the_container_runs_as_a_non_root_user(docker_engine, speech_image: str,
     )
     assert probe.status == 0, probe.logs
     uid, gid = (int(n) for n in probe.logs.split())
-    assert uid != 0 and gid != 0
+    assert uid != 0
+    assert gid != 0
 
 
 def test_a_job_that_does_not_exist_fails_with_one_line(docker_engine, speech_image: str, job_url):
@@ -120,4 +121,5 @@ def test_a_job_that_does_not_exist_fails_with_one_line(docker_engine, speech_ima
     run = run_speech(docker_engine, speech_image, ["speak", "--job", missing, "--slide", "1"])
     assert run.status != 0
     last = run.logs.strip().splitlines()[-1]
-    assert last.startswith("deck2video: ") and "no-such-job" in last, run.logs
+    assert last.startswith("deck2video: "), run.logs
+    assert "no-such-job" in last, run.logs

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -153,7 +154,7 @@ def test_video_has_a_steady_frame_rate_and_regular_keyframes(made: Made) -> None
         made.video, "-select_streams", "v", "-show_entries", "packet=pts_time,flags"
     )["packets"]
     keyframes = [float(p["pts_time"]) for p in packets if "K" in p["flags"]]
-    gaps = [b - a for a, b in zip(keyframes, keyframes[1:], strict=False)]
+    gaps = [b - a for a, b in pairwise(keyframes)]
     assert max(gaps) <= KEYFRAME_SECONDS + 1e-6
     for start, _, _ in made.stills:  # every new still starts with a keyframe
         assert min(abs(k - start) for k in keyframes) < 0.001

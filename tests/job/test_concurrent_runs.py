@@ -51,7 +51,7 @@ def test_two_concurrent_runs_each_publish_their_own_video(where, reference_voice
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-        )  # fmt: skip
+        )
         for out in outs
     ]
     summaries = []

@@ -32,12 +32,15 @@ def every_url(store: Store, job: JobFolder) -> set[str]:
 def test_job_urls_sit_under_jobs_and_slides_sort_in_presentation_order():
     store = Store(ROOT + "/")
     job = store.job(JOB_ID)
-    assert job.url == f"{ROOT}/jobs/{JOB_ID}" and job.job_id == JOB_ID
-    assert job.store == store and job.store.cache.url == f"{ROOT}/cache"
+    assert job.url == f"{ROOT}/jobs/{JOB_ID}"
+    assert job.job_id == JOB_ID
+    assert job.store == store
+    assert job.store.cache.url == f"{ROOT}/cache"
     assert job.slide(7) == f"{job.url}/slides/0007.png"
     assert job.speech_result(12) == f"{job.url}/audio/0012.json"
     assert sorted([job.slide(10), job.slide(9)]) == [job.slide(9), job.slide(10)]
-    assert JobFolder.at(job.url + "/") == job and JobFolder.at(job) is job
+    assert JobFolder.at(job.url + "/") == job
+    assert JobFolder.at(job) is job
 
 
 @pytest.mark.parametrize(

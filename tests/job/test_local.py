@@ -128,7 +128,8 @@ def test_manifest_records_completion_and_timings(local_run):
     for name in ("prepare", "prepare_voice", "speak", "assemble", "publish"):
         assert manifest.stages[name].status == "done", name
         assert manifest.stages[name].seconds is not None
-    assert manifest.deck["slides_total"] == 5 and manifest.deck["slides_shown"] == 4
+    assert manifest.deck["slides_total"] == 5
+    assert manifest.deck["slides_shown"] == 4
     assert summary.synthesized + summary.cached == 4
 
 
@@ -136,7 +137,8 @@ def test_rerun_synthesizes_nothing(local_run, small_deck, reference_voice):
     summary, root, out = local_run
     again = job.run(str(small_deck), str(reference_voice), out_url=str(out), root_url=str(root))
     assert again.job_id == summary.job_id
-    assert again.synthesized == 0 and again.cached == 4
+    assert again.synthesized == 0
+    assert again.cached == 4
     manifest = load_manifest(again.job_url)
     assert manifest.stages["speak"].detail == {"synthesized": 0, "cached": 4}
     assert all(s.synthesized is False for s in manifest.slides)
@@ -233,7 +235,8 @@ def test_end_to_end_on_s3(s3_bucket, small_deck, reference_voice, tmp_path):
         distances = [media.image_distance(frame, png) for png in pngs]
         assert distances.index(min(distances)) == index
     vtt = media.read_captions(storage.read_bytes(out_url[:-4] + ".vtt").decode())
-    assert vtt and all(any(s <= c.start and c.end <= e for s, e, _ in chapters) for c in vtt)
+    assert vtt
+    assert all(any(s <= c.start and c.end <= e for s, e, _ in chapters) for c in vtt)
     keys = {o.url.rsplit("/", 1)[-1] for o in storage.list_objects(summary.job_url)}
     assert {"manifest.json", "deck.pptx", "reference.wav", "video.mp4"} <= keys
     stored = json.loads(storage.read_bytes(JobFolder.at(summary.job_url).manifest))

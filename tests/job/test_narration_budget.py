@@ -52,7 +52,8 @@ def test_narration_over_its_limit_once_spoken_is_refused_and_not_cached(prepared
     with pytest.raises(InputError) as refused:
         job.speak_slide(prepared, 1)
     message = str(refused.value)
-    assert message.startswith("slide 1: narration is ") and message.endswith(
+    assert message.startswith("slide 1: narration is ")
+    assert message.endswith(
         "s, more than the limit of 2 s per slide (DECK2VIDEO_MAX_SLIDE_NARRATION_SECONDS)"
     )
     assert cached_audio(prepared) == before

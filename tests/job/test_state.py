@@ -38,7 +38,8 @@ def test_a_step_is_timed_and_marked_done(job):
         assert load_manifest(job).stages["prepare"].status == "running"
         record.detail["render_cached"] = False
     stored = load_manifest(job)
-    assert stage_done(stored, "prepare") and stored.stages["prepare"].seconds is not None
+    assert stage_done(stored, "prepare")
+    assert stored.stages["prepare"].seconds is not None
     assert stored.stages["prepare"].detail == {"render_cached": False}
 
 

@@ -57,14 +57,16 @@ def test_the_voice_is_measured_once_and_the_match_planned(matched, inputs, tmp_p
     assert voice["spoken_by"] == VOICE_MATCHED
     reference, base = voice["traits"]["reference"], voice["traits"]["base"]
     assert reference["pitch_hz"] > 1.5 * base["pitch_hz"]  # a female voice; Piper's is male
-    assert voice["match"]["pitch_hz"] > base["pitch_hz"] and voice["match"]["formant_ratio"] > 1
+    assert voice["match"]["pitch_hz"] > base["pitch_hz"]
+    assert voice["match"]["formant_ratio"] > 1
     cached = sorted(p.name for p in Path(matched.store.cache.url, "voice").glob("traits-*"))
     assert len(cached) == 2  # the recording's and the base voice's
 
     # Another job with the same recording: the same traits, from the cache, nothing new in it.
     again = prepared(Path(matched.store.url), inputs, speed=1.1, match_voice=True)
     again = load_manifest(again).voice
-    assert again["traits"] == voice["traits"] and again["match"] == voice["match"]
+    assert again["traits"] == voice["traits"]
+    assert again["match"] == voice["match"]
     assert sorted(p.name for p in Path(matched.store.cache.url, "voice").glob("traits-*")) == cached
 
 
@@ -78,7 +80,8 @@ def test_the_speak_step_speaks_the_matched_voice(matched):
 def test_matching_is_off_by_default_and_switched_per_run(tmp_path, inputs, matched):
     plain = prepared(tmp_path, inputs)
     voice = load_manifest(plain).voice
-    assert voice["spoken_by"] == VOICE_BASE and "match" not in voice
+    assert voice["spoken_by"] == VOICE_BASE
+    assert "match" not in voice
     assert plain.job_id != matched.job_id  # another voice, another video
     job.speak_slide(plain, 1)
     base = load_manifest(matched).voice["traits"]["base"]
@@ -89,7 +92,8 @@ def test_matching_is_off_by_default_and_switched_per_run(tmp_path, inputs, match
 
 def test_the_quality_step_says_which_voice_spoke_and_warns_once(matched):
     checked = job.check_quality(matched, QualitySettings(min_similarity=0.99, max_wpm=1000))
-    assert checked.voice == VOICE_MATCHED and checked.base_similarity is not None
+    assert checked.voice == VOICE_MATCHED
+    assert checked.base_similarity is not None
     assert len(checked.warnings) == 1
     assert checked.warnings[0].startswith("voice: no converter is configured, and the matched")
     report = json.loads(storage.read_bytes(matched.quality))

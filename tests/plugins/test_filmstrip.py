@@ -51,7 +51,7 @@ def page_for(folder: JobFolder, html: Path) -> Path:
             url=url,
             airflow="/",
             dag_id="deck_to_video",
-        ),  # fmt: skip
+        ),
         encoding="utf-8",
     )
     return html

@@ -165,7 +165,8 @@ def test_no_retake_of_a_slide_the_video_does_not_have():
 def test_rows_fold_the_runs_of_one_job():
     rows = pages.job_rows([run(run_id="r3"), run(run_id="r2", job_id=None), run(run_id="r1")], {})
     assert [(r.run.run_id, r.runs) for r in rows] == [("r3", 2), ("r2", 1)]
-    assert rows[1].deck_name == "talk.pptx" and rows[0].voice_name == "v.wav"
+    assert rows[1].deck_name == "talk.pptx"
+    assert rows[0].voice_name == "v.wav"
 
 
 def test_no_retake_while_a_run_of_the_job_is_at_work():
@@ -198,7 +199,8 @@ def test_a_job_page_reads_the_manifest_once_and_the_files_of_its_page_of_slides(
     last = jobs.load_job(folder, page=3)
     assert [s.number for s in last.slides] == list(range(101, 131))
     assert (last.page, last.pages, len(last.outline), last.takes) == (3, 3, 130, {130: 2})
-    assert reads.count(folder.manifest) == 1 and len(reads) == 1 + 2 * 30
+    assert reads.count(folder.manifest) == 1
+    assert len(reads) == 1 + 2 * 30
     reads.clear()
     jobs.load_summary(folder)  # the jobs list and a re-take: the manifest only
     assert reads == [folder.manifest]

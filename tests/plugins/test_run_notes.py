@@ -15,4 +15,5 @@ def test_a_reason_quoting_a_hostile_deck_name_is_literal_in_the_note():
     )
     note = failure_note("prepare", reason)
     assert note == f"Failed at prepare: {markdown_literal(reason)}"
-    assert "](" not in note and "![" not in note
+    assert "](" not in note
+    assert "![" not in note

@@ -54,7 +54,8 @@ def test_signed_in_user_opens_videos_from_the_navigation_and_sees_every_job(
     finished = rows[made_jobs.finished.run_id]
     assert finished.get_attribute("data-job") == made_jobs.finished.job_id
     assert finished.find_element("css selector", ".badge").text == "completed"
-    assert "review.pptx" in finished.text and "voice.wav" in finished.text
+    assert "review.pptx" in finished.text
+    assert "voice.wav" in finished.text
     manifest = made_jobs.finished.manifest(airflow_servers.root)
     cells = finished.find_elements("css selector", "td")
     assert cells[5].text == str(len(NARRATED))  # slides
@@ -138,7 +139,8 @@ def test_job_page_reviews_each_slide_by_its_powerpoint_number(
             driver, lambda d, t=thumb: d.execute_script("return arguments[0].naturalWidth", t)
         )
     first = " ".join(rows[0].find_element("css selector", "td.spoken").text.split())
-    assert "twenty twenty-four" in first and "five dollars" in first  # the rules, applied
+    assert "twenty twenty-four" in first
+    assert "five dollars" in first
     chapters = [c.get_attribute("data-slide") for c in by_css(driver, "button.chapter")]
     assert chapters == [str(n) for n in NARRATED]
 
@@ -150,8 +152,10 @@ def test_failed_job_shows_its_step_and_reason_at_the_top(signed_in, airflow_serv
     assert banner.find_element("css selector", ".step").text == "prepare_voice"
     reason = banner.find_element("css selector", ".why").text
     manifest = made_jobs.failed.manifest(airflow_servers.root)
-    assert reason == manifest.reason and "quiet.wav" in reason
-    assert not by_css(driver, "#video") and not by_css(driver, "button.retake")
+    assert reason == manifest.reason
+    assert "quiet.wav" in reason
+    assert not by_css(driver, "#video")
+    assert not by_css(driver, "button.retake")
     screenshot(driver, "failed-job-page")
 
 
@@ -163,7 +167,8 @@ def test_failed_run_gets_a_note_with_the_step_and_reason(airflow_servers, made_j
         f"Failed at {markdown_literal('prepare_voice')}: {markdown_literal(manifest.reason)}"
     )
     refused = airflow_servers.run(made_jobs.not_a_deck.run_id)["note"]
-    assert refused.startswith("Failed at prepare: ") and "junk\\.pptx" in refused
+    assert refused.startswith("Failed at prepare: ")
+    assert "junk\\.pptx" in refused
     assert "\n" not in refused
 
 

@@ -136,7 +136,8 @@ def test_broken_converter_weights_fail_the_job_clearly(
             root_url=str(tmp_path / "root"),
         )  # fmt: skip
     message = str(caught.value)
-    assert str(weights) in message and "\n" not in message
+    assert str(weights) in message
+    assert "\n" not in message
     [job_dir] = (tmp_path / "root" / "jobs").iterdir()
     manifest = load_manifest(str(job_dir))
     assert (manifest.status, manifest.stage) == ("failed", "prepare_voice")

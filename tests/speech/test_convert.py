@@ -19,8 +19,10 @@ def test_convert_gives_24k_audio_of_the_input_length(v2_converter) -> None:
     source = v2_converter.base_embeddings["en-us"]
     target = torch.randn(1, 256, 1)
     out = convert.convert(v2_converter, base, source, target)
-    assert out.dtype == np.float32 and out.shape == base.shape
-    assert np.isfinite(out).all() and np.abs(out).max() <= 1.0
+    assert out.dtype == np.float32
+    assert out.shape == base.shape
+    assert np.isfinite(out).all()
+    assert np.abs(out).max() <= 1.0
     assert np.abs(out).max() > 1e-4  # not silence
 
 
@@ -57,7 +59,7 @@ def test_convert_depends_on_the_target_voice(tiny_converter) -> None:
 def test_convert_empty_audio_and_bad_embeddings(tiny_converter) -> None:
     source = torch.randn(1, 32, 1)
     assert convert.convert(tiny_converter, np.zeros(0, np.float32), source, source).size == 0
-    with pytest.raises(ProcessingError, match="^target embedding: not a speaker embedding of 32"):
+    with pytest.raises(ProcessingError, match=r"^target embedding: not a speaker embedding of 32"):
         convert.convert(tiny_converter, tone(0.1), source, torch.randn(1, 256, 1))
 
 

@@ -16,8 +16,10 @@ from deck2video.speech import embedding
 def test_extract_embedding_from_the_reference_recording(v2_converter, reference_24k) -> None:
     found = embedding.extract_embedding(v2_converter, reference_24k)
     assert tuple(found.shape) == (1, 256, 1)
-    assert found.dtype == torch.float32 and found.device.type == "cpu"
-    assert torch.isfinite(found).all() and found.abs().sum() > 0
+    assert found.dtype == torch.float32
+    assert found.device.type == "cpu"
+    assert torch.isfinite(found).all()
+    assert found.abs().sum() > 0
     again = embedding.extract_embedding(v2_converter, read_wav(reference_24k))
     assert torch.allclose(found, again, atol=1e-4)  # a path or its samples: same voice
 
@@ -38,14 +40,14 @@ def test_too_little_speech_is_an_input_error(tiny_converter, reference_24k, tmp_
     write_wav(short, np.concatenate([speech[: SAMPLE_RATE * 3 // 2], np.zeros(5 * SAMPLE_RATE)]))
     with pytest.raises(InputError, match=r"^reference voice short.wav: only 1\.\d s of speech; "):
         embedding.extract_embedding(tiny_converter, short)
-    with pytest.raises(InputError, match="only 0.0 s of speech"):
+    with pytest.raises(InputError, match=r"only 0.0 s of speech"):
         embedding.extract_embedding(tiny_converter, np.zeros(5 * SAMPLE_RATE, dtype=np.float32))
 
 
 def test_unreadable_reference_is_an_input_error(tiny_converter, tmp_path) -> None:
     bad = tmp_path / "voice.wav"
     bad.write_bytes(b"not audio at all")
-    with pytest.raises(InputError, match="^reference voice voice.wav: not a readable audio file"):
+    with pytest.raises(InputError, match=r"^reference voice voice.wav: not a readable audio file"):
         embedding.extract_embedding(tiny_converter, bad)
 
 
@@ -54,7 +56,7 @@ def test_embedding_cache_key_names_recording_and_checkpoint() -> None:
     key = embedding.embedding_cache_key(recording, checkpoint)
     assert key == f"embedding-{'a' * 16}-0123456789abcdef.npy"
     assert embedding.embedding_cache_key(recording, "f" * 64) != key
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="expected lower-case hex"):
         embedding.embedding_cache_key("../../etc", checkpoint)
 
 
@@ -66,7 +68,7 @@ def test_embedding_round_trips_through_bytes() -> None:
 
 
 def test_bad_stored_embeddings_are_refused() -> None:
-    with pytest.raises(ProcessingError, match="^speaker embedding: not a .npy speaker embedding"):
+    with pytest.raises(ProcessingError, match=r"^speaker embedding: not a .npy speaker embedding"):
         embedding.embedding_from_bytes(b"garbage")
     narrow = embedding.embedding_to_bytes(torch.randn(1, 128, 1))
     with pytest.raises(

@@ -58,7 +58,8 @@ def test_a_female_voice_measures_higher_pitch_and_a_shorter_vocal_tract(recordin
     assert female.pitch_hz > 1.5 * male.pitch_hz
     assert female.formant_spacing_hz > 1.05 * male.formant_spacing_hz
     # An adult vocal tract (14-18 cm) has a formant spacing of c/2L: about 1 kHz.
-    assert 850 < male.formant_spacing_hz < 1250 and 850 < female.formant_spacing_hz < 1350
+    assert 850 < male.formant_spacing_hz < 1250
+    assert 850 < female.formant_spacing_hz < 1350
 
 
 def test_pitch_is_measured_within_five_percent(recordings):
@@ -82,10 +83,12 @@ def test_a_bad_estimate_cannot_make_a_cartoon_voice():
     )
     match = Match.between(base, wild)
     assert match.pitch_hz == 100.0 * PITCH_RATIO_BOUNDS[1]
-    assert match.formant_ratio == FORMANT_RATIO_BOUNDS[1] and match.range_factor == 2.0
+    assert match.formant_ratio == FORMANT_RATIO_BOUNDS[1]
+    assert match.range_factor == 2.0
     same = Match.between(base, base)
     assert (same.formant_ratio, same.pitch_hz, same.range_factor) == (1.0, 100.0, 1.0)
-    assert not same.is_audible(base) and match.is_audible(base)
+    assert not same.is_audible(base)
+    assert match.is_audible(base)
 
 
 def test_matched_speech_has_the_reference_pitch_and_formants_and_its_length(piper, recordings):
@@ -93,7 +96,8 @@ def test_matched_speech_has_the_reference_pitch_and_formants_and_its_length(pipe
     base, female = traits(spoken), traits(recordings["female"])
     match = Match.between(base, female)
     matched = match_voice(spoken, match)
-    assert matched.size == spoken.size and matched.dtype == np.float32
+    assert matched.size == spoken.size
+    assert matched.dtype == np.float32
     heard = traits(matched)
     assert heard.pitch_hz == pytest.approx(match.pitch_hz, rel=0.1)
     moved = heard.formant_spacing_hz / base.formant_spacing_hz
@@ -104,12 +108,14 @@ def test_matched_speech_has_the_reference_pitch_and_formants_and_its_length(pipe
 def test_a_matched_backend_keeps_the_slides_timing_and_has_its_own_cache_version(piper):
     match = Match(formant_ratio=1.1, pitch_hz=160.0, range_factor=1.0)
     matched = MatchedBackend(piper, match)
-    assert matched.name == piper.name and matched.model_version != piper.model_version
+    assert matched.name == piper.name
+    assert matched.model_version != piper.model_version
     assert matched.model_version != MatchedBackend(piper, Match(1.1, 170.0, 1.0)).model_version
     slide = synthesize_slide(narrate(NOTES), matched, speed=1.0)
     assert len(slide.cues) == 2
     pause = slide.samples[
         round(slide.cues[0].end * SAMPLE_RATE) : round(slide.cues[1].start * SAMPLE_RATE)
     ]
-    assert pause.size == pytest.approx(SAMPLE_RATE, abs=2) and not pause.any()
+    assert pause.size == pytest.approx(SAMPLE_RATE, abs=2)
+    assert not pause.any()
     assert traits(slide.samples).pitch_hz == pytest.approx(160.0, rel=0.1)

@@ -40,7 +40,8 @@ class FakeTTS:
         self.calls: list[tuple[str, int, float]] = []
 
     def tts_to_file(self, text, speaker_id, output_path=None, speed=1.0, quiet=False, **_):
-        assert output_path is None and quiet
+        assert output_path is None
+        assert quiet
         self.calls.append((text, speaker_id, speed))
         return np.full(round(MELO_RATE * 0.01 * len(text) / speed), 0.25, dtype=np.float32)
 
@@ -204,7 +205,7 @@ def test_models_from_the_hugging_face_cache(fake_melo, monkeypatch) -> None:
 
 def test_without_melo_installed(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "melo", None)  # makes "import melo" fail
-    with pytest.raises(ProcessingError, match="^backend melo: MeloTTS is not installed"):
+    with pytest.raises(ProcessingError, match=r"^backend melo: MeloTTS is not installed"):
         MeloBackend.load("en")
 
 

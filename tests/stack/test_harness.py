@@ -46,7 +46,7 @@ def test_interpolation_follows_compose():
     assert compose.interpolate("${SET}-${UNSET:-d}-${EMPTY:-e}-${EMPTY-f}-$$HOME", variables) == (
         "x-d-e--$HOME"
     )
-    with pytest.raises(StackError, match="^compose: set it in .env$"):
+    with pytest.raises(StackError, match=r"^compose: set it in .env$"):
         compose.interpolate("${UNSET:?set it in .env}", variables)
 
 
@@ -157,7 +157,7 @@ def test_redis_and_postgres_refuse_a_client_without_the_password(databases: serv
 def test_the_stack_refuses_to_start_without_a_redis_password(tmp_path: Path):
     engine = Engine(url=f"unix://{tmp_path}/docker.sock", root=tmp_path)
     stack = services.Stack(tmp_path / "stack", engine=engine, variables={"REDIS_PASSWORD": ""})
-    with pytest.raises(StackError, match="^compose: set REDIS_PASSWORD in .env$"):
+    with pytest.raises(StackError, match=r"^compose: set REDIS_PASSWORD in .env$"):
         stack.airflow_env("worker-cpu")
 
 
