@@ -25,6 +25,7 @@ from PIL import Image
 
 from deck2video.config import Limits, ToolLimits, tool_environment
 from deck2video.errors import InputError, ProcessingError
+from deck2video.fonts import FontRender
 from deck2video.procs import Sandbox, last_line, run_tool, scratch
 
 # LibreOffice leaves hidden slides out of a PDF unless this export option is set; 7.4+ accepts
@@ -72,6 +73,7 @@ def render_slides(
     timeout: float,
     limits: Limits = Limits(),  # noqa: B008 (frozen, immutable)
     sandbox: str = "bwrap",
+    fonts: FontRender | None = None,
 ) -> list[Path]:
     """Write ``out_dir/0001.png ...``, one ``width`` x ``height`` RGB still per exported slide.
 
@@ -79,6 +81,7 @@ def render_slides(
     means LibreOffice saw the deck differently, so the stills would not match the narration.
     ``timeout`` bounds the whole call (LibreOffice and poppler together); ``limits`` holds each
     tool's memory and CPU budget. ``sandbox`` is ``"bwrap"`` or ``"none"`` (see the module doc).
+    With ``fonts``, LibreOffice sees exactly that font set, and ``fonts.report`` is filled in.
     """
     deck = Path(deck).resolve()
     out_dir = Path(out_dir)
@@ -93,12 +96,18 @@ def render_slides(
             timeout=_time_left(deadline, label),
             limits=limits.tool("soffice"),
             sandbox=sandbox,
+            fonts=fonts,
         )
         info = read_pdf_info(pdf, label=label, timeout=_time_left(deadline, label), limits=poppler)
         if info.pages != expected:
             raise InputError(
                 f"{label}: rendered {info.pages} pages but expected {expected} shown slides"
             )
+        if fonts is not None:
+            fonts.inspect(
+                deck, pdf, include_hidden=include_hidden, timeout=_time_left(deadline, label),
+                sandboxed=sandbox == "bwrap",
+            )  # fmt: skip
         out_dir.mkdir(parents=True, exist_ok=True)
         stills = rasterize(
             pdf,
@@ -122,6 +131,7 @@ def convert_to_pdf(
     timeout: float,
     limits: ToolLimits | None = None,
     sandbox: str = "bwrap",
+    fonts: FontRender | None = None,
 ) -> Path:
     """Export ``deck`` to a PDF inside ``work`` with a throwaway LibreOffice profile.
 
@@ -138,7 +148,9 @@ def convert_to_pdf(
     if sandbox not in ("bwrap", "none"):
         raise ValueError(f"render sandbox {sandbox!r}: use bwrap or none")
     # It sees the deck (read-only) and its work folder, nothing else of ours.
-    seen = Sandbox(read_only=(deck, Path("/etc/libreoffice")), writable=(work,))
+    font_env, font_dirs = fonts.prepare(deck, work) if fonts is not None else ({}, ())
+    env.update(font_env)
+    seen = Sandbox(read_only=(deck, Path("/etc/libreoffice"), *font_dirs), writable=(work,))
     try:
         result = run_tool(
             soffice_command(deck, outdir, profile_url, include_hidden),

@@ -21,6 +21,7 @@ from deck2video.config import Deployment, JobSettings, Limits
 from deck2video.deck import Deck, Slide, open_deck, sniff_deck, strip_external
 from deck2video.errors import InputError
 from deck2video.fingerprint import visual_fingerprint
+from deck2video.fonts import FontRender, check_fonts, font_set_for
 from deck2video.job.budget import check_job_seconds, estimate, narration_lexicon
 from deck2video.job.cache import CACHE_VERSION, get_or_put
 from deck2video.job.layout import JobFolder, Store, numbered
@@ -347,6 +348,7 @@ def _render_into_job(
 
     Returns whether the cache served them.
     """
+    font_set = font_set_for(deployment)
     key = hashlib.sha256(
         "\0".join(
             (
@@ -354,9 +356,11 @@ def _render_into_job(
                 visual_fingerprint(deck_path),
                 settings.resolution,
                 str(settings.include_hidden),
+                font_set.fingerprint(),
             )
         ).encode()
     ).hexdigest()
+    fonts = FontRender(font_set, limits)
 
     def render() -> dict[str, Path | bytes]:
         images = render_slides(
@@ -369,7 +373,9 @@ def _render_into_job(
             timeout=limits.soffice_timeout,
             limits=limits,
             sandbox=deployment.render_sandbox,
+            fonts=fonts,
         )
+        check_fonts(fonts, deck_path.name, deployment.font_check)
         stills = {numbered(n, ".png"): image for n, image in enumerate(images, start=1)}
         return {**stills, "complete": str(expected).encode()}
 

@@ -1,0 +1,185 @@
+"""The fonts slides are drawn with: metric-compatible families, every script, the deck's own
+embedded fonts, and the per-slide report (real LibreOffice in its sandbox, real pdffonts)."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import struct
+import zipfile
+from pathlib import Path
+
+import pytest
+from fontTools.ttLib import TTFont
+from lxml import etree
+from PIL import Image
+from pptx import Presentation
+from pptx.util import Emu, Inches, Pt
+
+from deck2video.errors import InputError
+from deck2video.fonts import FontRender, FontSet, check_fonts
+from deck2video.render import render_slides
+
+_A = "http://schemas.openxmlformats.org/drawingml/2006/main"
+# (typeface, text, what pdffonts must list for it)
+FACES = [
+    ("Calibri", "Calibri text", "Carlito"),
+    ("Calibri Light", "Calibri Light text", "Carlito"),
+    ("Arial", "Arial text", "LiberationSans"),
+    ("Times New Roman", "Times text", "LiberationSerif"),
+    ("Cambria", "Cambria text", "Caladea"),
+    ("Courier New", "Courier text", "LiberationMono"),
+    ("Aptos", "Aptos text", "LiberationSans"),
+    ("ＭＳ Ｐゴシック", "日本語のテキスト", "NotoSansCJK"),
+    ("等线", "中文文本", "NotoSansCJK"),
+    ("맑은 고딕", "한국어 텍스트", "NotoSansCJK"),
+    ("Segoe UI Emoji", "😀", "NotoColorEmoji"),
+]
+WIDTH, HEIGHT = 1280, 720
+
+
+def deck_with_runs(path: Path, runs: list[tuple[str, str]], *, box_width=Inches(9)) -> Path:
+    prs = Presentation()
+    slide = prs.slides.add_slide(prs.slide_layouts[6])
+    for i, (face, text) in enumerate(runs):
+        box = slide.shapes.add_textbox(Inches(0.3), Inches(0.2 + i * 0.6), box_width, Inches(0.5))
+        box.text_frame.word_wrap = True
+        run = box.text_frame.paragraphs[0].add_run()
+        run.text, run.font.name, run.font.size = text, face, Pt(20)
+        if not text.isascii():
+            etree.SubElement(run._r.get_or_add_rPr(), f"{{{_A}}}ea").set("typeface", face)
+    prs.save(path)
+    return path
+
+
+def render(deck: Path, out: Path, font_set: FontSet | None = None) -> FontRender:
+    fonts = FontRender(font_set or FontSet())
+    render_slides(
+        deck, out, expected=1, include_hidden=False, width=WIDTH, height=HEIGHT, timeout=180,
+        fonts=fonts,
+    )  # fmt: skip
+    return fonts
+
+
+def test_each_face_is_drawn_with_its_expected_family_and_every_glyph(tmp_path: Path) -> None:
+    deck = deck_with_runs(tmp_path / "faces.pptx", [(f, t) for f, t, _ in FACES])
+    fonts = render(deck, tmp_path / "out")
+    (slide,) = fonts.report.slides
+    for _, _, family in FACES:
+        assert any(name.startswith(family) for name in slide.pdf_fonts), (family, slide.pdf_fonts)
+    assert not any(name.startswith("DejaVu") for name in slide.pdf_fonts), slide.pdf_fonts
+    assert slide.missing == ""
+    kinds = {use.asked: use.kind for use in slide.faces}
+    assert kinds["Calibri"] == kinds["Arial"] == kinds["Times New Roman"] == "metric"
+    assert kinds["Aptos"] == "substitute"
+
+
+def _ink_rows(image: Image.Image) -> list[int]:
+    gray = image.convert("L")
+    return [
+        y for y in range(gray.height) if min(gray.crop((0, y, gray.width, y + 1)).getdata()) < 128
+    ]
+
+
+def test_calibri_line_that_fits_by_calibri_metrics_stays_on_one_line(tmp_path: Path) -> None:
+    text = "Quarterly results exceeded every forecast we made"
+    carlito = TTFont("/usr/share/fonts/truetype/crosextra/Carlito-Regular.ttf")
+    widths, cmap = carlito["hmtx"].metrics, carlito.getBestCmap()
+    units = sum(widths[cmap[ord(c)]][0] for c in text) / carlito["head"].unitsPerEm
+    text_emu = units * Pt(20)
+    box = Emu(int(text_emu * 1.03) + Inches(0.2))  # +3 %, plus the two 0.1" insets
+    deck = deck_with_runs(tmp_path / "line.pptx", [("Calibri", text)], box_width=box)
+    render(deck, tmp_path / "out")
+    still = Image.open(tmp_path / "out" / "0001.png")
+    page = round(still.height * 4 / 3)  # the 4:3 slide, pillar-boxed in black
+    left = (still.width - page) // 2
+    rows = _ink_rows(still.crop((left + 4, 0, left + page - 4, still.height)))
+    line_px = 20 / 72 * still.height / 7.5  # 20 pt in a 7.5-inch-high slide
+    assert rows and rows[-1] - rows[0] < 1.5 * line_px, (rows[0], rows[-1], line_px)
+
+
+def _eot(sfnt: bytes) -> bytes:
+    """An uncompressed, XOR-obfuscated EOT (version 2.1) round ``sfnt``, as PowerPoint writes."""
+    data = bytes(b ^ 0x50 for b in sfnt)
+    fixed = bytes(10) + bytes([1, 0]) + struct.pack("<IHH", 400, 0, 0x504C) + bytes(46)
+    names = bytes(2 * 9)  # five empty name strings and their paddings
+    total = 16 + len(fixed) + len(names) + len(data)
+    return struct.pack("<IIII", total, len(data), 0x00020001, 0x10000000) + fixed + names + data
+
+
+def _own_face(family: str) -> bytes:
+    font = TTFont("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf")
+    for record in font["name"].names:
+        if record.nameID in (1, 4, 16):
+            record.string = family
+        elif record.nameID == 6:
+            record.string = family.replace(" ", "")
+    out = io.BytesIO()
+    font.save(out)
+    return out.getvalue()
+
+
+def embed(deck: Path, typeface: str, parts: list[bytes]) -> Path:
+    """Add ``parts`` as the deck's embedded faces of ``typeface`` (regular, bold, ...)."""
+    styles = ("regular", "bold", "italic", "boldItalic")
+    patched = deck.with_name(f"embedded-{deck.name}")
+    with zipfile.ZipFile(deck) as src, zipfile.ZipFile(patched, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "ppt/presentation.xml":
+                slots = "".join(
+                    f'<p:{s} r:id="rIdF{i}"/>' for i, s in enumerate(styles[: len(parts)])
+                )
+                lst = f'<p:embeddedFontLst><p:embeddedFont><p:font typeface="{typeface}"/>{slots}</p:embeddedFont></p:embeddedFontLst>'
+                data = data.replace(
+                    b"<p:defaultTextStyle", lst.encode() + b"<p:defaultTextStyle", 1
+                )
+            elif item.filename == "ppt/_rels/presentation.xml.rels":
+                rels = "".join(
+                    f'<Relationship Id="rIdF{i}" Type="http://schemas.openxmlformats.org/'
+                    f'officeDocument/2006/relationships/font" Target="fonts/font{i}.fntdata"/>'
+                    for i in range(len(parts))
+                )
+                data = data.replace(b"</Relationships>", rels.encode() + b"</Relationships>")
+            elif item.filename == "[Content_Types].xml":
+                data = data.replace(
+                    b"</Types>",
+                    b'<Default Extension="fntdata" ContentType="application/x-fontdata"/></Types>',
+                )
+            dst.writestr(item, data)
+        for i, part in enumerate(parts):
+            dst.writestr(f"ppt/fonts/font{i}.fntdata", part)
+    return patched
+
+
+def test_an_embedded_font_is_used_and_a_corrupt_one_skipped(tmp_path: Path) -> None:
+    face = "Deck Only Face"
+    deck = deck_with_runs(tmp_path / "own.pptx", [(face, "Set in the deck's own face")])
+    deck = embed(deck, face, [_eot(_own_face(face)), b"\x00\x01\x00\x00" + bytes(200)])
+    fonts = render(deck, tmp_path / "out")
+    (slide,) = fonts.report.slides
+    assert [(u.asked, u.kind) for u in slide.faces] == [(face, "embedded")]
+    assert "DeckOnlyFace" in slide.pdf_fonts
+    assert len(fonts.report.warnings) == 1 and "skipped" in fonts.report.warnings[0]
+
+
+def test_a_face_nobody_has_is_reported_and_fail_mode_fails(tmp_path: Path) -> None:
+    deck = deck_with_runs(tmp_path / "nobody.pptx", [("Nobody Has This Face", "Plain text")])
+    fonts = render(deck, tmp_path / "out")
+    (slide,) = fonts.report.slides
+    assert [(u.asked, u.got, u.kind) for u in slide.faces] == [
+        ("Nobody Has This Face", "Liberation Sans", "substitute")
+    ]
+    check_fonts(fonts, deck.name, "warn")  # only logs
+    with pytest.raises(InputError) as failure:
+        check_fonts(fonts, deck.name, "fail")
+    message = str(failure.value)
+    assert "\n" not in message and "slide 1" in message and "Nobody Has This Face" in message
+
+
+def test_the_font_set_is_part_of_the_cache_key(tmp_path: Path) -> None:
+    extra = tmp_path / "operator-fonts"
+    extra.mkdir()
+    before = FontSet(extra=(extra,)).fingerprint()
+    shutil.copy("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", extra / "Corporate.ttf")
+    assert FontSet(extra=(extra,)).fingerprint() != before
