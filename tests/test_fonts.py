@@ -38,7 +38,9 @@ FACES = [
 WIDTH, HEIGHT = 1280, 720
 
 
-def deck_with_runs(path: Path, runs: list[tuple[str, str]], *, box_width=Inches(9)) -> Path:
+def deck_with_runs(
+    path: Path, runs: list[tuple[str, str]], *, box_width: int = 8_229_600
+) -> Path:  # 9"
     prs = Presentation()
     slide = prs.slides.add_slide(prs.slide_layouts[6])
     for i, (face, text) in enumerate(runs):
@@ -130,7 +132,8 @@ def embed(deck: Path, typeface: str, parts: list[bytes]) -> Path:
                 slots = "".join(
                     f'<p:{s} r:id="rIdF{i}"/>' for i, s in enumerate(styles[: len(parts)])
                 )
-                lst = f'<p:embeddedFontLst><p:embeddedFont><p:font typeface="{typeface}"/>{slots}</p:embeddedFont></p:embeddedFontLst>'
+                font = f'<p:embeddedFont><p:font typeface="{typeface}"/>{slots}</p:embeddedFont>'
+                lst = f"<p:embeddedFontLst>{font}</p:embeddedFontLst>"
                 data = data.replace(
                     b"<p:defaultTextStyle", lst.encode() + b"<p:defaultTextStyle", 1
                 )

@@ -106,7 +106,8 @@ SUBSTITUTES = {
 # their own script too (a theme's <a:font script="Jpan" typeface="ＭＳ Ｐゴシック"/>).
 _CJK_NAMES = {
     "Noto Sans CJK JP": "MS PGothic,ＭＳ Ｐゴシック,MS Gothic,ＭＳ ゴシック,Meiryo,メイリオ,"
-    "Meiryo UI,Yu Gothic,游ゴシック,Yu Gothic UI,游ゴシック Light,Hiragino Sans,ヒラギノ角ゴ ProN W3",
+    "Meiryo UI,Yu Gothic,游ゴシック,Yu Gothic UI,游ゴシック Light,Hiragino Sans,"
+    "ヒラギノ角ゴ ProN W3",
     "Noto Serif CJK JP": "MS Mincho,ＭＳ 明朝,MS PMincho,ＭＳ Ｐ明朝,Yu Mincho,游明朝",
     "Noto Sans CJK SC": "DengXian,等线,Microsoft YaHei,微软雅黑,SimHei,黑体",
     "Noto Serif CJK SC": "SimSun,宋体,NSimSun,新宋体,FangSong,仿宋,KaiTi,楷体",
