@@ -173,9 +173,9 @@ def test_a_face_nobody_has_is_reported_and_fail_mode_fails(tmp_path: Path) -> No
     assert [(u.asked, u.got, u.kind) for u in slide.faces] == [
         ("Nobody Has This Face", "Liberation Sans", "substitute")
     ]
-    check_fonts(fonts, deck.name, "warn")  # only logs
+    check_fonts(fonts.report, deck.name, "warn")  # only logs
     with pytest.raises(InputError) as failure:
-        check_fonts(fonts, deck.name, "fail")
+        check_fonts(fonts.report, deck.name, "fail")
     message = str(failure.value)
     assert "\n" not in message and "slide 1" in message and "Nobody Has This Face" in message
 

@@ -163,6 +163,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(manifest.to_json())
         if manifest.quality is not None:  # for a person; stdout stays JSON for tools
             print(f"quality: {quality_line(manifest.quality)}", file=sys.stderr)
+        if manifest.fonts:
+            print(manifest.fonts.get("summary", ""), file=sys.stderr)
     return 0
 
 
@@ -253,6 +255,8 @@ def _print_summary(summary: job.RunSummary) -> None:
             print(f"quality warning: {warning}")
         if len(warnings) > SHOWN_WARNINGS:
             print(f"quality warning: ... and {len(warnings) - SHOWN_WARNINGS} more")
+    if summary.fonts:
+        print(summary.fonts)
     print(f"video: {summary.video_url}")
     if summary.quality_url:
         print(f"quality report: {summary.quality_url}")

@@ -76,6 +76,15 @@ class FontReport:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: dict) -> FontReport:
+        slides = [
+            SlideFonts(**{**s, "faces": tuple(FaceUse(**f) for f in s["faces"]),
+                          "pdf_fonts": tuple(s.get("pdf_fonts", ()))})
+            for s in data.get("slides", [])
+        ]  # fmt: skip
+        return cls(slides, list(data.get("embedded", [])), list(data.get("warnings", [])))
+
 
 @dataclass(frozen=True)
 class SlideText:

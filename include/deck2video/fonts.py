@@ -344,12 +344,9 @@ def font_set_for(deployment) -> FontSet:
     return FontSet(extra=(folder.resolve(),))
 
 
-def check_fonts(fonts: FontRender, deck_name: str, mode: str) -> None:
+def check_fonts(report: FontReport, deck_name: str, mode: str) -> None:
     """Log each problem (a substitute, a missing glyph, a skipped embedded font); in ``fail``
     mode, the first substitute or missing glyph fails the job."""
-    report = fonts.report
-    if report is None:
-        return
     for line in (*report.warnings, *report.problems()):
         _log.warning("deck %s: %s", deck_name, line)
     problems = report.problems()

@@ -4,7 +4,7 @@
 <root>/jobs/<job_id>/                 JobFolder
   input/deck.pptx  input/voice.<ext>  input/lexicon.txt
   manifest.json
-  slides/0001.png  notes/0001.txt  audio/0001.wav  audio/0001.json
+  slides/0001.png fonts.json  notes/0001.txt  audio/0001.wav  audio/0001.json
   voice/reference.wav  voice/<embedding>.npy
   output/video.mp4  output/captions.vtt  output/captions.srt  output/quality.json
 <root>/cache/                         Caches
@@ -103,6 +103,11 @@ class JobFolder:
     def slide(self, number: int) -> str:
         return self._at("slides", numbered(number, ".png"))
 
+    @property
+    def fonts_report(self) -> str:
+        """What each slide's text asked of the fonts and got (deck2video.fontreport)."""
+        return self._at("slides", "fonts.json")
+
     def notes(self, number: int) -> str:
         return self._at("notes", numbered(number, ".txt"))
 
@@ -147,7 +152,7 @@ class Caches:
     def slides(self, key: str, count: int) -> Entry:
         """A deck's rendered stills (``0001.png`` ...), whole once ``complete`` exists."""
         folder = storage.join(self.url, "slides", key)
-        names = [numbered(n, ".png") for n in range(1, count + 1)] + ["complete"]
+        names = [numbered(n, ".png") for n in range(1, count + 1)] + ["fonts.json", "complete"]
         return Entry({name: storage.join(folder, name) for name in names})
 
     def audio(self, key: str) -> Entry:

@@ -21,6 +21,7 @@ from deck2video.config import Deployment, JobSettings, Limits
 from deck2video.deck import Deck, Slide, open_deck, sniff_deck, strip_external
 from deck2video.errors import InputError
 from deck2video.fingerprint import visual_fingerprint
+from deck2video.fontreport import FontReport
 from deck2video.fonts import FontRender, check_fonts, font_set_for
 from deck2video.job.budget import check_job_seconds, estimate, narration_lexicon
 from deck2video.job.cache import CACHE_VERSION, get_or_put
@@ -147,6 +148,7 @@ def prepare(
             record.detail["render_cached"] = _render_into_job(
                 to_render, job, settings, limits, deployment, expected=len(shown), work=work
             )
+            _record_fonts(job, manifest, deck_name, deployment, expected=len(shown))
             _store_notes(job, manifest, opened, shown)
             _store_inputs(job, manifest, deck, voice, lexicon)
     manifest.set_status("synthesizing_audio", stage="prepare")
@@ -375,10 +377,22 @@ def _render_into_job(
             sandbox=deployment.render_sandbox,
             fonts=fonts,
         )
-        check_fonts(fonts, deck_path.name, deployment.font_check)
+        report = fonts.report or FontReport()
         stills = {numbered(n, ".png"): image for n, image in enumerate(images, start=1)}
-        return {**stills, "complete": str(expected).encode()}
+        fonts_json = json.dumps(report.to_dict(), ensure_ascii=False).encode()
+        return {**stills, "fonts.json": fonts_json, "complete": str(expected).encode()}
 
     entry = job.store.cache.slides(key, expected)
     copy_to = {numbered(n, ".png"): job.slide(n) for n in range(1, expected + 1)}
+    copy_to["fonts.json"] = job.fonts_report
     return get_or_put(entry, render, copy_to=copy_to).hit
+
+
+def _record_fonts(
+    job: JobFolder, manifest: Manifest, deck_name: str, deployment: Deployment, *, expected: int
+) -> None:
+    """The render's font report into the manifest and the log; fails the job in fail mode."""
+    report = FontReport.from_dict(json.loads(storage.read_bytes(job.fonts_report)))
+    manifest.fonts = {**report.to_dict(), "summary": report.summary()}
+    manifest.warnings += [*report.warnings, *report.problems()]
+    check_fonts(report, deck_name, deployment.font_check)
