@@ -33,7 +33,7 @@ FACES = [
     ("ＭＳ Ｐゴシック", "日本語のテキスト", "NotoSansCJK"),
     ("等线", "中文文本", "NotoSansCJK"),
     ("맑은 고딕", "한국어 텍스트", "NotoSansCJK"),
-    ("Segoe UI Emoji", "😀", "NotoColorEmoji"),
+    ("Segoe UI Emoji", "😀", "Symbola"),  # LibreOffice leaves colour emoji blank
 ]
 WIDTH, HEIGHT = 1280, 720
 
@@ -71,6 +71,11 @@ def test_each_face_is_drawn_with_its_expected_family_and_every_glyph(tmp_path: P
         assert any(name.startswith(family) for name in slide.pdf_fonts), (family, slide.pdf_fonts)
     assert not any(name.startswith("DejaVu") for name in slide.pdf_fonts), slide.pdf_fonts
     assert slide.missing == ""
+    # The emoji (the last line, 6.2" to 6.7" down the slide) is drawn, not left blank.
+    emoji_rows = [
+        y for y in _slide_ink_rows(tmp_path / "out" / "0001.png") if 6.2 * 96 < y < 6.8 * 96
+    ]
+    assert emoji_rows
     kinds = {use.asked: use.kind for use in slide.faces}
     assert kinds["Calibri"] == kinds["Arial"] == kinds["Times New Roman"] == "metric"
     assert kinds["Aptos"] == "substitute"
@@ -83,6 +88,13 @@ def _ink_rows(image: Image.Image) -> list[int]:
     ]
 
 
+def _slide_ink_rows(png: Path) -> list[int]:
+    still = Image.open(png)
+    page = round(still.height * 4 / 3)  # the 4:3 slide, pillar-boxed in black
+    left = (still.width - page) // 2
+    return _ink_rows(still.crop((left + 4, 0, left + page - 4, still.height)))
+
+
 def test_calibri_line_that_fits_by_calibri_metrics_stays_on_one_line(tmp_path: Path) -> None:
     text = "Quarterly results exceeded every forecast we made"
     carlito = TTFont("/usr/share/fonts/truetype/crosextra/Carlito-Regular.ttf")
@@ -92,10 +104,8 @@ def test_calibri_line_that_fits_by_calibri_metrics_stays_on_one_line(tmp_path: P
     box = Emu(int(text_emu * 1.03) + Inches(0.2))  # +3 %, plus the two 0.1" insets
     deck = deck_with_runs(tmp_path / "line.pptx", [("Calibri", text)], box_width=box)
     render(deck, tmp_path / "out")
+    rows = _slide_ink_rows(tmp_path / "out" / "0001.png")
     still = Image.open(tmp_path / "out" / "0001.png")
-    page = round(still.height * 4 / 3)  # the 4:3 slide, pillar-boxed in black
-    left = (still.width - page) // 2
-    rows = _ink_rows(still.crop((left + 4, 0, left + page - 4, still.height)))
     line_px = 20 / 72 * still.height / 7.5  # 20 pt in a 7.5-inch-high slide
     assert rows and rows[-1] - rows[0] < 1.5 * line_px, (rows[0], rows[-1], line_px)
 

@@ -98,8 +98,9 @@ SUBSTITUTES = {
     "Garamond": "P052",
     "Consolas": "Liberation Mono",
     "Lucida Console": "Liberation Mono",
-    "Segoe UI Emoji": "Noto Color Emoji",
-    "Apple Color Emoji": "Noto Color Emoji",
+    "Segoe UI Emoji": "Symbola",
+    "Apple Color Emoji": "Symbola",
+    "Noto Color Emoji": "Symbola",
     "Segoe UI Symbol": "Symbola",
 }
 # East-Asian faces by the Noto CJK family that draws their script: the names decks use, in
@@ -125,7 +126,7 @@ _FALLBACK = {
 }
 _EVERY_SCRIPT = (
     "Noto Sans CJK JP", "Noto Sans", "Noto Sans Arabic", "Noto Sans Hebrew",
-    "Noto Sans Devanagari", "Noto Sans Thai", "Noto Color Emoji", "Symbola",
+    "Noto Sans Devanagari", "Noto Sans Thai", "Symbola",
 )  # fmt: skip
 
 
@@ -328,6 +329,9 @@ def config_xml(
         "<fontconfig>",
         *(f"<dir>{escape(str(folder))}</dir>" for folder in folders),
         *(f"<cachedir>{escape(str(cache))}</cachedir>" for cache in caches),
+        # LibreOffice 7.4 leaves colour bitmap emoji out of a PDF (the glyph is blank): the
+        # monochrome Symbola draws them instead.
+        "<selectfont><rejectfont><glob>*/NotoColorEmoji.ttf</glob></rejectfont></selectfont>",
         rules_xml(embedded),
         "</fontconfig>",
     ]
