@@ -136,3 +136,27 @@ def test_no_retake_while_a_run_of_the_job_is_at_work():
     assert pages.working([busy, run()]) is busy
     waiting = run(state="running", approval=Approval("waiting"))
     assert pages.working([waiting]) is None  # a reviewer may still re-take before answering
+
+
+def test_a_slide_shows_its_substituted_faces_and_missing_glyphs() -> None:
+    report = {
+        "slides": [
+            {
+                "number": 1,
+                "faces": [
+                    {"asked": "Calibri", "got": "Carlito", "kind": "metric"},
+                    {"asked": "Brand Sans", "got": "Liberation Sans", "kind": "substitute"},
+                    {"asked": "Arial", "got": "Arial", "kind": "same"},
+                ],
+                "missing": "\U0001f9ff",
+            }
+        ]
+    }
+    shown = jobs._slide_fonts(report, 1)
+    assert shown["fonts"] == (
+        "Calibri → Carlito (metric-compatible)",
+        "Brand Sans → Liberation Sans (a substitute: text may reflow)",
+        "no font draws U+1F9FF",
+    )
+    assert shown["font_problems"] == 2
+    assert jobs._slide_fonts(report, 2) == {}
