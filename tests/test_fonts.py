@@ -16,9 +16,12 @@ from PIL import Image
 from pptx import Presentation
 from pptx.util import Emu, Inches, Pt
 
+from deck2video import job
 from deck2video.errors import InputError
 from deck2video.fonts import FontRender, FontSet, check_fonts
+from deck2video.job import load_manifest
 from deck2video.render import render_slides
+from deck2video.roots import Roots
 
 _A = "http://schemas.openxmlformats.org/drawingml/2006/main"
 # (typeface, text, what pdffonts must list for it)
@@ -196,3 +199,31 @@ def test_the_font_set_is_part_of_the_cache_key(tmp_path: Path) -> None:
     before = FontSet(extra=(extra,)).fingerprint()
     shutil.copy("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", extra / "Corporate.ttf")
     assert FontSet(extra=(extra,)).fingerprint() != before
+
+
+def test_fail_mode_fails_the_job_naming_slide_and_face(
+    tmp_path: Path, reference_voice, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deck = deck_with_runs(tmp_path / "nobody.pptx", [("Nobody Has This Face", "Plain text")])
+    root, out = tmp_path / "root", tmp_path / "published" / "talk.mp4"
+    monkeypatch.setenv("DECK2VIDEO_FONT_CHECK", "fail")
+    with pytest.raises(InputError) as failure:
+        job.run(str(deck), str(reference_voice), out_url=str(out), root_url=str(root))
+    message = str(failure.value)
+    assert "\n" not in message and "slide 1" in message and "'Nobody Has This Face'" in message
+    [job_dir] = (root / "jobs").iterdir()
+    manifest = load_manifest(str(job_dir))
+    assert (manifest.status, manifest.stage, manifest.reason) == ("failed", "prepare", message)
+
+
+def test_warn_mode_records_the_report_in_the_manifest(tmp_path: Path, reference_voice) -> None:
+    deck = deck_with_runs(tmp_path / "nobody.pptx", [("Nobody Has This Face", "Plain text")])
+    plan = job.prepare(
+        str(deck), str(reference_voice), out_url=str(tmp_path / "v.mp4"),
+        root_url=str(tmp_path / "root"), roots=Roots.anywhere(),
+    )  # fmt: skip
+    manifest = load_manifest(plan.job_url)
+    (slide,) = manifest.fonts["slides"]
+    assert slide["faces"][0]["kind"] == "substitute"
+    assert manifest.fonts["summary"] == "fonts: 1 substitute; 0 character(s) without a glyph"
+    assert any("Nobody Has This Face" in w for w in manifest.warnings)
