@@ -6,9 +6,9 @@ ratio and centred on black (letter- or pillar-boxed), never stretched.
 A deck is an untrusted document, and LibreOffice will fetch what it links to. So (besides the
 checks in :mod:`deck2video.deck`, which refuse external links before this runs) soffice runs in
 bubblewrap (``bwrap``): in new namespaces with no network but a loopback of its own, seeing
-only the system's programs and fonts, the deck (read-only) and its work folder; forced to read
-the file as a PowerPoint 2007+ deck; with a profile in which macros are disabled and VBA is never
-loaded. Its whole process tree dies with the pipeline (a PID namespace of its own).
+only the system's programs, the project's font set (:mod:`deck2video.fonts`), the deck
+(read-only) and its work folder; forced to read the file as a PowerPoint 2007+ deck; with a
+profile in which macros are disabled and VBA is never loaded. Its whole process tree dies with the pipeline (a PID namespace of its own).
 """
 
 from __future__ import annotations
