@@ -8,7 +8,8 @@ checks in :mod:`deck2video.deck`, which refuse external links before this runs) 
 bubblewrap (``bwrap``): in new namespaces with no network but a loopback of its own, seeing
 only the system's programs, the project's font set (:mod:`deck2video.fonts`), the deck
 (read-only) and its work folder; forced to read the file as a PowerPoint 2007+ deck; with a
-profile in which macros are disabled and VBA is never loaded. Its whole process tree dies with the pipeline (a PID namespace of its own).
+profile in which macros are disabled and VBA is never loaded. Its whole process tree dies with
+the pipeline (a PID namespace of its own).
 """
 
 from __future__ import annotations
