@@ -9,7 +9,13 @@ OPENVOICE_CLI_VERSION := 0.0.5
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # bubblewrap: the renderer's sandbox (docs/security.md); util-linux (prlimit, setpriv) is essential.
 APT_PACKAGES := libreoffice-impress-nogui poppler-utils ffmpeg espeak-ng sox fonts-dejavu-core \
-	docker.io debootstrap bubblewrap chromium chromium-driver postgresql redis-server
+	docker.io debootstrap bubblewrap chromium chromium-driver postgresql redis-server \
+	$(FONT_PACKAGES)
+# The fonts slides are drawn with (README "Fonts" says why each): metric-compatible families for
+# the Microsoft faces, Noto for every script (CJK included), colour and monochrome emoji.
+FONT_PACKAGES := fonts-crosextra-carlito fonts-crosextra-caladea fonts-liberation2 \
+	fonts-liberation fonts-noto-cjk fonts-noto-core fonts-noto-color-emoji fonts-symbola \
+	fonts-open-sans fonts-lato fonts-roboto-unhinted fonts-urw-base35
 DEMO_DIR ?= demo-output
 PYTEST_ARGS ?=
 

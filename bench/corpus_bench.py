@@ -56,7 +56,6 @@ def judge(path: Path, deployment: Deployment, *, render: bool, work: Path) -> tu
                 height=_RENDER_SIZE[1],
                 timeout=limits.soffice_timeout,
                 limits=limits,
-                sandbox=deployment.render_sandbox,
             )
         warned = f"{len(deck.external)} external link(s) stripped" if deck.external else ""
         return "ok", warned

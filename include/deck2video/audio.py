@@ -103,7 +103,7 @@ def speech_level_db(samples: np.ndarray, speech: np.ndarray) -> float | None:
     voiced = frames_audio(samples, speech).astype(np.float64)
     if voiced.size == 0:
         return None
-    return 10.0 * float(np.log10(max(np.mean(voiced**2), 1e-12)))
+    return 10.0 * float(np.log10(max(float(np.mean(voiced**2)), 1e-12)))
 
 
 def frames_audio(samples: np.ndarray, keep: np.ndarray) -> np.ndarray:

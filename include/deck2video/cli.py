@@ -167,6 +167,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(f"quality: {quality_line(manifest.quality)}", file=sys.stderr)
         for line in build_lines(manifest):
             print(line, file=sys.stderr)
+        if manifest.fonts:
+            print(manifest.fonts.get("summary", ""), file=sys.stderr)
     return 0
 
 
@@ -270,6 +272,8 @@ def _print_summary(summary: job.RunSummary) -> None:
             print(f"quality warning: {warning}")
         if len(warnings) > SHOWN_WARNINGS:
             print(f"quality warning: ... and {len(warnings) - SHOWN_WARNINGS} more")
+    if summary.fonts:
+        print(summary.fonts)
     print(f"video: {summary.video_url}")
     if summary.quality_url:
         print(f"quality report: {summary.quality_url}")

@@ -455,6 +455,13 @@ class Deployment:
         "runs in bubblewrap: no network, no other process, none of the worker's secrets; "
         "none: unsandboxed"
     )  # fmt: skip
+    fonts_dir: str = _variable(
+        "", "a folder of the operator's extra fonts (corporate faces) the renderer also sees"
+    )
+    font_check: str = _variable(
+        "warn", "warn: a substituted typeface or a character no font draws is logged and "
+        "recorded; fail: the job fails, naming the slide and the face"
+    )  # fmt: skip
     limits: Limits = field(default_factory=Limits)
 
     def __post_init__(self) -> None:
@@ -545,9 +552,17 @@ _ALLOWED = {
     "docker_gpus": ("all", "none"),
     "external_links": ("refuse", "strip"),
     "tool_sandbox": ("bwrap", "none"),
+    "font_check": ("warn", "fail"),
 }
 _LOWER_CASE = frozenset(
-    {"speech_runner", "docker_gpus", "melo_device", "external_links", "tool_sandbox"}
+    {
+        "speech_runner",
+        "docker_gpus",
+        "melo_device",
+        "external_links",
+        "tool_sandbox",
+        "font_check",
+    }
 )
 
 

@@ -21,6 +21,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 from PIL import Image
@@ -32,6 +33,9 @@ from deck2video.captions import visible_text
 from deck2video.config import MIB, Limits
 from deck2video.errors import InputError
 from deck2video.procs import scratch
+
+if TYPE_CHECKING:
+    from pptx.presentation import Presentation as PptxPresentation
 
 # Office encrypts a deck by wrapping it in an OLE compound file; old binary .ppt files use the same
 # container, so the magic alone cannot tell the two apart.
@@ -227,7 +231,7 @@ def _read_deck(path: Path, limits: Limits) -> Deck:
     )
 
 
-def _open_presentation(path: Path) -> tuple[Presentation, list[str]]:
+def _open_presentation(path: Path) -> tuple[PptxPresentation, list[str]]:
     """python-pptx's view of the deck, repairing slide and notes parts that it cannot parse
     (LibreOffice renders them all the same). Returns it and the repaired parts' names."""
     try:
@@ -235,7 +239,7 @@ def _open_presentation(path: Path) -> tuple[Presentation, list[str]]:
     except Exception as strict_error:
         with zipfile.ZipFile(path) as archive:
             broken = [info.filename for info in archive.infolist() if _unparsable(archive, info)]
-            edits = {part: _repaired for part in broken} | _as_presentation(archive)
+            edits = dict.fromkeys(broken, _repaired) | _as_presentation(archive)
         if not edits or not all(_repairable(part) for part in broken):
             raise InputError(
                 f"deck {path.name}: cannot read the presentation ({type(strict_error).__name__})"
@@ -323,7 +327,7 @@ def _copy_info(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
     return copy
 
 
-def _read_slide(number: int, slide, limits: Limits, name: str) -> Slide:
+def _read_slide(number: int, slide: Any, limits: Limits, name: str) -> Slide:
     title = _title(number, slide, limits, name)
     text_chars = sum(len(t.text or "") for t in slide._element.iter(_A_TEXT))
     if text_chars > limits.max_slide_text_chars:
@@ -348,7 +352,7 @@ def _read_slide(number: int, slide, limits: Limits, name: str) -> Slide:
 _A_TEXT = "{http://schemas.openxmlformats.org/drawingml/2006/main}t"
 
 
-def _title(number: int, slide, limits: Limits, name: str) -> str:
+def _title(number: int, slide: Any, limits: Limits, name: str) -> str:
     """The title placeholder's text, else the slide's first text (cut to what is shown)."""
     title_shape = slide.shapes.title
     if title_shape is not None and title_shape.has_text_frame:
@@ -373,7 +377,7 @@ def _shown(title: str) -> str:
 # --- what LibreOffice would see beyond the text ------------------------------------------------
 
 
-def _part_owners(prs) -> dict[str, str]:
+def _part_owners(prs: Any) -> dict[str, str]:
     """Part name -> how a message names it ("slide 3", "the notes of slide 3")."""
     owners: dict[str, str] = {}
     for number, slide in enumerate(prs.slides, start=1):
@@ -383,7 +387,7 @@ def _part_owners(prs) -> dict[str, str]:
     return owners
 
 
-def _check_pictures(name: str, prs, limits: Limits) -> None:
+def _check_pictures(name: str, prs: Any, limits: Limits) -> None:
     """Refuse a picture whose decoded size (from its header) is over the pixel limit: decoding
     one is what takes LibreOffice's time and memory (or makes it drop the picture silently)."""
     users: dict[str, str] = {}
@@ -462,7 +466,7 @@ def _relationships(archive: zipfile.ZipFile, rels: str) -> list:
     return [el for el in root.iter(f"{{{_PACKAGE_RELS_NS}}}Relationship")]
 
 
-def _is_external(rel) -> bool:
+def _is_external(rel: Any) -> bool:
     mode = (rel.get("TargetMode") or "Internal").strip().lower()
     return mode != "internal" or bool(_URL_SCHEME.match((rel.get("Target") or "").strip()))
 
@@ -491,7 +495,7 @@ def strip_external(path: Path, dest: Path, links: tuple[ExternalLink, ...]) -> P
     for link in links:
         by_part.setdefault(link.rels_part, set()).add(link.rel_id)
 
-    def without(ids: set[str]):
+    def without(ids: set[str]) -> Callable[[bytes], bytes]:
         def edit(data: bytes) -> bytes:
             root = etree.fromstring(data, _LENIENT)
             for rel in list(root.iter(f"{{{_PACKAGE_RELS_NS}}}Relationship")):
@@ -504,7 +508,7 @@ def strip_external(path: Path, dest: Path, links: tuple[ExternalLink, ...]) -> P
     return _rewritten(path, dest, {part: without(ids) for part, ids in by_part.items()})
 
 
-def _texts(shapes):
+def _texts(shapes: Any) -> Iterator[str]:
     """Each shape's text as one line, in the slide's drawing order, looking inside groups."""
     for shape in shapes:
         if shape.shape_type == MSO_SHAPE_TYPE.GROUP:
@@ -513,7 +517,7 @@ def _texts(shapes):
             yield _one_line(shape.text_frame.text)
 
 
-def _notes(slide) -> str:
+def _notes(slide: Any) -> str:
     if not slide.has_notes_slide:  # reading .notes_slide would create one
         return ""
     placeholder = slide.notes_slide.notes_placeholder

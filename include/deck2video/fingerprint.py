@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import zipfile
 from pathlib import Path
+from typing import cast
 
 # Parts that never change how slides look: editing speaker notes must not force a re-render.
 _NON_VISUAL_PREFIXES = ("ppt/notesSlides/", "ppt/notesMasters/", "docProps/", "customXml/")
@@ -51,4 +53,5 @@ def _part_digest(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
         )
         return hashlib.sha256(data).digest()
     with archive.open(info) as part:
-        return hashlib.file_digest(part, "sha256").digest()
+        # ZipFile.open is typed IO[bytes]; it returns a ZipExtFile, a BufferedIOBase (readinto).
+        return hashlib.file_digest(cast(io.BufferedIOBase, part), "sha256").digest()

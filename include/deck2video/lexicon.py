@@ -42,7 +42,7 @@ class WholeWords:
             node = self._root
             for char in written.lower() if ignore_case else written:
                 node = node.setdefault(_fold(char) if ignore_case else char, {})
-            node[_END] = spoken  # type: ignore[assignment] (the end marker holds the spoken form)
+            node[_END] = spoken  # type: ignore[assignment]  # the end marker holds the spoken form
 
     def sub(self, text: str, replace: Callable[[str], str]) -> str:
         """``text`` with each match replaced by ``replace(spoken form of the matched entry)``."""

@@ -153,6 +153,7 @@ class Manifest:
     published: list[dict[str, str]] = field(default_factory=list)  # each publication's URLs
     warnings: list[str] = field(default_factory=list)  # what was repaired or dropped, one line each
     quality: JobQuality | None = None
+    fonts: dict[str, Any] = field(default_factory=dict)  # deck2video.fontreport.FontReport
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

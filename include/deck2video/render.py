@@ -6,7 +6,8 @@ ratio and centred on black (letter- or pillar-boxed), never stretched.
 A deck is an untrusted document, and LibreOffice will fetch what it links to. So (besides the
 checks in :mod:`deck2video.deck`, which refuse external links before this runs) soffice runs in
 bubblewrap (``bwrap``, as every tool does: :mod:`deck2video.procs`): in new namespaces with no
-network but a loopback of its own, seeing only the system's programs and fonts, the deck
+network but a loopback of its own, seeing only the system's programs, the project's font set
+(:mod:`deck2video.fonts`), the deck
 (read-only) and its work folder; forced to read the file as a PowerPoint 2007+ deck; with a
 profile in which macros are disabled and VBA is never loaded. Its whole process tree dies with
 the pipeline (a PID namespace of its own).
@@ -26,6 +27,7 @@ from PIL import Image
 
 from deck2video.config import Limits, ToolLimits, tool_environment
 from deck2video.errors import InputError, ProcessingError
+from deck2video.fonts import FontRender
 from deck2video.procs import Sandbox, last_line, run_tool, scratch
 
 # LibreOffice leaves hidden slides out of a PDF unless this export option is set; 7.4+ accepts
@@ -72,6 +74,7 @@ def render_slides(
     height: int,
     timeout: float,
     limits: Limits = Limits(),  # noqa: B008 (frozen, immutable)
+    fonts: FontRender | None = None,
 ) -> list[Path]:
     """Write ``out_dir/0001.png ...``, one ``width`` x ``height`` RGB still per exported slide.
 
@@ -79,6 +82,7 @@ def render_slides(
     means LibreOffice saw the deck differently, so the stills would not match the narration.
     ``timeout`` bounds the whole call (LibreOffice and poppler together); ``limits`` holds each
     tool's memory and CPU budget. Every tool runs in the deployment's sandbox (:mod:`procs`).
+    With ``fonts``, LibreOffice sees exactly that font set, and ``fonts.report`` is filled in.
     """
     deck = Path(deck).resolve()
     out_dir = Path(out_dir)
@@ -92,11 +96,16 @@ def render_slides(
             include_hidden=include_hidden,
             timeout=_time_left(deadline, label),
             limits=limits.tool("soffice"),
+            fonts=fonts,
         )
         info = read_pdf_info(pdf, label=label, timeout=_time_left(deadline, label), limits=poppler)
         if info.pages != expected:
             raise InputError(
                 f"{label}: rendered {info.pages} pages but expected {expected} shown slides"
+            )
+        if fonts is not None:
+            fonts.inspect(
+                deck, pdf, include_hidden=include_hidden, timeout=_time_left(deadline, label)
             )
         out_dir.mkdir(parents=True, exist_ok=True)
         stills = rasterize(
@@ -120,6 +129,7 @@ def convert_to_pdf(
     include_hidden: bool,
     timeout: float,
     limits: ToolLimits | None = None,
+    fonts: FontRender | None = None,
 ) -> Path:
     """Export ``deck`` to a PDF inside ``work`` with a throwaway LibreOffice profile.
 
@@ -134,7 +144,9 @@ def convert_to_pdf(
     env = tool_environment(HOME=str(home), TMPDIR=str(temp), LANG="C.UTF-8")
     profile_url = (work / "profile").as_uri()
     # It sees the deck (read-only) and its work folder, nothing else of ours.
-    seen = Sandbox(read_only=(deck, Path("/etc/libreoffice")), writable=(work,))
+    font_env, font_dirs = fonts.prepare(deck, work) if fonts is not None else ({}, ())
+    env.update(font_env)
+    seen = Sandbox(read_only=(deck, Path("/etc/libreoffice"), *font_dirs), writable=(work,))
     try:
         result = run_tool(
             soffice_command(deck, outdir, profile_url, include_hidden),

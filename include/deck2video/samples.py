@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageDraw
 from pptx import Presentation
@@ -92,7 +93,7 @@ def _with_fixed_timestamps(path: Path) -> Path:
     return path
 
 
-def _add_slide(prs, number: int, spec: SampleSlide) -> None:
+def _add_slide(prs: Any, number: int, spec: SampleSlide) -> None:
     width, height = int(prs.slide_width), int(prs.slide_height)
     background = slide_colour(number)
     ink = _contrasting_ink(background)
@@ -265,10 +266,9 @@ def make_reference_voice(
             sandbox=Sandbox(writable=(raw.parent,)),
         )
         # 44.1 kHz like a typical recording, so the voice stage really has to resample.
+        decode: list[str | Path] = ["ffmpeg", "-nostdin", "-y", "-v", "error", "-i", raw]
         run_tool(
-            ["ffmpeg", "-nostdin", "-y", "-v", "error", "-i", raw, "-ac", "1", "-ar", "44100"]
-            + _ENCODERS[suffix]
-            + [path],
+            decode + ["-ac", "1", "-ar", "44100"] + _ENCODERS[suffix] + [path],
             timeout=timeout,
             what=f"encode reference voice {path.name}",
             sandbox=Sandbox(read_only=(raw,), writable=(path.parent,)),

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 from deck2video.config import Deployment, storage_environment
@@ -84,7 +85,7 @@ def _refuse_traversal(url: str, key: str) -> None:
 
 
 @functools.cache
-def _s3_client(endpoint: str | None, credentials: tuple[tuple[str, str], ...]):
+def _s3_client(endpoint: str | None, credentials: tuple[tuple[str, str], ...]) -> Any:
     """One client per endpoint and set of credentials (``credentials`` is the cache key: the
     client itself reads them from the environment)."""
     import boto3
@@ -102,7 +103,7 @@ def _s3_client(endpoint: str | None, credentials: tuple[tuple[str, str], ...]):
     return session.client("s3", endpoint_url=endpoint or None, config=config)
 
 
-def s3_client():
+def s3_client() -> Any:
     storage = tuple(sorted(storage_environment().items()))
     return _s3_client(Deployment.from_env().s3_endpoint_url, storage)
 

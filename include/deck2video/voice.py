@@ -103,7 +103,19 @@ def _sha256(path: Path) -> str:
 def _decode(src: Path, timeout: float, limits: ToolLimits | None = None) -> np.ndarray:
     """First audio stream -> float32 mono at SAMPLE_RATE, whatever the container and codec."""
     src = src.resolve()  # the sandbox shows the file at its real path
-    args = ["ffmpeg", "-nostdin", "-v", "error", "-i", src, "-map", "0:a:0?", "-vn", "-sn", "-dn"]
+    args: list[str | Path] = [
+        "ffmpeg",
+        "-nostdin",
+        "-v",
+        "error",
+        "-i",
+        src,
+        "-map",
+        "0:a:0?",
+        "-vn",
+        "-sn",
+        "-dn",
+    ]
     args += ["-ac", "1", "-ar", str(SAMPLE_RATE), "-t", f"{MAX_DECODE_SECONDS:g}"]
     args += ["-c:a", "pcm_f32le", "-f", "f32le", "pipe:1"]
     try:

@@ -81,6 +81,8 @@ class SlideView:
     spoken_yet: bool  # its audio exists
     quality: Mapping[str, Any] = field(default_factory=dict)
     steps: tuple[StepView, ...] = ()  # its click build's stills; none for a single still
+    fonts: tuple[str, ...] = ()  # each face not drawn as asked, and glyphs no font has
+    font_problems: int = 0  # substitutes and missing glyphs among them
 
 
 @dataclass(frozen=True)
@@ -239,6 +241,7 @@ def _slide_view(job: JobFolder, manifest: Manifest, record: SlideRecord) -> Slid
         spoken_yet=bool(result),
         quality=_slide_quality(record.quality),
         steps=_steps(record),
+        **_slide_fonts(manifest.fonts, record.number),
     )
 
 
@@ -247,6 +250,33 @@ def _steps(record: SlideRecord) -> tuple[StepView, ...]:
         return ()
     starts = list(record.step_starts) + [None] * record.steps  # None until assembled
     return tuple(StepView(n, starts[n - 1]) for n in range(1, record.steps + 1))
+
+
+# How the review page names each kind of face (deck2video.fontreport).
+_FONT_KINDS = {
+    "metric": "metric-compatible",
+    "embedded": "the deck's embedded font",
+    "substitute": "a substitute: text may reflow",
+}
+
+
+def _slide_fonts(report: Mapping[str, Any], number: int) -> dict[str, Any]:
+    """The slide's faces that were not drawn as asked, one line each, and how many of them
+    are problems (a substitute or a missing glyph)."""
+    for slide in report.get("slides", []):
+        if slide.get("number") != number:
+            continue
+        lines, problems = [], 0
+        for use in slide.get("faces", []):
+            if use.get("kind") in _FONT_KINDS:
+                lines.append(f"{use['asked']} → {use['got']} ({_FONT_KINDS[use['kind']]})")
+                problems += use.get("kind") == "substitute"
+        if slide.get("missing"):
+            codes = " ".join(f"U+{ord(c):04X}" for c in slide["missing"][:8])
+            lines.append(f"no font draws {codes}")
+            problems += 1
+        return {"fonts": tuple(lines), "font_problems": problems}
+    return {}
 
 
 def _speech_result(job: JobFolder, number: int) -> dict[str, Any]:

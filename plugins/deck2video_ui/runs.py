@@ -177,7 +177,7 @@ def _xcoms(session: Session, run_ids: list[str]) -> dict[str, dict[str, list[tup
         .order_by(XComModel.timestamp)
     )
     for row in rows:
-        if row.key == XComKey.JOB_ID and row.task_id != TaskId.TaskId.PREPARE:
+        if row.key == XComKey.JOB_ID and row.task_id != TaskId.PREPARE:
             continue
         value = XComModel.deserialize_value(row)
         found.setdefault(row.run_id, {}).setdefault(row.key, []).append((row.task_id, value))

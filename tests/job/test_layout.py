@@ -54,7 +54,7 @@ def test_a_url_that_is_not_a_job_folder_is_refused(url):
 def test_cache_entries_end_with_their_marker():
     caches = Store(ROOT).cache
     slides = caches.slides("k" * 64, 3)
-    assert list(slides.files) == ["0001.png", "0002.png", "0003.png", "complete"]
+    assert list(slides.files) == ["0001.png", "0002.png", "0003.png", "fonts.json", "complete"]
     assert slides.marker.endswith(f"/cache/slides/{'k' * 64}/complete")
     assert caches.audio("a" * 64).marker == f"{ROOT}/cache/audio/{'a' * 64}.json"
     assert caches.voice("e.npy").marker == f"{ROOT}/cache/voice/e.npy"

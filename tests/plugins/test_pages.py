@@ -226,3 +226,27 @@ def test_the_job_quality_shown_says_first_which_voice_spoke():
         ("base voice similarity", 0.45),
     ]
     assert "voice that spoke" not in jobs._job_quality(JobQuality("warn", {}, True))
+
+
+def test_a_slide_shows_its_substituted_faces_and_missing_glyphs() -> None:
+    report = {
+        "slides": [
+            {
+                "number": 1,
+                "faces": [
+                    {"asked": "Calibri", "got": "Carlito", "kind": "metric"},
+                    {"asked": "Brand Sans", "got": "Liberation Sans", "kind": "substitute"},
+                    {"asked": "Arial", "got": "Arial", "kind": "same"},
+                ],
+                "missing": "\U0001f9ff",
+            }
+        ]
+    }
+    shown = jobs._slide_fonts(report, 1)
+    assert shown["fonts"] == (
+        "Calibri → Carlito (metric-compatible)",
+        "Brand Sans → Liberation Sans (a substitute: text may reflow)",
+        "no font draws U+1F9FF",
+    )
+    assert shown["font_problems"] == 2
+    assert jobs._slide_fonts(report, 2) == {}

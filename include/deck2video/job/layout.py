@@ -4,7 +4,8 @@
 <root>/jobs/<job_id>/                 JobFolder
   input/deck.pptx  input/voice.<ext>  input/lexicon.txt
   manifest.json
-  slides/0001.png  slides/0001-step1.png ...  notes/0001.txt  audio/0001.wav  audio/0001.json
+  slides/0001.png  slides/0001-step1.png ...  slides/fonts.json
+  notes/0001.txt  audio/0001.wav  audio/0001.json
   voice/reference.wav  voice/<embedding>.npy
   output/video.mp4  output/captions.vtt  output/captions.srt  output/quality.json
 <root>/cache/                         Caches
@@ -114,6 +115,11 @@ class JobFolder:
         """A build step's still (step 1: before the first click); the last step is ``slide``."""
         return self._at("slides", numbered(number, f"-step{step}.png"))
 
+    @property
+    def fonts_report(self) -> str:
+        """What each slide's text asked of the fonts and got (deck2video.fontreport)."""
+        return self._at("slides", "fonts.json")
+
     def notes(self, number: int) -> str:
         return self._at("notes", numbered(number, ".txt"))
 
@@ -158,7 +164,7 @@ class Caches:
     def slides(self, key: str, count: int) -> Entry:
         """A deck's rendered stills (``0001.png`` ...), whole once ``complete`` exists."""
         folder = storage.join(self.url, "slides", key)
-        names = [numbered(n, ".png") for n in range(1, count + 1)] + ["complete"]
+        names = [numbered(n, ".png") for n in range(1, count + 1)] + ["fonts.json", "complete"]
         return Entry({name: storage.join(folder, name) for name in names})
 
     def audio(self, key: str) -> Entry:

@@ -37,6 +37,7 @@ class RunSummary:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     quality: JobQuality | None = None
     quality_url: str | None = None
+    fonts: str = ""  # the font report's summary line
     # Scoring done in the background while slides were spoken (not in stage_seconds' sum),
     # and the CPU time of all scoring, in the background and in the quality step.
     quality_ahead_seconds: float = 0.0
@@ -117,6 +118,7 @@ def run(
         stage_seconds={k: round(v, 3) for k, v in timings.items()},
         quality=manifest.quality,
         quality_url=published.quality_url,
+        fonts=manifest.fonts.get("summary", ""),
         quality_ahead_seconds=round(ahead.busy_seconds, 3),
         quality_cpu_seconds=round(
             ahead.cpu_seconds + manifest.stages["quality"].detail["cpu_seconds"], 3

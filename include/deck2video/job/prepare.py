@@ -22,6 +22,8 @@ from deck2video.config import Deployment, JobSettings, Limits
 from deck2video.deck import Deck, Slide, open_deck, sniff_deck, strip_external
 from deck2video.errors import InputError
 from deck2video.fingerprint import visual_fingerprint
+from deck2video.fontreport import FontReport
+from deck2video.fonts import FontRender, check_fonts, font_set_for
 from deck2video.job import steps
 from deck2video.job.budget import check_job_seconds, estimate, narration_lexicon
 from deck2video.job.cache import CACHE_VERSION, get_or_put
@@ -148,8 +150,10 @@ def prepare(
             )
             build_plan = steps.plan(to_render, shown, settings, f"deck {deck_name}")
             record.detail["render_cached"] = _render_into_job(
-                to_render, job, settings, limits, build_plan=build_plan, work=work
-            )
+                to_render, job, settings, limits, deployment,
+                build_plan=build_plan, source_indexes=[s.index for s in shown], work=work,
+            )  # fmt: skip
+            _record_fonts(job, manifest, deck_name, deployment, expected=len(shown))
             _store_notes(job, manifest, opened, shown)
             steps.record(manifest, build_plan)
             _store_inputs(job, manifest, deck, voice, lexicon)
@@ -344,8 +348,10 @@ def _render_into_job(
     job: JobFolder,
     settings: JobSettings,
     limits: Limits,
+    deployment: Deployment,
     *,
     build_plan: BuildPlan,
+    source_indexes: list[int],
     work: Path,
 ) -> bool:
     """Render the slides (a still per build step), or copy them from the render cache when
@@ -353,6 +359,7 @@ def _render_into_job(
 
     Returns whether the cache served them.
     """
+    font_set = font_set_for(deployment)
     key = hashlib.sha256(
         "\0".join(
             (
@@ -361,9 +368,11 @@ def _render_into_job(
                 settings.resolution,
                 str(settings.include_hidden),
                 steps.render_key(settings),
+                font_set.fingerprint(),
             )
         ).encode()
     ).hexdigest()
+    fonts = FontRender(font_set, limits)
 
     def render() -> dict[str, Path | bytes]:
         images = render_slides(
@@ -375,10 +384,24 @@ def _render_into_job(
             height=settings.height,
             timeout=limits.soffice_timeout,
             limits=limits,
+            fonts=fonts,
         )
+        report = steps.fonts_per_slide(fonts.report or FontReport(), build_plan, source_indexes)
         stills = {numbered(n, ".png"): image for n, image in enumerate(images, start=1)}
-        return {**stills, "complete": str(build_plan.pages).encode()}
+        fonts_json = json.dumps(report.to_dict(), ensure_ascii=False).encode()
+        return {**stills, "fonts.json": fonts_json, "complete": str(build_plan.pages).encode()}
 
     entry = job.store.cache.slides(key, build_plan.pages)
     copy_to = steps.job_targets(job, build_plan)
+    copy_to["fonts.json"] = job.fonts_report
     return get_or_put(entry, render, copy_to=copy_to).hit
+
+
+def _record_fonts(
+    job: JobFolder, manifest: Manifest, deck_name: str, deployment: Deployment, *, expected: int
+) -> None:
+    """The render's font report into the manifest and the log; fails the job in fail mode."""
+    report = FontReport.from_dict(json.loads(storage.read_bytes(job.fonts_report)))
+    manifest.fonts = {**report.to_dict(), "summary": report.summary()}
+    manifest.warnings += [*report.warnings, *report.problems()]
+    check_fonts(report, deck_name, deployment.font_check)

@@ -3,12 +3,15 @@ each step starts in the video (assemble). The reading itself is :mod:`deck2video
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 from pathlib import Path
 
 from deck2video import storage
 from deck2video.builds import BuildPlan, no_builds, plan_builds, write_steps_deck
 from deck2video.config import JobSettings
 from deck2video.deck import Slide
+from deck2video.fontreport import FontReport
 from deck2video.job.layout import JobFolder, numbered
 from deck2video.manifest import Manifest, SlideRecord
 from deck2video.narration import click_points
@@ -82,3 +85,20 @@ def starts(
         if warning not in manifest.warnings:
             manifest.warnings.append(warning)
     return list(timing.starts)
+
+
+def fonts_per_slide(
+    report: FontReport, build_plan: BuildPlan, source_indexes: list[int]
+) -> FontReport:
+    """The rendered pages' font report as one entry per shown slide: its last step's page, which
+    shows all of the slide's text, under the slide's own numbers."""
+    if not build_plan.any_builds:
+        return report
+    by_page = {slide.number: slide for slide in report.slides}
+    last_pages = itertools.accumulate(build_plan.steps)
+    slides = [
+        dataclasses.replace(by_page[page], number=number, source_index=index)
+        for number, (page, index) in enumerate(zip(last_pages, source_indexes, strict=True), 1)
+        if page in by_page
+    ]
+    return dataclasses.replace(report, slides=slides)

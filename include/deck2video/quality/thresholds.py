@@ -28,11 +28,12 @@ MIN_RATE_WORDS = 8
 def needs_p835(slides: Sequence[SlideRecord], thresholds: QualitySettings) -> list[int]:
     """The slide numbers P.835 should hear: each whose P.808 does not clear the DNSMOS
     threshold by :data:`P835_SCREEN_MARGIN`, and the first, middle and last scored ones."""
-    scored = [s for s in slides if s.quality is not None and s.quality.dnsmos_p808 is not None]
-    picks = {scored[round(i * (len(scored) - 1) / max(1, P835_SAMPLE - 1))].number
+    scored = [(s.number, s.quality.dnsmos_p808) for s in slides
+              if s.quality is not None and s.quality.dnsmos_p808 is not None]  # fmt: skip
+    picks = {scored[round(i * (len(scored) - 1) / max(1, P835_SAMPLE - 1))][0]
              for i in range(P835_SAMPLE)} if scored else set()  # fmt: skip
     screen = thresholds.min_dnsmos + P835_SCREEN_MARGIN
-    picks |= {s.number for s in scored if s.quality.dnsmos_p808 < screen}
+    picks |= {number for number, p808 in scored if p808 < screen}
     return sorted(picks)
 
 
@@ -87,9 +88,10 @@ def summarise(
             return None
         return round(sum(v * w for v, w in values) / sum(w for _, w in values), 4)
 
-    words = sum(s.quality.words for s in scored if s.quality.words_per_minute is not None)
-    speech = sum(s.quality.speech_seconds for s in scored if s.quality.words_per_minute is not None)
-    warnings = [f"slide {s.source_index}: {p}" for s in scored for p in s.quality.problems]
+    measured = [(s, _measured(s)) for s in scored]
+    words = sum(q.words for _, q in measured if q.words_per_minute is not None)
+    speech = sum(q.speech_seconds for _, q in measured if q.words_per_minute is not None)
+    warnings = [f"slide {s.source_index}: {p}" for s, q in measured for p in q.problems]
     similar = mean("similarity")
     cloned = voice in (None, VOICE_CONVERTED)
     if not cloned and similar is not None and similar < thresholds.min_similarity:
@@ -105,9 +107,9 @@ def summarise(
         dnsmos_sig=mean("dnsmos_sig"),
         dnsmos_bak=mean("dnsmos_bak"),
         dnsmos_ovrl=mean("dnsmos_ovrl"),
-        dnsmos_slides=sum(1 for s in scored if s.quality.dnsmos_ovrl is not None),
+        dnsmos_slides=sum(1 for _, q in measured if q.dnsmos_ovrl is not None),
         words_per_minute=round(words / speech * 60, 1) if speech else None,
-        longest_silence=max((s.quality.longest_silence for s in scored), default=0.0),
+        longest_silence=max((q.longest_silence for _, q in measured), default=0.0),
         clipping=mean("clipping") or 0.0,
         worst=_lowest(scored, "dnsmos_ovrl"),
         least_similar=_lowest(scored, "similarity"),
@@ -116,7 +118,13 @@ def summarise(
     )
 
 
-def _far_voice(voice: str, similar: float, minimum: float) -> str:
+def _measured(slide: SlideRecord) -> SlideQuality:
+    """The quality of a slide known to be scored."""
+    assert slide.quality is not None
+    return slide.quality
+
+
+def _far_voice(voice: str | None, similar: float, minimum: float) -> str:
     return (
         f"voice: no converter is configured, and the {voice} is far from the presenter's "
         f"(similarity {similar:.2f} < {minimum:g}; DECK2VIDEO_OPENVOICE_DIR enables cloning)"
@@ -128,12 +136,13 @@ def _lowest(slides: Sequence[SlideRecord], name: str) -> WorstSlide | None:
     if not rated:
         return None
     worst = min(rated, key=lambda s: getattr(s.quality, name))
+    quality = _measured(worst)
     return WorstSlide(
         slide=worst.source_index,
         title=worst.title,
-        dnsmos_ovrl=worst.quality.dnsmos_ovrl,
-        similarity=worst.quality.similarity,
-        problems=list(worst.quality.problems),
+        dnsmos_ovrl=quality.dnsmos_ovrl,
+        similarity=quality.similarity,
+        problems=list(quality.problems),
     )
 
 

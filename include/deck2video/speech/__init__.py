@@ -168,7 +168,7 @@ def cache_key(
     take sounds different and is cached beside the others. The first take's key leaves it out,
     so audio cached before takes existed is still found.
     """
-    described = []
+    described: list[dict[str, float | str]] = []
     for segment in segments:
         if isinstance(segment, Pause):
             described.append({"pause": float(segment.seconds)})

@@ -12,7 +12,7 @@ import os
 import re
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
 
@@ -70,7 +70,7 @@ def extract_embedding(
     return embedding
 
 
-def _is_path(reference: object) -> bool:
+def _is_path(reference: object) -> TypeGuard[str | os.PathLike[str]]:
     return isinstance(reference, str | os.PathLike)
 
 
