@@ -26,8 +26,10 @@ import re
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from rich.console import Console
@@ -43,7 +45,8 @@ from deck2video.speech import load_backend, synthesize_slide
 from deck2video.speech.embedding import CALIBRATION_TEXT, embedding_to_bytes, extract_embedding
 from deck2video.speech.match import Match, MatchedBackend, measure
 from deck2video.speech.narrator import build_narrator, find_converter
-from deck2video.voice import prepare_reference
+from deck2video.speech.weights import Converter
+from deck2video.voice import ReferenceVoice, prepare_reference
 
 NARRATION = (
     "Welcome to the quarterly review. Revenue grew in every region, and the team shipped two "
@@ -100,7 +103,9 @@ class Row:
     seconds: float = 0.0
 
 
-def make_reference(work: Path, name: str, voice: str, pitch: int, cents: int | None, **text):
+def make_reference(
+    work: Path, name: str, voice: str, pitch: int, cents: int | None, **text: Any
+) -> ReferenceVoice:
     """An espeak-ng recording (``text=``: other words than the default reference's), cleaned
     as a job cleans it."""
     source = samples.make_reference_voice(work / f"{name}.wav", voice=voice, pitch=pitch, **text)
@@ -109,7 +114,7 @@ def make_reference(work: Path, name: str, voice: str, pitch: int, cents: int | N
     return prepare_reference(source, work / f"{name}-clean.wav")
 
 
-def narrate_with(converter, reference_clip: Path | None) -> np.ndarray:
+def narrate_with(converter: Converter, reference_clip: Path) -> np.ndarray:
     """The job's speaking stack (Piper, pronunciation rules, the converter)."""
     backend = build_narrator(
         "piper",
@@ -208,24 +213,37 @@ class Heard:
         return cls(mean, round(float(p808), 3), round(float(ovrl), 3), round(float(wer), 4))
 
 
-def evaluate(work: Path, judge: Judge, converter, base: np.ndarray, voices: list) -> list[Row]:
+def evaluate(
+    work: Path,
+    judge: Judge,
+    converter: Converter | None,
+    base: np.ndarray,
+    voices: list[tuple[str, str, int, int | None]],
+) -> list[Row]:
     def similar(a: np.ndarray | None, b: np.ndarray) -> float | None:
         return None if a is None else quality.similarity(a, b)
 
     base_traits = measure(_base_voice())
+    assert base_traits is not None  # Piper's reading has voiced speech
     takes = [Take() for _ in range(TAKES)]
     plain = Heard.of(judge, [timed(take.narration, "synthesis") for take in takes])
+    assert plain.embedding is not None  # Piper's voice is heard
     rows = []
     for index, (label, voice, pitch, cents) in enumerate(voices):
         began = time.perf_counter()
         clip = make_reference(work, f"v{index}", voice, pitch, cents)
         other = make_reference(work, f"t{index}", voice, pitch, cents, text=ANOTHER_TAKE)
         reference = judge.embed(read_wav(clip.path))
-        match = Match.between(base_traits, measure(read_wav(clip.path)))
+        other_take = judge.embed(read_wav(other.path))
+        traits = measure(read_wav(clip.path))
+        assert reference is not None
+        assert other_take is not None
+        assert traits is not None
+        match = Match.between(base_traits, traits)
         matched = Heard.of(judge, [timed(take.narration, "matching", match) for take in takes])
         row = Row(
             voice=label,
-            same_voice=quality.similarity(judge.embed(read_wav(other.path)), reference),
+            same_voice=quality.similarity(other_take, reference),
             plain_to_reference=quality.similarity(plain.embedding, reference),
             plain_to_base=quality.similarity(plain.embedding, base),
             matched_to_reference=similar(matched.embedding, reference),
@@ -247,7 +265,7 @@ def evaluate(work: Path, judge: Judge, converter, base: np.ndarray, voices: list
     return rows
 
 
-def similarity_table(rows: list[Row], converter) -> Table:
+def similarity_table(rows: list[Row], converter: Converter | None) -> Table:
     title = "deck2video voice matching and cloning: speaker similarity (resemblyzer cosine, 0..1)"
     out = Table(title=title)
     out.add_column("reference voice")
@@ -295,7 +313,7 @@ def cost_table(rows: list[Row]) -> Table:
 SECONDS: dict[str, float] = {"synthesis": 0.0, "matching": 0.0}
 
 
-def timed(narration, what: str, *args) -> np.ndarray:
+def timed(narration: Callable[..., np.ndarray], what: str, *args: Any) -> np.ndarray:
     """``narration(*args)``, its wall time added to ``SECONDS[what]``. A take's first reading
     is synthesis; a matched reading of a take is then the matching alone (Piper's audio is
     remembered), so the two add up to what a matched slide costs."""
@@ -319,7 +337,7 @@ def cost(rows: list[Row]) -> dict:
 
 def verdict(rows: list[Row]) -> dict:
     """Matching held to the issue's bar."""
-    gain = statistics.fmean(r.matched_to_reference - r.plain_to_reference for r in rows)
+    gain = statistics.fmean(_known(r.matched_to_reference) - r.plain_to_reference for r in rows)
     drop = max(r.plain_ovrl - r.matched_ovrl for r in rows)
     rise = statistics.fmean(r.matched_wer - r.plain_wer for r in rows)
     return {
@@ -330,7 +348,12 @@ def verdict(rows: list[Row]) -> dict:
     }
 
 
-def _cell(value: float | None, converter) -> str:
+def _known(value: float | None) -> float:
+    assert value is not None  # Piper's matched narration is always heard
+    return value
+
+
+def _cell(value: float | None, converter: Converter | None) -> str:
     if value is not None:
         return f"{value:.3f}"
     return "no voice" if converter is not None else "-"
@@ -345,6 +368,7 @@ def main() -> None:
     judge = Judge(quality.load_models())
     converter = find_converter()
     base = judge.embed(_base_voice())
+    assert base is not None  # Piper's voice is heard
     with tempfile.TemporaryDirectory(prefix="deck2video-voice-bench-") as tmp:
         rows = evaluate(Path(tmp), judge, converter, base, VOICES[: args.speakers])
     console.print(similarity_table(rows, converter))

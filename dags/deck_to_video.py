@@ -155,11 +155,13 @@ def deck_to_video() -> None:
 
     speak = speech_task(DEPLOYMENT, timeout=timedelta(minutes=30))
     plan = prepare()
-    voice = prepare_voice(plan[XComKey.JOB_ID])
+    # XComArg stubs lack __getitem__; at runtime it selects prepare's pushed "job_id" key.
+    the_job = plan[XComKey.JOB_ID]  # type: ignore[index]
+    voice = prepare_voice(the_job)
     spoken = speak.expand(slide=plan)
-    checked = quality(plan[XComKey.JOB_ID])
-    video = assemble(plan[XComKey.JOB_ID])
-    published = with_watch_link(publish(plan[XComKey.JOB_ID]))
+    checked = quality(the_job)
+    video = assemble(the_job)
+    published = with_watch_link(publish(the_job))
     voice >> spoken >> checked >> video >> approve >> published
 
 

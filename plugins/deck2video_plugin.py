@@ -27,7 +27,7 @@ _BASE = urlsplit(conf.get("api", "base_url", fallback="") or "/").path.rstrip("/
 
 class Deck2VideoPlugin(AirflowPlugin):
     name = "deck2video"
-    external_views = [
+    external_views = [  # noqa: RUF012 (AirflowPlugin's own attribute: Airflow reads it, never writes)
         {
             "name": "Videos",
             "href": f"{_BASE}{URL_PREFIX}/",
@@ -44,12 +44,13 @@ class Deck2VideoPlugin(AirflowPlugin):
             "icon": f"{_BASE}{URL_PREFIX}/static/icon.svg",
         },
     ]
-    listeners = [run_notes]
+    listeners = [run_notes]  # noqa: RUF012 (likewise)
 
     # Built when first read, by the api-server: every task process loads the plugins too (for the
     # listener), and should not pay for the app's imports (Airflow's api_fastapi security).
+    # AirflowPlugin declares a plain class attribute; Airflow only reads it, so a property serves.
     @cached_property
-    def fastapi_apps(self) -> list[dict[str, Any]]:
+    def fastapi_apps(self) -> list[dict[str, Any]]:  # type: ignore[override]
         from deck2video_ui.app import create_app
 
         return [{"app": create_app(), "url_prefix": URL_PREFIX, "name": "deck2video pages"}]

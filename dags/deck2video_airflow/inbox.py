@@ -111,8 +111,9 @@ def _sidecar_options(deck_url: str, present: set[str], out_folder: str) -> dict[
         return {}
     try:
         options = json.loads(storage.read_bytes(sidecar, max_bytes=MAX_SIDECAR_BYTES))
-    except ValueError as error:
-        raise InputError(f"sidecar {sidecar}: not JSON (line {error.lineno})") from None
+    except ValueError as error:  # a JSONDecodeError, or a UnicodeDecodeError (not text)
+        line = f" (line {error.lineno})" if isinstance(error, json.JSONDecodeError) else ""
+        raise InputError(f"sidecar {sidecar}: not JSON{line}") from None
     if not isinstance(options, dict):
         raise InputError(f"sidecar {sidecar}: must be a JSON object of run options")
     if "deck_url" in options:

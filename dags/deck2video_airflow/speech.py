@@ -25,7 +25,7 @@ from deck2video.speech_items import SpeechItem
 
 def speech_task(deployment: Deployment, *, timeout: timedelta) -> Any:
     """What to ``.expand(slide=...)`` over the slides: a TaskFlow task or a partial operator."""
-    common = {
+    common: dict[str, Any] = {
         "task_id": TaskId.SPEAK,
         "pool": deployment.speech_pool,
         "queue": deployment.speech_queue,
@@ -34,11 +34,10 @@ def speech_task(deployment: Deployment, *, timeout: timedelta) -> Any:
     if deployment.speech_runner == "docker":
         return _in_container(deployment, common)
     return task(
-        speak_in_worker,
         multiple_outputs=False,
         map_index_template="{{ task.op_kwargs['slide']['label'] }}",
         **common,
-    )
+    )(speak_in_worker)
 
 
 def speak_in_worker(slide: dict[str, Any]) -> dict[str, Any] | list[dict[str, Any]]:

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import ExceptionRetryPolicy, RetryAction, RetryRule
 
 from deck2video.airflow_names import TaskId, XComKey
+
+if TYPE_CHECKING:
+    from deck2video.roots import Roots
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +35,7 @@ BAD_INPUT_FAILS_AT_ONCE = ExceptionRetryPolicy(
 )
 
 
-def service_roots():
+def service_roots() -> Roots:
     """Where a run's URLs may point in this deployment (read when the task runs)."""
     from deck2video.config import Deployment
     from deck2video.roots import Roots

@@ -9,18 +9,23 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deck2video import __version__, job
 from deck2video.airflow_names import EXIT_BAD_INPUT, EXIT_FAILED
-from deck2video.config import Deployment, choosable, quality_choosable
+from deck2video.config import Deployment, Setting, choosable, quality_choosable
 from deck2video.errors import Deck2VideoError, InputError
 from deck2video.manifest import Manifest
 from deck2video.params import quality_from_params, settings_from_params
 from deck2video.quality import one_line as quality_line
 from deck2video.roots import Roots
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
 
 SHOWN_WARNINGS = 5  # the summary's quality warnings; the quality file has them all
 
@@ -85,7 +90,9 @@ def _add_job_inputs(parser: argparse.ArgumentParser) -> None:
     _add_settings(parser, choosable())
 
 
-def _add_settings(parser: argparse.ArgumentParser, settings) -> None:
+def _add_settings(
+    parser: argparse.ArgumentParser, settings: Iterable[tuple[str, Setting, Any]]
+) -> None:
     """One option per setting, as config.py declares it."""
     for name, declared, default in settings:
         flag = f"--{name.replace('_', '-')}"
@@ -219,12 +226,12 @@ def _run(args: argparse.Namespace) -> int:
 class _progress:
     """A rich progress bar per step on a terminal; silent otherwise (logs, CI)."""
 
-    def __init__(self, console) -> None:
+    def __init__(self, console: Console) -> None:
         self.console = console
-        self.bar = None
+        self.bar: Progress | None = None
         self.tasks: dict[str, Any] = {}
 
-    def __enter__(self):
+    def __enter__(self) -> Callable[[str, int, int], None] | None:
         if not self.console.is_terminal:
             return None
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -240,11 +247,12 @@ class _progress:
         return self.update
 
     def update(self, step: str, done: int, total: int) -> None:
+        assert self.bar is not None  # handed out by __enter__ once the bar is made
         if step not in self.tasks:
             self.tasks[step] = self.bar.add_task(step, total=total)
         self.bar.update(self.tasks[step], completed=done, total=total)
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: Any) -> None:
         if self.bar is not None:
             self.bar.__exit__(*exc)
 

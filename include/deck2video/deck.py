@@ -463,7 +463,7 @@ def _relationships(archive: zipfile.ZipFile, rels: str) -> list:
     root = etree.fromstring(archive.read(rels), _LENIENT)
     if root is None:
         return []
-    return [el for el in root.iter(f"{{{_PACKAGE_RELS_NS}}}Relationship")]
+    return list(root.iter(f"{{{_PACKAGE_RELS_NS}}}Relationship"))
 
 
 def _is_external(rel: Any) -> bool:

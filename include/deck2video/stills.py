@@ -54,6 +54,7 @@ def plan(shots: Sequence[Shot]) -> Plan:
     :data:`UNIT_FRAMES`; a run of fade frames (shots that want no keyframe) is one unit.
     """
     longest: dict[Path, int] = {}
+    shot: Shot | None  # the second loop ends on None
     for shot in shots:
         if shot.keyframe:
             longest[shot.image] = max(longest.get(shot.image, 0), _frames(shot))

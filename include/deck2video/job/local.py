@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from deck2video.config import Deployment, JobSettings, Limits, QualitySettings
 from deck2video.job.assemble import assemble
@@ -45,7 +45,7 @@ class RunSummary:
 
 
 class _Timings(dict[str, float]):
-    def timed(self, name: str, step: Callable[..., T], *args) -> T:
+    def timed(self, name: str, step: Callable[..., T], *args: Any) -> T:
         started = time.perf_counter()
         value = step(*args)
         self[name] = self.get(name, 0.0) + time.perf_counter() - started
@@ -126,7 +126,7 @@ def run(
     )
 
 
-def _after(ahead: ScoreAhead, step: Callable[..., T], *args) -> T:
+def _after(ahead: ScoreAhead, step: Callable[..., T], *args: Any) -> T:
     """``step`` once the background scoring is done (waiting for it is part of its time)."""
     ahead.close()
     return step(*args)

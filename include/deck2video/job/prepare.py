@@ -191,8 +191,12 @@ def _fetch_inputs(
     """Deck, voice and lexicon in the scratch folder, each judged before it is copied, from
     their checked ``urls``; messages name the URLs as ``given``. The deck keeps the user's file
     name: stage errors name the file they were given."""
-    deck_name = PurePosixPath(storage.parse(given["deck_url"]).key).name
-    voice_suffix = PurePosixPath(storage.parse(given["voice_url"]).key).suffix.lower()
+    given_deck, given_voice = given["deck_url"], given["voice_url"]
+    # Only the lexicon is optional.
+    assert given_deck is not None
+    assert given_voice is not None
+    deck_name = PurePosixPath(storage.parse(given_deck).key).name
+    voice_suffix = PurePosixPath(storage.parse(given_voice).key).suffix.lower()
     deck = _fetch(
         urls["deck_url"],
         work / "deck" / deck_name,

@@ -47,10 +47,10 @@ def publish(job: JobFolder, out_url: str, *, roots: Roots | None = None) -> Publ
         out_url, sibling_url(out_url, ".vtt"), sibling_url(out_url, ".srt"), quality_url
     )
     result = PublishResult(
-        **{
-            name: None if url is None else roots.check_write("out_url", url)
-            for name, url in asdict(wanted).items()
-        }
+        roots.check_write("out_url", wanted.video_url),
+        roots.check_write("out_url", wanted.vtt_url),
+        roots.check_write("out_url", wanted.srt_url),
+        None if wanted.quality_url is None else roots.check_write("out_url", wanted.quality_url),
     )
     with stage(job, manifest, "publish", "assembling_video"):
         storage.copy(job.captions_vtt, result.vtt_url)

@@ -66,6 +66,7 @@ def check_quality(job: JobFolder, thresholds: QualitySettings | None = None) -> 
         heard = quality.needs_p835(manifest.slides, thresholds)
         for number in heard:
             slide = manifest.slide(number)
+            assert slide.quality is not None  # P.835 hears scored slides only
             quality.add_p835(slide.quality, scoring.p835(slide, results[number]))
         voice = spoken_by(manifest)
         for slide in manifest.slides:
@@ -93,6 +94,7 @@ def check_quality(job: JobFolder, thresholds: QualitySettings | None = None) -> 
 
 def report_json(manifest: Manifest) -> str:
     """The published quality file: the job's figures and each slide's, by PowerPoint number."""
+    assert manifest.quality is not None  # the quality step sets it before writing its report
     report = {
         "job_id": manifest.job_id,
         "job": asdict(manifest.quality),

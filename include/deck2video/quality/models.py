@@ -66,7 +66,7 @@ def _load_models() -> Models:
         path = importlib.resources.files("speechmos") / "dnsmos_models" / model
         return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
-    DNSMOS = dnsmos.DNSMOS  # untyped (speechmos): a name mypy accepts as a base class
+    DNSMOS: Any = dnsmos.DNSMOS  # untyped (speechmos): a name mypy accepts as a base class
 
     class SingleThreadDNSMOS(DNSMOS):
         """speechmos's scorer (its calibration curves) on the P.835 model, in the calling
