@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from deck2video.config import Limits
@@ -38,7 +39,7 @@ def old_config(work: Path) -> str:
     )
 
 
-def resolver(config: Path):
+def resolver(config: Path) -> tuple[Callable[[str], str], set[int]]:
     env = {**os.environ, "FONTCONFIG_FILE": str(config)}
     memo: dict[str, str] = {}
 

@@ -12,6 +12,7 @@ written for one render only (see :mod:`deck2video.fonts`).
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import struct
@@ -71,7 +72,7 @@ def extract_embedded(
                 data = _read_part(archive, part, limits)
                 sfnt = unwrap(data, PurePosixPath(part).name)
                 family = call_with_timeout(
-                    lambda sfnt=sfnt: check_font(sfnt), timeout=_CHECK_SECONDS, what=where
+                    functools.partial(check_font, sfnt), timeout=_CHECK_SECONDS, what=where
                 )
             except Deck2VideoError as error:
                 warnings.append(f"{where}: skipped, {_reason(error, where)}")

@@ -11,6 +11,7 @@ import re
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
@@ -113,7 +114,7 @@ def deck_text_runs(deck: Path, *, include_hidden: bool, limits: Limits) -> list[
     return slides
 
 
-def _slide_text(index: int, slide, theme: dict[str, str]) -> SlideText:
+def _slide_text(index: int, slide: Any, theme: dict[str, str]) -> SlideText:
     texts, faces = [], set()
     for shape in slide.iter(f"{{{_P}}}sp", f"{{{_P}}}graphicFrame"):
         ph = shape.find(f".//{{{_P}}}ph")
@@ -127,7 +128,7 @@ def _slide_text(index: int, slide, theme: dict[str, str]) -> SlideText:
     return SlideText(index, "".join(texts), frozenset(f for f in faces if f))
 
 
-def _run_faces(run, text: str, theme: dict[str, str], major: bool) -> set[str]:
+def _run_faces(run: Any, text: str, theme: dict[str, str], major: bool) -> set[str]:
     props = run.find(f"{{{_A}}}rPr")
     level = "mj" if major else "mn"
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from deck2video.config import Limits, ToolLimits
+from deck2video.config import Deployment, Limits, ToolLimits
 from deck2video.errors import InputError
 from deck2video.fontfiles import EmbeddedFont, extract_embedded
 from deck2video.fontreport import FaceUse, FontReport, SlideFonts, deck_text_runs
@@ -211,7 +211,14 @@ class FontRender:
         self.report = report
         return report
 
-    def _resolve(self, faces, env, timeout, tool, sandbox) -> dict[str, str]:
+    def _resolve(
+        self,
+        faces: list[str],
+        env: dict[str, str],
+        timeout: float,
+        tool: ToolLimits,
+        sandbox: Sandbox,
+    ) -> dict[str, str]:
         if not faces:
             return {}
         script = f'for f in "$@"; do {FC_MATCH} -f "%{{family[0]}}\\n" "$f"; done'
@@ -223,7 +230,9 @@ class FontRender:
         answers = result.stdout.decode(errors="replace").splitlines()
         return dict(zip(faces, answers, strict=False))
 
-    def _fc_list(self, env, timeout, tool, sandbox) -> str:
+    def _fc_list(
+        self, env: dict[str, str], timeout: float, tool: ToolLimits, sandbox: Sandbox
+    ) -> str:
         return run_tool(
             [FC_LIST, "-f", "%{charset}\n"],
             timeout=timeout, what="fonts: fc-list", env=env, limits=tool, sandbox=sandbox,
@@ -336,7 +345,7 @@ def config_xml(
     return "\n".join(lines) + "\n"
 
 
-def font_set_for(deployment) -> FontSet:
+def font_set_for(deployment: Deployment) -> FontSet:
     """The project's fonts plus the operator's folder (``DECK2VIDEO_FONTS_DIR``), if any."""
     if not deployment.fonts_dir:
         return FontSet()

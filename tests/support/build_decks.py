@@ -11,9 +11,10 @@ sits in its own region, so a test can tell the steps apart by looking at a frame
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 from pptx import Presentation
@@ -75,7 +76,7 @@ def timing_xml(clicks: Sequence[Sequence[Effect]], by_paragraph: Sequence[int] =
     )
 
 
-def _effect_xml(effect: Effect, ids) -> str:
+def _effect_xml(effect: Effect, ids: Iterator[int]) -> str:
     target = f'<p:spTgt spid="{effect.spid}"/>'
     if effect.paragraph is not None:
         paragraph = effect.paragraph
@@ -95,7 +96,7 @@ def _effect_xml(effect: Effect, ids) -> str:
     )
 
 
-def set_timing(slide, xml: str) -> None:
+def set_timing(slide: Any, xml: str) -> None:
     """Put a ``p:timing`` into a python-pptx slide, where the schema wants it."""
     element = etree.fromstring(xml)
     extensions = slide._element.find(f"{{{P}}}extLst")
@@ -116,7 +117,7 @@ def build_builds_deck(path: Path) -> Path:
         ],
     )
     prs = Presentation(str(path))
-    width, height = int(prs.slide_width), int(prs.slide_height)
+    width, height = int(prs.slide_width or 0), int(prs.slide_height or 0)
     bullets, picture, leaving = prs.slides
     region = (Emu(width * 11 // 20), Emu(height * 3 // 10), Emu(width * 8 // 20))
 
@@ -165,7 +166,7 @@ def build_builds_bench_deck(path: Path, slides: int = 30, minutes: float = 10.0)
     paragraph on three clicks on every slide, its notes unmarked (steps spread over them)."""
     build_deck(path, bench_slides(slides, minutes))
     prs = Presentation(str(path))
-    width, height = int(prs.slide_width), int(prs.slide_height)
+    width, height = int(prs.slide_width or 0), int(prs.slide_height or 0)
     for slide in prs.slides:
         box = slide.shapes.add_textbox(
             Emu(width * 11 // 20), Emu(height * 3 // 10), Emu(width * 8 // 20), Emu(height // 3)
@@ -180,7 +181,7 @@ def build_builds_bench_deck(path: Path, slides: int = 30, minutes: float = 10.0)
     return path
 
 
-def _block(slide, kind, left: int, top: int, width: int):
+def _block(slide: Any, kind: Any, left: int, top: int, width: int) -> Any:
     """A white filled shape, an eighth of the slide wide, at (``left``, ``top``)."""
     shape = slide.shapes.add_shape(kind, Emu(left), Emu(top), Emu(width // 8), Emu(width // 8))
     shape.fill.solid()
