@@ -9,6 +9,8 @@
   what it is, so they are not part of the job id.
 - :class:`Deployment`: per installation, read from ``DECK2VIDEO_*`` environment variables. This
   is the one module that reads the environment; :class:`Limits` are part of it.
+
+Over 400 lines on purpose: one place to read every setting is what this module is for.
 """
 
 from __future__ import annotations
@@ -47,6 +49,28 @@ ENV_PREFIX = "DECK2VIDEO_"
 SPEECH_IMAGE = "deck2video-speech:0.1.0"
 # Re-takes of one slide that a job keeps apart in the cache: more is a typo, not patience.
 MAX_TAKE = 1000
+QUALITY_MODES = ("warn", "fail")
+MIB = 1024 * 1024
+# Deployment settings: the most slides one speech task may speak, the choices of those with a
+# few, and those read case-insensitively.
+MAX_SLIDES_PER_TASK = 100
+_ALLOWED = {
+    "speech_runner": ("local", "docker"),
+    "docker_gpus": ("all", "none"),
+    "external_links": ("refuse", "strip"),
+    "tool_sandbox": ("bwrap", "none"),
+    "font_check": ("warn", "fail"),
+}
+_LOWER_CASE = frozenset(
+    {
+        "speech_runner",
+        "docker_gpus",
+        "melo_device",
+        "external_links",
+        "tool_sandbox",
+        "font_check",
+    }
+)
 
 
 # --- job settings --------------------------------------------------------------------------------
@@ -194,9 +218,6 @@ def choosable() -> Iterator[tuple[str, Setting, Any]]:
             yield "resolution", RESOLUTION, defaults.resolution
 
 
-QUALITY_MODES = ("warn", "fail")
-
-
 @dataclass(frozen=True)
 class QualitySettings:
     """What a run asks of its narration's measured quality (:mod:`deck2video.quality`), and
@@ -314,9 +335,6 @@ class ToolLimits:
     memory_mb: int | None = None
     cpu_seconds: int | None = None
     setting: str = ""  # e.g. "DECK2VIDEO_SOFFICE" -> DECK2VIDEO_SOFFICE_MEMORY_MB
-
-
-MIB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -544,26 +562,6 @@ def _typed(declared: Any, raw: str) -> Any:
     except ValueError:
         name = _env_name(declared.name)
         raise ValueError(f"{name}={raw!r}: not a {type(declared.default).__name__}") from None
-
-
-MAX_SLIDES_PER_TASK = 100
-_ALLOWED = {
-    "speech_runner": ("local", "docker"),
-    "docker_gpus": ("all", "none"),
-    "external_links": ("refuse", "strip"),
-    "tool_sandbox": ("bwrap", "none"),
-    "font_check": ("warn", "fail"),
-}
-_LOWER_CASE = frozenset(
-    {
-        "speech_runner",
-        "docker_gpus",
-        "melo_device",
-        "external_links",
-        "tool_sandbox",
-        "font_check",
-    }
-)
 
 
 def variables() -> Iterator[tuple[str, str, str]]:

@@ -9,6 +9,9 @@ the links to anything outside the deck (which LibreOffice would fetch).
 LibreOffice opens decks with small XML faults that python-pptx refuses; such a part is read
 leniently (the fault dropped) and the deck says so in its warnings, rather than refusing a deck
 that renders fine. No message quotes the deck's content.
+
+Over 400 lines: the checks and the reading share the opened package and its limits; each check
+is a small function of its own.
 """
 
 from __future__ import annotations

@@ -21,6 +21,9 @@ Lexicon file format (UTF-8 text; one file can serve several languages)::
 Each entry is ``written = spoken``, or ``written<TAB>spoken`` (so a TSV exported from a
 spreadsheet works). An entry written in lower case matches any capitalisation; one with a
 capital letter matches that exact spelling ("US" but not "us"). Matches are whole words.
+
+Over 400 lines: most of it is the tables of spoken forms (numbers, currencies, units,
+abbreviations); the matching of a lexicon lives in :mod:`deck2video.lexicon`.
 """
 
 from __future__ import annotations
