@@ -4,7 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.8
-TORCH_VERSION := 2.13.0
+# torch's CPU build: the version the worker image installs, written once (its Dockerfile).
+TORCH_VERSION := $(shell sed -n 's/^ARG TORCH_VERSION=//p' images/airflow/Dockerfile)
 OPENVOICE_CLI_VERSION := 0.0.5
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # bubblewrap: the renderer's sandbox (docs/security.md); util-linux (prlimit, setpriv) is essential.
