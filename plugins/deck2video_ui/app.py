@@ -47,9 +47,7 @@ RUNS_PER_PAGE = 100  # runs folded into the rows of one page of the jobs list
 MAX_PAGES = 1000  # a page number past this is a bad request (422), not a query
 
 templates = Jinja2Templates(directory=HERE / "templates")
-templates.env.filters.update(
-    when=pages.when, seconds=pages.seconds, timestamp=pages.timestamp, note=pages.note_text
-)
+templates.env.filters.update(pages.FILTERS)
 
 # Who may see the pages and files: whoever Airflow lets read deck_to_video's runs.
 READ_RUNS = Depends(requires_access_dag("GET", DagAccessEntity.RUN, param_dag_id=runs.DAG_ID))

@@ -188,3 +188,7 @@ def timestamp(value: float) -> str:
     """``1:05.2``: a cue's time, to a tenth of a second."""
     minutes, secs = divmod(max(0.0, value), 60)
     return f"{int(minutes)}:{secs:04.1f}"
+
+
+# The templates' filters: the app's Jinja environment and the tests' take them from here.
+FILTERS = {"when": when, "seconds": seconds, "timestamp": timestamp, "note": note_text}

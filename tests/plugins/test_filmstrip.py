@@ -38,7 +38,7 @@ def page_for(folder: JobFolder, html: Path) -> Path:
         return Path(storage.parse(found).key).as_uri()
 
     env = Environment(loader=FileSystemLoader(UI / "templates"), autoescape=select_autoescape())
-    env.filters.update(when=pages.when, seconds=pages.seconds, timestamp=pages.timestamp)
+    env.filters.update(pages.FILTERS)
     html.write_text(
         env.get_template("job.html").render(
             job=view,
