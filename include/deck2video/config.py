@@ -160,8 +160,8 @@ class JobSettings:
         "en", title="Language", section="Narration", choices=LANGUAGES,
         help="Language of the speaker notes.",
     )  # fmt: skip
-    # Off by default: `make bench-voice` measures +0.12 similarity but up to 0.28 lower DNSMOS
-    # overall (Praat's pitch change itself costs it), over the 0.15 the issue allows.
+    # Off by default: `make bench-voice` measures +0.12 similarity but up to 0.28-0.42 lower
+    # DNSMOS overall (Praat's pitch change itself costs it), over the 0.15 the issue allows.
     match_voice: bool = _setting(
         False, title="Match the presenter's voice", section="Narration",
         help="Where no voice-cloning converter is configured, move the speech engine's voice "
