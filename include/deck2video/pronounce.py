@@ -34,11 +34,14 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deck2video.config import Limits
 from deck2video.errors import InputError
 from deck2video.lexicon import Lexicon
+
+if TYPE_CHECKING:  # speech imports this module: the protocol is for the type checker only
+    from deck2video.speech import Backend
 
 __all__ = [
     "PronouncingBackend",
@@ -488,7 +491,7 @@ class PronouncingBackend:
     """
 
     def __init__(
-        self, base: Any, language: str = "en", lexicon: Mapping[str, str] | None = None
+        self, base: Backend, language: str = "en", lexicon: Mapping[str, str] | None = None
     ) -> None:
         self.base = base
         self.name = base.name
