@@ -413,6 +413,7 @@ class Stack:
             # Where compose mounts or names things inside its containers.
             "DECK2VIDEO_DOCKER_URL": self.engine.url,
             "DECK2VIDEO_DOCKER_NETWORK": "host",  # compose: the stack's network; here loopback
+            "DECK2VIDEO_FONTS_DIR": str(REPO / "fonts"),  # compose mounts ./fonts there
             "AIRFLOW_HOME": str(self.home / "airflow"),
             "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),

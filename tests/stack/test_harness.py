@@ -32,6 +32,7 @@ REWRITTEN = {
     "DECK2VIDEO_S3_ENDPOINT_URL": "address",
     "DECK2VIDEO_DOCKER_URL": "the private engine's socket",
     "DECK2VIDEO_DOCKER_NETWORK": "host network instead of the compose network",
+    "DECK2VIDEO_FONTS_DIR": "the folder compose mounts (./fonts), where it is",
 }
 
 
