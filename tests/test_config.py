@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
 from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
+import deck2video
 from deck2video import config
 from deck2video.config import Deployment, JobSettings, Limits, QualitySettings, variables
 from deck2video.errors import InputError
@@ -165,8 +167,14 @@ def test_every_image_is_pinned_to_one_release():
 
 
 def test_the_speech_image_is_tagged_with_the_package_version():
-    version = re.search(r'^version = "(.+)"$', (REPO / "pyproject.toml").read_text(), re.M)[1]
+    # The package's version is written once (deck2video.__version__); the images built from it,
+    # compose's defaults and the config all name it.
+    version = deck2video.__version__
+    assert importlib.metadata.version("deck2video") == version
     assert f"deck2video-speech:{version}" == config.SPEECH_IMAGE
+    compose = (REPO / "docker-compose.yaml").read_text()
+    assert f"deck2video-speech:{version}" in compose
+    assert f"image: deck2video-airflow:{version}" in compose
     assert Deployment().speech_image == config.SPEECH_IMAGE
 
 

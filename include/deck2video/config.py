@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from deck2video import __version__
 from deck2video.errors import InputError
 
 BACKENDS = ("piper", "melo")
@@ -46,7 +47,7 @@ TRANSITIONS = ("none", "fade")
 ENV_PREFIX = "DECK2VIDEO_"
 # The speech image built from this version of the package (images/speech/README.md): tagged with
 # the version, never "latest", so a worker runs the speech code its DAG files expect.
-SPEECH_IMAGE = "deck2video-speech:0.1.0"
+SPEECH_IMAGE = f"deck2video-speech:{__version__}"
 # Re-takes of one slide that a job keeps apart in the cache: more is a typo, not patience.
 MAX_TAKE = 1000
 QUALITY_MODES = ("warn", "fail")
