@@ -6,6 +6,8 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.8
 # torch's CPU build: the version the worker image installs, written once (its Dockerfile).
 TORCH_VERSION := $(shell sed -n 's/^ARG TORCH_VERSION=//p' images/airflow/Dockerfile)
+# Airflow's release, likewise written once there; `make lock` pins the lock to it.
+AIRFLOW_VERSION := $(shell sed -n 's/^ARG AIRFLOW_VERSION=//p' images/airflow/Dockerfile)
 OPENVOICE_CLI_VERSION := 0.0.5
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # bubblewrap: the renderer's sandbox (docs/security.md); util-linux (prlimit, setpriv) is essential.
@@ -124,8 +126,9 @@ bench-sandbox: install
 
 ## requirements.lock: re-pin every Python package (run after changing pyproject.toml)
 lock:
+	echo "apache-airflow==$(AIRFLOW_VERSION)" > $(VENV)/airflow-release.txt
 	$(UV) pip compile pyproject.toml --extra piper --extra clone --extra quality --extra dev \
-		--extra airflow \
+		--extra airflow --constraint $(VENV)/airflow-release.txt --custom-compile-command "make lock" \
 		--python-version 3.11 -o requirements.lock
 
 clean:

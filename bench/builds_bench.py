@@ -24,9 +24,8 @@ import numpy as np
 
 from bench import inputs
 from deck2video import job, samples
+from deck2video.audio import SAMPLE_RATE
 from deck2video.config import JobSettings
-
-SAMPLE_RATE = 24_000
 
 
 def cold(slides: int, minutes: float) -> None:

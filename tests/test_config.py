@@ -166,6 +166,17 @@ def test_every_image_is_pinned_to_one_release():
     assert re.search(r"^ARG AIRFLOW_VERSION=\d+\.\d+\.\d+$", airflow, re.MULTILINE)
 
 
+def test_airflow_is_pinned_once_by_the_worker_image():
+    # The Dockerfile's release is the pin; the lock (from `make lock`) and pyproject follow it.
+    dockerfile = (REPO / "images" / "airflow" / "Dockerfile").read_text()
+    (release,) = re.findall(r"^ARG AIRFLOW_VERSION=(\S+)$", dockerfile, re.MULTILINE)
+    lock = (REPO / "requirements.lock").read_text()
+    assert re.findall(r"^apache-airflow==(\S+)$", lock, re.MULTILINE) == [release]
+    pyproject = (REPO / "pyproject.toml").read_text()
+    assert not re.search(r'"apache-airflow==', pyproject)
+    assert importlib.metadata.version("apache-airflow") == release
+
+
 def test_the_speech_image_is_tagged_with_the_package_version():
     # The package's version is written once (deck2video.__version__); the images built from it,
     # compose's defaults and the config all name it.

@@ -237,7 +237,7 @@ def test_the_job_figures_are_duration_weighted_and_name_the_worst_by_powerpoint_
     assert (job.worst.slide, job.least_similar.slide) == (4, 4)
     assert job.warnings == ["slide 4: DNSMOS overall 1.50 < 2.5"]
     assert not job.passed
-    line = quality.one_line(job)
+    line = quality.summary_line(job)
     assert "similarity 0.72" in line
     assert "DNSMOS 3.00" in line
     assert "worst: slide 4" in line
@@ -258,7 +258,7 @@ def test_without_a_converter_a_far_voice_is_said_once_for_the_job_not_per_slide(
         ]
         assert job.voice == voice
         assert not job.passed
-        assert f"similarity 0.50 ({voice}; base voice 0.45)" in quality.one_line(job)
+        assert f"similarity 0.50 ({voice}; base voice 0.45)" in quality.summary_line(job)
     # Cloned: each slide is held to the threshold, as before.
     for s in slides:
         s.quality.problems = quality.problems(s.quality, thresholds, cloned=True)

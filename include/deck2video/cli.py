@@ -20,7 +20,7 @@ from deck2video.config import Deployment, Setting, choosable, quality_choosable
 from deck2video.errors import Deck2VideoError, InputError
 from deck2video.manifest import Manifest
 from deck2video.params import quality_from_params, settings_from_params
-from deck2video.quality import one_line as quality_line
+from deck2video.quality import summary_line as quality_line
 from deck2video.roots import Roots
 
 if TYPE_CHECKING:

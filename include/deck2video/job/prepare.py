@@ -5,6 +5,9 @@ slides in the job folder. It decides the job's id, so it is the one step that ta
 
 A refused URL leaves nothing in storage; a refused input leaves only the job's manifest, which
 says why.
+
+About 400 lines: each check is a small function, kept beside the one ordered sequence that
+calls them so the order (nothing stored before every check passed) reads in one place.
 """
 
 from __future__ import annotations

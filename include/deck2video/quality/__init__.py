@@ -43,7 +43,7 @@ from deck2video.quality.models import (
     similarity,
     speaker_embedding,
 )
-from deck2video.quality.thresholds import needs_p835, one_line, problems, summarise
+from deck2video.quality.thresholds import needs_p835, problems, summarise, summary_line
 
 __all__ = [
     "EXTRA",
@@ -61,11 +61,11 @@ __all__ = [
     "embedding_from_bytes",
     "load_models",
     "needs_p835",
-    "one_line",
     "problems",
     "score",
     "similarity",
     "speaker_embedding",
     "summarise",
+    "summary_line",
     "voice_embedding",
 ]

@@ -146,7 +146,7 @@ def _lowest(slides: Sequence[SlideRecord], name: str) -> WorstSlide | None:
     )
 
 
-def one_line(quality: JobQuality) -> str:
+def summary_line(quality: JobQuality) -> str:
     """``similarity 0.61 (matched base voice; base voice 0.45), DNSMOS 3.31, 163 words/min;
     worst: slide 7 (DNSMOS 1.20)``."""
     spoken = [quality.voice] if quality.voice is not None else []
