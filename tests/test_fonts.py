@@ -84,6 +84,24 @@ def test_each_face_is_drawn_with_its_expected_family_and_every_glyph(tmp_path: P
     assert kinds["Aptos"] == "substitute"
 
 
+def test_faces_drawn_by_metric_clones_of_other_names(tmp_path: Path) -> None:
+    # Wine's Tahoma is named Tahoma; the rest of fonts-wine's folder (its Courier) stays out.
+    runs = [
+        ("Tahoma", "Tahoma text", "WineTahoma"),
+        ("Century Gothic", "Century Gothic text", "URWGothic"),
+        ("Bookman Old Style", "Bookman text", "URWBookman"),
+        ("Courier", "Courier text", "LiberationMono"),
+    ]
+    deck = deck_with_runs(tmp_path / "clones.pptx", [(face, text) for face, text, _ in runs])
+    (slide,) = render(deck, tmp_path / "out").report.slides
+    for *_, family in runs:
+        assert any(name.startswith(family) for name in slide.pdf_fonts), (family, slide.pdf_fonts)
+    assert len(slide.pdf_fonts) == len(runs), slide.pdf_fonts
+    assert {use.asked: use.kind for use in slide.faces} == dict.fromkeys(
+        (face for face, *_ in runs), "metric"
+    )
+
+
 def _ink_rows(image: Image.Image) -> list[int]:
     gray = image.convert("L")
     return [

@@ -30,6 +30,7 @@ from deck2video.fontreport import FaceUse, FontReport, SlideFonts, deck_text_run
 from deck2video.procs import Sandbox, run_tool
 
 _log = logging.getLogger(__name__)
+_WINE_FONTS = "/usr/share/wine/fonts"
 # Where the project's font packages put their files (Makefile APT_PACKAGES, images/airflow).
 PROJECT_FONT_DIRS = tuple(
     Path(p)
@@ -46,6 +47,7 @@ PROJECT_FONT_DIRS = tuple(
         "/usr/share/fonts/truetype/roboto/unhinted",  # fonts-roboto-unhinted
         "/usr/share/fonts/opentype/urw-base35",  # fonts-urw-base35
         "/usr/share/fonts/truetype/libreoffice",  # OpenSymbol (LibreOffice's own)
+        _WINE_FONTS,  # fonts-wine: only its Tahoma is let in (config_xml)
     )
 )
 # fontconfig's cache of the system's font folders (made by the packages' install triggers).
@@ -74,8 +76,20 @@ METRIC_COMPATIBLE = {
     "Century Schoolbook": "C059",
     "New Century Schoolbook": "C059",
     "Bookman": "URW Bookman",
+    # Monotype drew these to ITC's widths (a document set in one is copyfit in the other); the
+    # URW fonts have the PostScript originals' metrics.
+    "Bookman Old Style": "URW Bookman",
+    "ITC Bookman": "URW Bookman",
     "Avant Garde": "URW Gothic",
+    "ITC Avant Garde Gothic": "URW Gothic",
+    "Century Gothic": "URW Gothic",
     "Zapf Chancery": "Z003",
+    "Monotype Corsiva": "Z003",
+    # Wine's Tahoma, drawn to Tahoma's metrics, carries the name itself (fonts-wine); its ASCII
+    # widths match Tahoma's to 0.5 % of the em (README "Fonts").
+    "Tahoma": "Tahoma",
+    # Monospaced at 0.600 em, like Liberation Mono (every ASCII width, to 0.5 % of the em).
+    "Andale Mono": "Liberation Mono",
     "Symbol": "Standard Symbols PS",
 }
 # Faces with no metric-compatible free font -> the closest one (README "Fonts" says why).
@@ -88,16 +102,14 @@ SUBSTITUTES = {
     "Segoe UI Semibold": "Open Sans",
     "Helvetica Neue": "Liberation Sans",
     "Arial Black": "Liberation Sans",
-    "Verdana": "DejaVu Sans",  # both wide humanist screen faces
-    "Tahoma": "DejaVu Sans",
+    "Verdana": "DejaVu Sans",  # both wide humanist screen faces (DejaVu is narrower)
     "Trebuchet MS": "Open Sans",
     "Gill Sans MT": "Lato",
-    "Century Gothic": "URW Gothic",  # Avant Garde's geometric design, of which it is a cousin
-    "Bookman Old Style": "URW Bookman",
     "Georgia": "Caladea",
     "Garamond": "P052",
     "Consolas": "Liberation Mono",
     "Lucida Console": "Liberation Mono",
+    "Monaco": "Liberation Mono",
     "Segoe UI Emoji": "Symbola",
     "Apple Color Emoji": "Symbola",
     "Noto Color Emoji": "Symbola",
@@ -244,10 +256,10 @@ def classify(asked: str, got: str, embedded: Iterable[str] = ()) -> str:
     (a different design: text may reflow)."""
     if got.casefold() in {e.casefold() for e in embedded}:
         return "embedded"
+    if _lookup(METRIC_COMPATIBLE, asked, "").casefold() == got.casefold():
+        return "metric"  # before "same": a clone may carry the original's name (Tahoma)
     if got.casefold() == asked.casefold():
         return "same"
-    if _lookup(METRIC_COMPATIBLE, asked, "").casefold() == got.casefold():
-        return "metric"
     return "substitute"
 
 
@@ -316,6 +328,8 @@ def rules_xml(embedded: Iterable[EmbeddedFont] = ()) -> str:
     named = {**SUBSTITUTES, **METRIC_COMPATIBLE, **CJK_FACES}
     named.update({font.typeface: font.family for font in embedded})
     for name, family in sorted(named.items()):
+        if name == family:
+            continue  # the font carries the name itself
         rules.append(
             f'<alias binding="same"><family>{escape(name)}</family>'
             f"<accept><family>{escape(family)}</family></accept></alias>"
@@ -339,6 +353,10 @@ def config_xml(
         # LibreOffice 7.4 leaves colour bitmap emoji out of a PDF (the glyph is blank): the
         # monochrome Symbola draws them instead.
         "<selectfont><rejectfont><glob>*/NotoColorEmoji.ttf</glob></rejectfont></selectfont>",
+        # fonts-wine's folder holds Windows bitmap faces and its own Courier and Symbol, which
+        # would shadow Liberation Mono and the rules above: only its Tahoma is let in.
+        f"<selectfont><acceptfont><glob>{_WINE_FONTS}/tahoma*.ttf</glob></acceptfont>"
+        f"<rejectfont><glob>{_WINE_FONTS}/*</glob></rejectfont></selectfont>",
         rules_xml(embedded),
         "</fontconfig>",
     ]
