@@ -71,9 +71,7 @@ def extract_embedded(
             try:
                 data = _read_part(archive, part, limits)
                 sfnt = unwrap(data, PurePosixPath(part).name)
-                family = call_with_timeout(
-                    functools.partial(check_font, sfnt), timeout=_CHECK_SECONDS, what=where
-                )
+                family = check_font_file(sfnt, where)
             except Deck2VideoError as error:
                 warnings.append(f"{where}: skipped, {_reason(error, where)}")
                 continue
@@ -171,6 +169,15 @@ def _from_eot(data: bytes) -> bytes:
     if font[:4] not in _SFNT_MAGIC:
         raise NotAFont("EOT holds no TrueType or OpenType data")
     return font
+
+
+def check_font_file(sfnt: bytes, where: str) -> str:
+    """The family of a TrueType/OpenType font file (``where`` names it in a timeout's message);
+    :class:`NotAFont` if it is not one a renderer can use."""
+    if sfnt[:4] not in _SFNT_MAGIC:
+        raise NotAFont("not a TrueType or OpenType font")
+    check = functools.partial(check_font, sfnt)
+    return call_with_timeout(check, timeout=_CHECK_SECONDS, what=where)
 
 
 def check_font(sfnt: bytes) -> str:

@@ -27,6 +27,7 @@ from deck2video.config import Deployment, Limits, ToolLimits
 from deck2video.errors import InputError
 from deck2video.fontfiles import EmbeddedFont, extract_embedded
 from deck2video.fontreport import FaceUse, FontReport, SlideFonts, deck_text_runs
+from deck2video.fontsource import operator_fonts
 from deck2video.procs import Sandbox, run_tool
 
 _log = logging.getLogger(__name__)
@@ -148,6 +149,10 @@ class FontSet:
 
     dirs: tuple[Path, ...] = PROJECT_FONT_DIRS
     extra: tuple[Path, ...] = ()
+    # The S3 listing the extra folder was fetched from stands for its files in the fingerprint:
+    # every worker that fetched the same listing renders to the same cache key.
+    extra_digest: str = ""
+    warnings: tuple[str, ...] = ()  # operator fonts skipped
 
     @property
     def folders(self) -> tuple[Path, ...]:
@@ -155,13 +160,15 @@ class FontSet:
 
     def fingerprint(self) -> str:
         """Changes when a font file or a rule changes: part of the slides' cache key."""
+        scanned = [d for d in self.dirs if d.is_dir()] if self.extra_digest else self.folders
         # A folder's mtime changes when a file is added or removed: the memo's key.
-        return _fingerprint(tuple((f, f.stat().st_mtime_ns) for f in self.folders), rules_xml())
+        stamps = tuple((f, f.stat().st_mtime_ns) for f in scanned)
+        return _fingerprint(stamps, rules_xml(), self.extra_digest)
 
 
 @functools.cache
-def _fingerprint(folders: tuple[tuple[Path, int], ...], rules: str) -> str:
-    digest = hashlib.sha256(rules.encode())
+def _fingerprint(folders: tuple[tuple[Path, int], ...], rules: str, extra_digest: str) -> str:
+    digest = hashlib.sha256(f"{rules}\0{extra_digest}".encode())
     for folder, _ in folders:
         for path in sorted(folder.rglob("*")):
             if path.is_file():
@@ -185,7 +192,8 @@ class FontRender:
     def prepare(self, deck: Path, work: Path) -> tuple[dict[str, str], tuple[Path, ...]]:
         """Write the render's fontconfig file (and the deck's own faces) into ``work``;
         returns the environment soffice needs and the folders the sandbox must show it."""
-        self.embedded, self.warnings = extract_embedded(deck, work / "fonts-embedded", self.limits)
+        self.embedded, skipped = extract_embedded(deck, work / "fonts-embedded", self.limits)
+        self.warnings = [*self.font_set.warnings, *skipped]
         (work / "fc-cache").mkdir(exist_ok=True)
         self._config = work / "fonts.conf"
         folders = (*self.font_set.folders, *([work / "fonts-embedded"] if self.embedded else []))
@@ -364,13 +372,12 @@ def config_xml(
 
 
 def font_set_for(deployment: Deployment) -> FontSet:
-    """The project's fonts plus the operator's folder (``DECK2VIDEO_FONTS_DIR``), if any."""
-    if not deployment.fonts_dir:
+    """The project's fonts plus the operator's (``DECK2VIDEO_FONTS_DIR``: a folder or an S3
+    prefix, see :mod:`deck2video.fontsource`), if any."""
+    extra = operator_fonts(deployment.fonts_dir, deployment.root_url, deployment.limits)
+    if extra is None:
         return FontSet()
-    folder = Path(deployment.fonts_dir).expanduser()
-    if not folder.is_dir():
-        raise InputError(f"DECK2VIDEO_FONTS_DIR={deployment.fonts_dir}: not a folder")
-    return FontSet(extra=(folder.resolve(),))
+    return FontSet(extra=(extra.folder,), extra_digest=extra.digest, warnings=extra.warnings)
 
 
 def check_fonts(report: FontReport, deck_name: str, mode: str) -> None:
