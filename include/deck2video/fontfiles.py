@@ -2,8 +2,9 @@
 
 PowerPoint stores an embedded face as ``ppt/fonts/fontN.fntdata``: an Embedded OpenType (EOT)
 wrapper round the font, its data optionally XOR-obfuscated (flag ``TTEMBED_XORENCRYPTDATA``) or
-MicroType-Express compressed (``TTEMBED_TTCOMPRESSED``; no decompressor is packaged for Debian 12,
-so such a face is skipped with a warning). ECMA-376 also allows an obfuscated TrueType part
+MicroType-Express compressed (``TTEMBED_TTCOMPRESSED``: skipped with a warning; no PyPI package
+decompresses MTX, and Debian's ``eot2ttf`` (libeot), which does, is not wired in while no test
+here can make an MTX file). ECMA-376 also allows an obfuscated TrueType part
 (``.odttf``): its first 32 bytes XORed with the GUID in its name. A plain TrueType/OpenType part
 is taken as it is. Each face is then parsed with fontTools (it must have the tables a renderer
 needs); one that is not a real font is skipped with a warning, never a crash. The files are
