@@ -18,7 +18,7 @@ APT_PACKAGES := libreoffice-impress-nogui poppler-utils ffmpeg espeak-ng sox fon
 # the Microsoft faces, Noto for every script (CJK included), colour and monochrome emoji.
 FONT_PACKAGES := fonts-crosextra-carlito fonts-crosextra-caladea fonts-liberation2 \
 	fonts-liberation fonts-noto-cjk fonts-noto-core fonts-noto-color-emoji fonts-symbola \
-	fonts-open-sans fonts-lato fonts-roboto-unhinted fonts-urw-base35
+	fonts-open-sans fonts-lato fonts-roboto-unhinted fonts-urw-base35 fonts-wine
 DEMO_DIR ?= demo-output
 PYTEST_ARGS ?=
 

@@ -3,7 +3,6 @@ embedded fonts, and the per-slide report (real LibreOffice in its sandbox, real 
 
 from __future__ import annotations
 
-import io
 import shutil
 import struct
 import zipfile
@@ -11,19 +10,16 @@ from pathlib import Path
 
 import pytest
 from fontTools.ttLib import TTFont
-from lxml import etree
 from PIL import Image
-from pptx import Presentation
 from pptx.util import Emu, Inches, Pt
 
 from deck2video import job
 from deck2video.errors import InputError
-from deck2video.fonts import FontRender, FontSet, check_fonts
+from deck2video.fonts import FontSet, check_fonts
 from deck2video.job import load_manifest
-from deck2video.render import render_slides
 from deck2video.roots import Roots
+from tests.support.font_decks import deck_with_runs, font_named, render
 
-_A = "http://schemas.openxmlformats.org/drawingml/2006/main"
 # (typeface, text, what pdffonts must list for it)
 FACES = [
     ("Calibri", "Calibri text", "Carlito"),
@@ -38,32 +34,6 @@ FACES = [
     ("맑은 고딕", "한국어 텍스트", "NotoSansCJK"),
     ("Segoe UI Emoji", "😀", "Symbola"),  # LibreOffice leaves colour emoji blank
 ]
-WIDTH, HEIGHT = 1280, 720
-
-
-def deck_with_runs(
-    path: Path, runs: list[tuple[str, str]], *, box_width: int = 8_229_600
-) -> Path:  # 9"
-    prs = Presentation()
-    slide = prs.slides.add_slide(prs.slide_layouts[6])
-    for i, (face, text) in enumerate(runs):
-        box = slide.shapes.add_textbox(Inches(0.3), Inches(0.2 + i * 0.6), box_width, Inches(0.5))
-        box.text_frame.word_wrap = True
-        run = box.text_frame.paragraphs[0].add_run()
-        run.text, run.font.name, run.font.size = text, face, Pt(20)
-        if not text.isascii():
-            etree.SubElement(run._r.get_or_add_rPr(), f"{{{_A}}}ea").set("typeface", face)
-    prs.save(path)
-    return path
-
-
-def render(deck: Path, out: Path, font_set: FontSet | None = None) -> FontRender:
-    fonts = FontRender(font_set or FontSet())
-    render_slides(
-        deck, out, expected=1, include_hidden=False, width=WIDTH, height=HEIGHT, timeout=180,
-        fonts=fonts,
-    )  # fmt: skip
-    return fonts
 
 
 def test_each_face_is_drawn_with_its_expected_family_and_every_glyph(tmp_path: Path) -> None:
@@ -82,6 +52,24 @@ def test_each_face_is_drawn_with_its_expected_family_and_every_glyph(tmp_path: P
     kinds = {use.asked: use.kind for use in slide.faces}
     assert kinds["Calibri"] == kinds["Arial"] == kinds["Times New Roman"] == "metric"
     assert kinds["Aptos"] == "substitute"
+
+
+def test_faces_drawn_by_metric_clones_of_other_names(tmp_path: Path) -> None:
+    # Wine's Tahoma is named Tahoma; the rest of fonts-wine's folder (its Courier) stays out.
+    runs = [
+        ("Tahoma", "Tahoma text", "WineTahoma"),
+        ("Century Gothic", "Century Gothic text", "URWGothic"),
+        ("Bookman Old Style", "Bookman text", "URWBookman"),
+        ("Courier", "Courier text", "LiberationMono"),
+    ]
+    deck = deck_with_runs(tmp_path / "clones.pptx", [(face, text) for face, text, _ in runs])
+    (slide,) = render(deck, tmp_path / "out").report.slides
+    for *_, family in runs:
+        assert any(name.startswith(family) for name in slide.pdf_fonts), (family, slide.pdf_fonts)
+    assert len(slide.pdf_fonts) == len(runs), slide.pdf_fonts
+    assert {use.asked: use.kind for use in slide.faces} == dict.fromkeys(
+        (face for face, *_ in runs), "metric"
+    )
 
 
 def _ink_rows(image: Image.Image) -> list[int]:
@@ -123,18 +111,6 @@ def _eot(sfnt: bytes) -> bytes:
     return struct.pack("<IIII", total, len(data), 0x00020001, 0x10000000) + fixed + names + data
 
 
-def _own_face(family: str) -> bytes:
-    font = TTFont("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf")
-    for record in font["name"].names:
-        if record.nameID in (1, 4, 16):
-            record.string = family
-        elif record.nameID == 6:
-            record.string = family.replace(" ", "")
-    out = io.BytesIO()
-    font.save(out)
-    return out.getvalue()
-
-
 def embed(deck: Path, typeface: str, parts: list[bytes]) -> Path:
     """Add ``parts`` as the deck's embedded faces of ``typeface`` (regular, bold, ...)."""
     styles = ("regular", "bold", "italic", "boldItalic")
@@ -172,7 +148,7 @@ def embed(deck: Path, typeface: str, parts: list[bytes]) -> Path:
 def test_an_embedded_font_is_used_and_a_corrupt_one_skipped(tmp_path: Path) -> None:
     face = "Deck Only Face"
     deck = deck_with_runs(tmp_path / "own.pptx", [(face, "Set in the deck's own face")])
-    deck = embed(deck, face, [_eot(_own_face(face)), b"\x00\x01\x00\x00" + bytes(200)])
+    deck = embed(deck, face, [_eot(font_named(face)), b"\x00\x01\x00\x00" + bytes(200)])
     fonts = render(deck, tmp_path / "out")
     (slide,) = fonts.report.slides
     assert [(u.asked, u.kind) for u in slide.faces] == [(face, "embedded")]

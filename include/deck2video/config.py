@@ -475,8 +475,9 @@ class Deployment:
         "none: unsandboxed"
     )  # fmt: skip
     fonts_dir: str = _variable(
-        "", "a folder of the operator's extra fonts (corporate faces) the renderer also sees"
-    )
+        "", "a folder, or an s3:// prefix (fetched once per listing, cached), of the operator's "
+        "extra fonts (corporate faces) the renderer also sees"
+    )  # fmt: skip
     font_check: str = _variable(
         "warn", "warn: a substituted typeface or a character no font draws is logged and "
         "recorded; fail: the job fails, naming the slide and the face"

@@ -2,8 +2,9 @@
 
 PowerPoint stores an embedded face as ``ppt/fonts/fontN.fntdata``: an Embedded OpenType (EOT)
 wrapper round the font, its data optionally XOR-obfuscated (flag ``TTEMBED_XORENCRYPTDATA``) or
-MicroType-Express compressed (``TTEMBED_TTCOMPRESSED``; no decompressor is packaged for Debian 12,
-so such a face is skipped with a warning). ECMA-376 also allows an obfuscated TrueType part
+MicroType-Express compressed (``TTEMBED_TTCOMPRESSED``: skipped with a warning; no PyPI package
+decompresses MTX, and Debian's ``eot2ttf`` (libeot), which does, is not wired in while no test
+here can make an MTX file). ECMA-376 also allows an obfuscated TrueType part
 (``.odttf``): its first 32 bytes XORed with the GUID in its name. A plain TrueType/OpenType part
 is taken as it is. Each face is then parsed with fontTools (it must have the tables a renderer
 needs); one that is not a real font is skipped with a warning, never a crash. The files are
@@ -71,9 +72,7 @@ def extract_embedded(
             try:
                 data = _read_part(archive, part, limits)
                 sfnt = unwrap(data, PurePosixPath(part).name)
-                family = call_with_timeout(
-                    functools.partial(check_font, sfnt), timeout=_CHECK_SECONDS, what=where
-                )
+                family = check_font_file(sfnt, where)
             except Deck2VideoError as error:
                 warnings.append(f"{where}: skipped, {_reason(error, where)}")
                 continue
@@ -171,6 +170,15 @@ def _from_eot(data: bytes) -> bytes:
     if font[:4] not in _SFNT_MAGIC:
         raise NotAFont("EOT holds no TrueType or OpenType data")
     return font
+
+
+def check_font_file(sfnt: bytes, where: str) -> str:
+    """The family of a TrueType/OpenType font file (``where`` names it in a timeout's message);
+    :class:`NotAFont` if it is not one a renderer can use."""
+    if sfnt[:4] not in _SFNT_MAGIC:
+        raise NotAFont("not a TrueType or OpenType font")
+    check = functools.partial(check_font, sfnt)
+    return call_with_timeout(check, timeout=_CHECK_SECONDS, what=where)
 
 
 def check_font(sfnt: bytes) -> str:

@@ -27,9 +27,11 @@ from deck2video.config import Deployment, Limits, ToolLimits
 from deck2video.errors import InputError
 from deck2video.fontfiles import EmbeddedFont, extract_embedded
 from deck2video.fontreport import FaceUse, FontReport, SlideFonts, deck_text_runs
+from deck2video.fontsource import operator_fonts
 from deck2video.procs import Sandbox, run_tool
 
 _log = logging.getLogger(__name__)
+_WINE_FONTS = "/usr/share/wine/fonts"
 # Where the project's font packages put their files (Makefile APT_PACKAGES, images/airflow).
 PROJECT_FONT_DIRS = tuple(
     Path(p)
@@ -46,6 +48,7 @@ PROJECT_FONT_DIRS = tuple(
         "/usr/share/fonts/truetype/roboto/unhinted",  # fonts-roboto-unhinted
         "/usr/share/fonts/opentype/urw-base35",  # fonts-urw-base35
         "/usr/share/fonts/truetype/libreoffice",  # OpenSymbol (LibreOffice's own)
+        _WINE_FONTS,  # fonts-wine: only its Tahoma is let in (config_xml)
     )
 )
 # fontconfig's cache of the system's font folders (made by the packages' install triggers).
@@ -74,8 +77,20 @@ METRIC_COMPATIBLE = {
     "Century Schoolbook": "C059",
     "New Century Schoolbook": "C059",
     "Bookman": "URW Bookman",
+    # Monotype drew these to ITC's widths (a document set in one is copyfit in the other); the
+    # URW fonts have the PostScript originals' metrics.
+    "Bookman Old Style": "URW Bookman",
+    "ITC Bookman": "URW Bookman",
     "Avant Garde": "URW Gothic",
+    "ITC Avant Garde Gothic": "URW Gothic",
+    "Century Gothic": "URW Gothic",
     "Zapf Chancery": "Z003",
+    "Monotype Corsiva": "Z003",
+    # Wine's Tahoma, drawn to Tahoma's metrics, carries the name itself (fonts-wine); its ASCII
+    # widths match Tahoma's to 0.5 % of the em (README "Fonts").
+    "Tahoma": "Tahoma",
+    # Monospaced at 0.600 em, like Liberation Mono (every ASCII width, to 0.5 % of the em).
+    "Andale Mono": "Liberation Mono",
     "Symbol": "Standard Symbols PS",
 }
 # Faces with no metric-compatible free font -> the closest one (README "Fonts" says why).
@@ -88,16 +103,14 @@ SUBSTITUTES = {
     "Segoe UI Semibold": "Open Sans",
     "Helvetica Neue": "Liberation Sans",
     "Arial Black": "Liberation Sans",
-    "Verdana": "DejaVu Sans",  # both wide humanist screen faces
-    "Tahoma": "DejaVu Sans",
+    "Verdana": "DejaVu Sans",  # both wide humanist screen faces (DejaVu is narrower)
     "Trebuchet MS": "Open Sans",
     "Gill Sans MT": "Lato",
-    "Century Gothic": "URW Gothic",  # Avant Garde's geometric design, of which it is a cousin
-    "Bookman Old Style": "URW Bookman",
     "Georgia": "Caladea",
     "Garamond": "P052",
     "Consolas": "Liberation Mono",
     "Lucida Console": "Liberation Mono",
+    "Monaco": "Liberation Mono",
     "Segoe UI Emoji": "Symbola",
     "Apple Color Emoji": "Symbola",
     "Noto Color Emoji": "Symbola",
@@ -136,6 +149,10 @@ class FontSet:
 
     dirs: tuple[Path, ...] = PROJECT_FONT_DIRS
     extra: tuple[Path, ...] = ()
+    # The S3 listing the extra folder was fetched from stands for its files in the fingerprint:
+    # every worker that fetched the same listing renders to the same cache key.
+    extra_digest: str = ""
+    warnings: tuple[str, ...] = ()  # operator fonts skipped
 
     @property
     def folders(self) -> tuple[Path, ...]:
@@ -143,13 +160,15 @@ class FontSet:
 
     def fingerprint(self) -> str:
         """Changes when a font file or a rule changes: part of the slides' cache key."""
+        scanned = [d for d in self.dirs if d.is_dir()] if self.extra_digest else self.folders
         # A folder's mtime changes when a file is added or removed: the memo's key.
-        return _fingerprint(tuple((f, f.stat().st_mtime_ns) for f in self.folders), rules_xml())
+        stamps = tuple((f, f.stat().st_mtime_ns) for f in scanned)
+        return _fingerprint(stamps, rules_xml(), self.extra_digest)
 
 
 @functools.cache
-def _fingerprint(folders: tuple[tuple[Path, int], ...], rules: str) -> str:
-    digest = hashlib.sha256(rules.encode())
+def _fingerprint(folders: tuple[tuple[Path, int], ...], rules: str, extra_digest: str) -> str:
+    digest = hashlib.sha256(f"{rules}\0{extra_digest}".encode())
     for folder, _ in folders:
         for path in sorted(folder.rglob("*")):
             if path.is_file():
@@ -173,7 +192,8 @@ class FontRender:
     def prepare(self, deck: Path, work: Path) -> tuple[dict[str, str], tuple[Path, ...]]:
         """Write the render's fontconfig file (and the deck's own faces) into ``work``;
         returns the environment soffice needs and the folders the sandbox must show it."""
-        self.embedded, self.warnings = extract_embedded(deck, work / "fonts-embedded", self.limits)
+        self.embedded, skipped = extract_embedded(deck, work / "fonts-embedded", self.limits)
+        self.warnings = [*self.font_set.warnings, *skipped]
         (work / "fc-cache").mkdir(exist_ok=True)
         self._config = work / "fonts.conf"
         folders = (*self.font_set.folders, *([work / "fonts-embedded"] if self.embedded else []))
@@ -244,10 +264,10 @@ def classify(asked: str, got: str, embedded: Iterable[str] = ()) -> str:
     (a different design: text may reflow)."""
     if got.casefold() in {e.casefold() for e in embedded}:
         return "embedded"
+    if _lookup(METRIC_COMPATIBLE, asked, "").casefold() == got.casefold():
+        return "metric"  # before "same": a clone may carry the original's name (Tahoma)
     if got.casefold() == asked.casefold():
         return "same"
-    if _lookup(METRIC_COMPATIBLE, asked, "").casefold() == got.casefold():
-        return "metric"
     return "substitute"
 
 
@@ -316,6 +336,8 @@ def rules_xml(embedded: Iterable[EmbeddedFont] = ()) -> str:
     named = {**SUBSTITUTES, **METRIC_COMPATIBLE, **CJK_FACES}
     named.update({font.typeface: font.family for font in embedded})
     for name, family in sorted(named.items()):
+        if name == family:
+            continue  # the font carries the name itself
         rules.append(
             f'<alias binding="same"><family>{escape(name)}</family>'
             f"<accept><family>{escape(family)}</family></accept></alias>"
@@ -339,6 +361,10 @@ def config_xml(
         # LibreOffice 7.4 leaves colour bitmap emoji out of a PDF (the glyph is blank): the
         # monochrome Symbola draws them instead.
         "<selectfont><rejectfont><glob>*/NotoColorEmoji.ttf</glob></rejectfont></selectfont>",
+        # fonts-wine's folder holds Windows bitmap faces and its own Courier and Symbol, which
+        # would shadow Liberation Mono and the rules above: only its Tahoma is let in.
+        f"<selectfont><acceptfont><glob>{_WINE_FONTS}/tahoma*.ttf</glob></acceptfont>"
+        f"<rejectfont><glob>{_WINE_FONTS}/*</glob></rejectfont></selectfont>",
         rules_xml(embedded),
         "</fontconfig>",
     ]
@@ -346,13 +372,12 @@ def config_xml(
 
 
 def font_set_for(deployment: Deployment) -> FontSet:
-    """The project's fonts plus the operator's folder (``DECK2VIDEO_FONTS_DIR``), if any."""
-    if not deployment.fonts_dir:
+    """The project's fonts plus the operator's (``DECK2VIDEO_FONTS_DIR``: a folder or an S3
+    prefix, see :mod:`deck2video.fontsource`), if any."""
+    extra = operator_fonts(deployment.fonts_dir, deployment.root_url, deployment.limits)
+    if extra is None:
         return FontSet()
-    folder = Path(deployment.fonts_dir).expanduser()
-    if not folder.is_dir():
-        raise InputError(f"DECK2VIDEO_FONTS_DIR={deployment.fonts_dir}: not a folder")
-    return FontSet(extra=(folder.resolve(),))
+    return FontSet(extra=(extra.folder,), extra_digest=extra.digest, warnings=extra.warnings)
 
 
 def check_fonts(report: FontReport, deck_name: str, mode: str) -> None:

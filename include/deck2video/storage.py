@@ -50,6 +50,7 @@ class ObjectInfo:
     url: str
     size: int
     modified: datetime
+    etag: str = ""  # S3's entity tag (changes with the content); empty for local files
 
 
 def parse(url: str) -> Location:
@@ -403,7 +404,7 @@ def list_objects(prefix_url: str) -> list[ObjectInfo]:
         ):
             for obj in page.get("Contents", []):
                 url = f"s3://{loc.bucket}/{obj['Key']}"
-                found.append(ObjectInfo(url, obj["Size"], obj["LastModified"]))
+                found.append(ObjectInfo(url, obj["Size"], obj["LastModified"], obj.get("ETag", "")))
     except Exception as error:
         raise _s3_error(prefix_url, error) from error
     return found
