@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from deck2video import storage
-from deck2video.airflow_names import EXIT_BAD_INPUT
+from deck2video.airflow_names import EXIT_BAD_INPUT, EXIT_FAILED
 from deck2video.job import load_manifest
 from tests.support import bad_files, media
 
@@ -129,6 +129,21 @@ def test_bad_input_exits_with_its_own_status_and_one_line(tmp_path, reference_vo
     assert len(lines) == 1
     assert lines[0].startswith("deck2video: error: deck ")
     assert "locked.pptx" in lines[0]
+    assert not (tmp_path / "x.mp4").exists()
+
+
+def test_a_bad_deployment_setting_fails_in_one_line_not_as_bad_input(tmp_path, small_inputs):
+    # The operator's mistake: exit 1 (worth a retry once fixed), not 65, and no traceback.
+    deck, voice = small_inputs
+    done = deck2video(
+        "run", "--deck", str(deck), "--voice", str(voice),
+        "--out", str(tmp_path / "x.mp4"), "--root", str(tmp_path / "root"),
+        env={"DECK2VIDEO_FONTS_DIR": str(tmp_path / "no-such-fonts")},
+    )  # fmt: skip
+    assert done.returncode == EXIT_FAILED
+    assert done.stderr.strip().splitlines() == [
+        f"deck2video: failed: DECK2VIDEO_FONTS_DIR='{tmp_path / 'no-such-fonts'}': not a folder"
+    ]
     assert not (tmp_path / "x.mp4").exists()
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from deck2video import __version__
-from deck2video.errors import InputError
+from deck2video.errors import InputError, SettingError
 
 BACKENDS = ("piper", "melo")
 # Language settings and the MeloTTS model and speaker each is spoken with. Piper speaks English
@@ -487,9 +487,11 @@ class Deployment:
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():
             if getattr(self, name) not in allowed:
-                raise ValueError(f"{_env_name(name)}={getattr(self, name)!r}: use one of {allowed}")
+                raise SettingError(
+                    f"{_env_name(name)}={getattr(self, name)!r}: use one of {allowed}"
+                )
         if not 1 <= self.speech_slides_per_task <= MAX_SLIDES_PER_TASK:
-            raise ValueError(
+            raise SettingError(
                 f"{ENV_PREFIX}SPEECH_SLIDES_PER_TASK={self.speech_slides_per_task}: "
                 f"use 1 to {MAX_SLIDES_PER_TASK}"
             )
@@ -563,7 +565,7 @@ def _typed(declared: Any, raw: str) -> Any:
         return type(declared.default)(raw)
     except ValueError:
         name = _env_name(declared.name)
-        raise ValueError(f"{name}={raw!r}: not a {type(declared.default).__name__}") from None
+        raise SettingError(f"{name}={raw!r}: not a {type(declared.default).__name__}") from None
 
 
 def variables() -> Iterator[tuple[str, str, str]]:

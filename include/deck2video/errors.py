@@ -15,6 +15,11 @@ class InputError(Deck2VideoError):
     """The deck, the voice recording or a setting is unusable as given."""
 
 
+class SettingError(Deck2VideoError, ValueError):
+    """A deployment setting (``DECK2VIDEO_*``) is unusable: the operator's to fix, not the user's,
+    so Airflow retries it (a retry after the fix succeeds) and the CLI reports it in one line."""
+
+
 class ProcessingError(Deck2VideoError):
     """An external tool or service failed; retrying may help."""
 

@@ -9,8 +9,8 @@ size-limited (``DECK2VIDEO_MAX_ENTRY_BYTES``, as a deck's parts are) and checked
 a deck's embedded font is; one that is not a usable font is skipped with a warning.
 
 A setting that names no folder, a prefix with no objects, or a bucket the worker may not read is
-the operator's mistake, not the user's: it raises ``ValueError``, as the other deployment
-settings do (:class:`deck2video.config.Deployment`), and a retry after the fix succeeds.
+the operator's mistake, not the user's: it raises :class:`~deck2video.errors.SettingError`, as
+the other deployment settings do, and a retry after the fix succeeds.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 
 from deck2video import storage
 from deck2video.config import ENV_PREFIX, Limits
-from deck2video.errors import InputError
+from deck2video.errors import InputError, SettingError
 from deck2video.fontfiles import NotAFont, check_font_file
 from deck2video.roots import Roots
 
@@ -55,7 +55,7 @@ def operator_fonts(setting: str, root_url: str, limits: Limits) -> OperatorFonts
         return _from_s3(setting.rstrip("/"), root_url, limits)
     folder = Path(setting).expanduser()
     if not folder.is_dir():
-        raise ValueError(f"{FONTS_DIR}={setting!r}: not a folder")
+        raise SettingError(f"{FONTS_DIR}={setting!r}: not a folder")
     return OperatorFonts(folder.resolve())
 
 
@@ -64,9 +64,9 @@ def _from_s3(url: str, root_url: str, limits: Limits) -> OperatorFonts:
         prefix = Roots.anywhere().guarding(root_url).check_folder(FONTS_DIR, url, writing=False)
         listing = sorted(storage.list_objects(prefix), key=lambda found: found.url)
     except InputError as error:  # a bad URL, no such bucket, access denied: the deployment's
-        raise ValueError(str(error)) from None
+        raise SettingError(str(error)) from None
     if not listing:
-        raise ValueError(f"{FONTS_DIR}={url!r}: no objects under this prefix")
+        raise SettingError(f"{FONTS_DIR}={url!r}: no objects under this prefix")
     described = "".join(f"{found.url}\0{found.size}\0{found.etag}\n" for found in listing)
     digest = hashlib.sha256(described.encode()).hexdigest()[:16]
     folder = _cache_root() / digest
@@ -81,7 +81,7 @@ def _cache_root() -> Path:
     root = Path(tempfile.gettempdir()) / f"{_CACHE_NAME}-{os.getuid()}"
     root.mkdir(mode=0o700, exist_ok=True)
     if root.is_symlink() or root.stat().st_uid != os.getuid():
-        raise ValueError(f"{FONTS_DIR}: the font cache {root} belongs to another user")
+        raise SettingError(f"{FONTS_DIR}: the font cache {root} belongs to another user")
     return root
 
 
