@@ -123,7 +123,8 @@ _CJK_NAMES = {
     "Meiryo UI,Yu Gothic,游ゴシック,Yu Gothic UI,游ゴシック Light,Hiragino Sans,"
     "ヒラギノ角ゴ ProN W3",
     "Noto Serif CJK JP": "MS Mincho,ＭＳ 明朝,MS PMincho,ＭＳ Ｐ明朝,Yu Mincho,游明朝",
-    "Noto Sans CJK SC": "DengXian,等线,Microsoft YaHei,微软雅黑,SimHei,黑体",
+    "Noto Sans CJK SC": "DengXian,等线,DengXian Light,等线 Light,Microsoft YaHei,微软雅黑,"
+    "Microsoft YaHei UI,SimHei,黑体,Hiragino Sans GB,Hiragino Sans GB W3,冬青黑体简体中文",
     "Noto Serif CJK SC": "SimSun,宋体,NSimSun,新宋体,FangSong,仿宋,KaiTi,楷体",
     "Noto Sans CJK TC": "Microsoft JhengHei,微軟正黑體",
     "Noto Serif CJK TC": "PMingLiU,新細明體,MingLiU,細明體",
