@@ -57,9 +57,13 @@ def _same_origin(request: Request, content_type: str) -> None:
         raise HTTPException(403, "not from this site")
 
 
-def form_fields() -> list[dict[str, Any]]:
-    """The settings the form offers, from the params (hence from config.py)."""
-    return [{"name": name, **PARAMS[name]} for name in FORM_PARAMS]
+def form_sections() -> dict[str, list[dict[str, Any]]]:
+    """The settings the form offers, from the params (hence from config.py), by section in the
+    order they are declared."""
+    sections: dict[str, list[dict[str, Any]]] = {}
+    for name in FORM_PARAMS:
+        sections.setdefault(PARAMS[name]["section"], []).append({"name": name, **PARAMS[name]})
+    return sections
 
 
 @router.get("/new", response_class=HTMLResponse, name="new_video_page")
@@ -70,7 +74,7 @@ def new_video_page(request: Request, session: SessionDep, user: GetUserDep) -> R
         request,
         "new.html",
         {
-            "fields": form_fields(),
+            "sections": form_sections(),
             "voices": uploads.voices_used(session),
             "remembered": uploads.remembered_voice(area, user.get_id()),
             "max_deck_mib": limits.max_deck_bytes / 2**20,

@@ -177,3 +177,17 @@ def test_the_uploads_area_lies_under_the_roots_and_outside_the_inbox(tmp_path):
     outside = Deployment(root=root, uploads_url=str(tmp_path / "elsewhere"))
     with pytest.raises(InputError, match="not under a root"):
         uploads.uploads_area(outside, Roots.for_service(outside))
+
+
+@pytest.mark.parametrize(
+    ("stored", "job_id"),
+    [
+        ('"\\"talk-0123456789abcdef\\""', "talk-0123456789abcdef"),  # as XComModel.set stores it
+        ('"talk-0123456789abcdef"', "talk-0123456789abcdef"),  # as the execution API does
+        ('{"job": "talk"}', None),
+        ('"../talk"', None),
+        (None, None),
+    ],
+)
+def test_a_job_id_is_read_from_its_xcoms_stored_text(stored, job_id):
+    assert listing.job_id_in(stored) == job_id

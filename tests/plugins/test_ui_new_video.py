@@ -80,6 +80,8 @@ def test_a_producer_uploads_a_deck_and_a_recording_and_watches_it_to_the_end(
     def finished(d) -> bool:
         row = by_css(d, f"tr.job[data-run='{run_id}']")[0]
         if spoken := row.find_element("css selector", ".progress .spoken").text:
+            if not seen:
+                screenshot(d, "videos-list-progress")
             seen.add(spoken)
         return row.find_element("css selector", ".badge").text == "completed"
 
@@ -90,6 +92,7 @@ def test_a_producer_uploads_a_deck_and_a_recording_and_watches_it_to_the_end(
     assert all(s.endswith(f" / {len(SLIDES)} slides") for s in seen), seen
     row = by_css(driver, f"tr.job[data-run='{run_id}']")[0]
     assert row.find_element("css selector", "td.slides").text == str(len(SLIDES))
+    assert row.find_element("css selector", "td.when").text.endswith(" UTC")
     wait_until(driver, lambda d: d.execute_script(
         "const i = document.querySelector(arguments[0]); return i && i.naturalWidth > 0",
         f"tr.job[data-run='{run_id}'] img.list-thumb"))  # fmt: skip
@@ -191,14 +194,77 @@ def test_the_trigger_form_refuses_a_deck_outside_the_roots_before_a_run_exists(
     by_css(driver, "[role=dialog] input[name=element_voice_url]")[0].send_keys(f"{allowed}v.wav")
     deck.send_keys("/etc/talk.pptx")
     dialog_button(driver, "Trigger")[0].click()
-    refusal = wait_until(
-        driver,
-        lambda d: [a for a in by_css(d, "[role=dialog] [role=alert]") if "deck_url" in a.text],
-    )[0]
-    assert "Invalid input for param deck_url: '/etc/talk.pptx' does not match" in refusal.text
+    says = "Invalid input for param deck_url: '/etc/talk.pptx' does not match"
+    wait_until(driver, lambda d: says in by_css(d, "[role=dialog]")[0].text)
     screenshot(driver, "trigger-form-refuses-outside-the-roots")
     assert runs() == before  # refused before a run existed
 
 
 def dialog_button(driver, text: str) -> list:
     return [b for b in by_css(driver, "[role=dialog] button") if b.text.strip().startswith(text)]
+
+
+@pytest.fixture
+def many_runs(airflow_servers):
+    """More runs than one page holds, kept from running: made while the DAG is paused, some
+    marked failed, all deleted at the end."""
+    servers = airflow_servers
+    allowed = servers.root.rsplit("/", 1)[0] + "/"
+    dag = "/api/v2/dags/deck_to_video"
+    assert servers.admin.call("PATCH", dag, {"is_paused": True})[0] == 200
+    made = []
+    try:
+        for n in range(PAGE + 5):
+            conf = {"deck_url": f"{allowed}bulk/bulk-{n:02d}.pptx", "voice_url": f"{allowed}v.wav"}
+            made.append(servers.trigger(conf))
+            if n % 4 == 0:
+                status, body = servers.admin.call(
+                    "PATCH", f"{dag}/dagRuns/{made[-1]}", {"state": "failed"}
+                )
+                assert status == 200, body
+        yield made
+    finally:
+        for run_id in made:
+            servers.admin.call("DELETE", f"{dag}/dagRuns/{run_id}")
+        servers.admin.call("PATCH", dag, {"is_paused": False})
+
+
+PAGE = 25  # deck2video_ui.listing.JOBS_PER_PAGE
+
+
+def test_the_list_pages_through_every_job_and_searches_and_filters_them(
+    signed_in, airflow_servers, many_runs
+):
+    servers, driver = airflow_servers, signed_in
+    driver.switch_to.default_content()
+    driver.get(f"{servers.base}/deck2video/")
+    total = int(wait_until(driver, lambda d: by_css(d, "#job-count"))[0].text.split()[0])
+    assert total >= len(many_runs)
+    pages = -(-total // PAGE)
+    seen: list[str] = []
+    for page in range(1, pages + 1):
+        assert by_css(driver, "#page-of")[0].text == f"page {page} of {pages}"
+        rows = by_css(driver, "tr.job")
+        assert len(rows) == (PAGE if page < pages else total - PAGE * (pages - 1))
+        seen += [r.get_attribute("data-run") for r in rows]
+        if page == 1:
+            screenshot(driver, "videos-list-page-1")
+        if page < pages:
+            by_css(driver, "a[rel=next]")[0].click()
+            wait_until(driver, lambda d, p=page: by_css(d, "#page-of")[0].text.startswith(
+                f"page {p + 1} "))  # fmt: skip
+    assert set(many_runs) <= set(seen)
+    assert len(seen) == len(set(seen)) == total  # every job once
+
+    search = by_css(driver, "input[name=q]")[0]
+    search.clear()
+    search.send_keys("BULK-1")
+    by_css(driver, "select[name=status] option[value=failed]")[0].click()
+    by_css(driver, ".list-filter button[type=submit]")[0].click()
+    wait_until(driver, lambda d: "q=BULK-1" in d.current_url and by_css(d, "#job-count"))
+    assert by_css(driver, "#job-count")[0].text == "2 jobs match"
+    names = [r.find_element("css selector", "td.deck a").text for r in by_css(driver, "tr.job")]
+    expected = [f"bulk-{n:02d}.pptx" for n in range(PAGE + 4, 9, -1) if n % 4 == 0 and n < 20]
+    assert names == expected
+    assert all(b.text == "failed" for b in by_css(driver, "tr.job .badge"))
+    screenshot(driver, "videos-list-search-and-filter")

@@ -56,6 +56,7 @@
     setText(row, ".progress .doing", state.doing);
     setText(row, ".progress .spoken", state.spoken);
     setText(row, ".progress .left", state.left);
+    setText(row, "td.when", state.started);
     setText(row, "td.duration", state.duration);
     setText(row, "td.slides", state.slides);
     setText(row, "td.video", state.video);
