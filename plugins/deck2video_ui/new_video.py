@@ -51,10 +51,19 @@ def _same_origin(request: Request, content_type: str) -> None:
     if request.headers.get("content-type", "").split(";")[0].strip() != content_type:
         raise HTTPException(415, f"send the body as {content_type}")
     origin = request.headers.get("origin")
-    if origin is not None and urlsplit(origin).netloc != request.headers.get("host"):
+    if origin is not None and urlsplit(origin).netloc not in _own_hosts(request):
         raise HTTPException(403, "not from this site")
     if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
         raise HTTPException(403, "not from this site")
+
+
+def _own_hosts(request: Request) -> set[str]:
+    """This site as the browser names it: the request's Host, or Airflow's configured base URL
+    (behind a proxy that rewrites Host)."""
+    from airflow.configuration import conf
+
+    configured = urlsplit(conf.get("api", "base_url", fallback="") or "").netloc
+    return {host for host in (request.headers.get("host"), configured) if host}
 
 
 def form_sections() -> dict[str, list[dict[str, Any]]]:
