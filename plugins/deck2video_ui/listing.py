@@ -179,6 +179,7 @@ def summaries(store: Store, job_ids: Sequence[str]) -> dict[str, JobView | None]
         folder = jobs.job_folder(store, job_id)
         return jobs.load_summary(folder) if folder else None
 
+    job_ids = list(dict.fromkeys(job_ids))
     if not job_ids:
         return {}
     with ThreadPoolExecutor(min(_MANIFEST_READERS, len(job_ids))) as pool:
@@ -273,7 +274,8 @@ def row_state(run: runs.Run, job: JobView | None, progress: Progress | None) -> 
         "tone": status.tone,
         "step": status.step or "",
         "reason": status.reason or "",
-        "doing": progress.step or "" if progress else "",
+        # The step in words, unless the badge says it already.
+        "doing": (progress.step or "") if progress and progress.step != status.label else "",
         "spoken": progress.slides_text if progress else "",
         "left": left_text(progress.seconds_left) if progress else "",
         "started": pages.when(run.started),
