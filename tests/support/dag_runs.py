@@ -54,7 +54,8 @@ def with_roots_of_this_deployment(dag, roots_in_params: bool = True) -> None:
 
     roots = Roots.for_service(Deployment.from_env())
     for name, spec in (params_for(roots) if roots_in_params else PARAMS).items():
-        dag.params[name] = Param(**spec)
+        for params in (dag.params, *(task.params for task in dag.tasks)):
+            params[name] = Param(**spec)  # each task validates its own copy again
 
 
 def job_manifests(root: str) -> dict[str, Manifest]:
