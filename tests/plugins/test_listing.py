@@ -191,3 +191,15 @@ def test_the_uploads_area_lies_under_the_roots_and_outside_the_inbox(tmp_path):
 )
 def test_a_job_id_is_read_from_its_xcoms_stored_text(stored, job_id):
     assert listing.job_id_in(stored) == job_id
+
+
+def test_a_rows_state_for_the_poll_says_what_the_badge_does_not():
+    from deck2video_ui.runs import Run
+
+    run = Run("manual__1", "running", NOW, NOW - timedelta(seconds=75), None, {}, None, "ann",
+              None)  # fmt: skip
+    state = listing.row_state(run, None, listing.Progress("rendering slides", None, None, None))
+    assert (state["status"], state["doing"], state["spoken"]) == ("running", "rendering slides", "")
+    assert (state["active"], state["started"], state["job"]) == (True, "2026-12-01 09:58 UTC", None)
+    same = listing.row_state(run, None, listing.Progress("running", None, None, None))
+    assert same["doing"] == ""
