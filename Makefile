@@ -24,7 +24,7 @@ PYTEST_ARGS ?=
 
 .PHONY: help demo test unit lint fmt bench bench-builds bench-voice install apt clean airflow \
 	lock stack bench-stack bench-lexicon bench-corpus \
-	bench-sandbox
+	bench-sandbox bench-listing
 
 ## help: what each target does
 help:
@@ -119,6 +119,10 @@ CORPUS ?=
 bench-corpus: install
 	@test -n "$(CORPUS)" || { echo "make bench-corpus CORPUS=<folder of .pptx>"; exit 2; }
 	$(PY) -m bench.corpus_bench "$(CORPUS)" --render
+
+## bench-listing: the Videos list with 10,000 jobs in an Airflow DB: every pass and page, a search
+bench-listing: install
+	$(PY) -m bench.listing_bench
 
 ## bench-sandbox: what running each tool in bubblewrap costs per call (sandboxed vs not)
 bench-sandbox: install

@@ -9,9 +9,9 @@ spoken; the result is an MP4 with captions (`.vtt` and `.srt` next to it).
 "voice_url": "s3://decks/voice.m4a", "out_url": "s3://videos/talk.mp4"}'`.
 Locations are `s3://bucket/key` URLs, `file://` URLs or absolute paths, under the storage
 roots this deployment allows (`DECK2VIDEO_READ_ROOTS` / `DECK2VIDEO_WRITE_ROOTS`; by default
-the job root, the inbox and the outbox). A run with a missing or malformed field is refused
-before it starts, one with a location outside the roots by its first step, with a message
-naming the field.
+the job root, the inbox and the outbox; each field's help in the form lists them). A run with a
+missing or malformed field, or a location outside the roots, is refused before it exists, with
+a message naming the field.
 
 Notes conventions: an empty slide or `[SILENCE]` shows the slide for the silent-slide length;
 `[PAUSE 1.5]` inserts a pause. Hidden slides are skipped unless asked for.
@@ -70,7 +70,9 @@ def _asset_uri(url: str) -> str:
     tags=["deck2video"],
     doc_md=__doc__,
     default_args={**DEFAULT_ARGS, "queue": DEPLOYMENT.cpu_queue},
-    params={name: Param(**spec) for name, spec in job_params.PARAMS.items()},
+    # The locations' patterns name this deployment's roots: Airflow refuses a conf outside
+    # them when the run is triggered, before it exists.
+    params={name: Param(**spec) for name, spec in job_params.params_for(service_roots()).items()},
 )
 def deck_to_video() -> None:
     @task(multiple_outputs=False, execution_timeout=timedelta(minutes=30))

@@ -17,6 +17,7 @@ from deck2video.params import (
     URL_PATTERN,
     check_conf,
     out_url_for,
+    params_for,
     quality_from_params,
     settings_from_params,
     takes_for,
@@ -126,3 +127,58 @@ def test_check_conf_refuses_locations_outside_the_roots_naming_field_and_roots()
         check_conf(
             {"deck_url": "s3://decks/in/talk.pptx", "voice_url": "s3://decks/in/v.wav"}, roots
         )
+
+
+# --- issue 22: the form's patterns name the deployment's roots --------------------------------
+
+
+ROOTS = Roots(read=("s3://decks/in/", "/srv/d 2/"), write=("s3://decks/out/",)).guarding(
+    "s3://decks/in/d2v"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "url", "accepted"),
+    [
+        ("deck_url", "s3://decks/in/talk.pptx", True),
+        ("deck_url", "/srv/d 2/team/talk.PPTX", True),
+        ("deck_url", "file:///srv/d 2/talk.pptx", True),
+        ("deck_url", "file://localhost/srv/d 2/talk.pptx", True),
+        ("deck_url", "s3://decks/other/talk.pptx", False),
+        ("deck_url", "/srv/d/talk.pptx", False),
+        ("deck_url", "/etc/talk.pptx", False),
+        ("deck_url", "s3://decks/in/../x/talk.pptx", False),
+        ("deck_url", "s3://decks/in/d2v/jobs/abc/input/deck.pptx", False),  # the store's own
+        ("deck_url", "s3://decks/in/d2v/cache/x.pptx", False),
+        ("voice_url", "s3://decks/in/anna.wav", True),
+        ("voice_url", "/proc/self/environ", False),
+        ("lexicon_url", "s3://decks/out/words.txt", False),  # a write root, not a read root
+        ("out_url", "s3://decks/out/talk.mp4", True),
+        ("out_url", "s3://decks/in/talk.mp4", False),
+    ],
+)
+def test_each_locations_pattern_accepts_its_roots_only(name, url, accepted):
+    spec = params_for(ROOTS)[name]
+    assert bool(re.search(spec["pattern"], url)) is accepted
+    assert check_roots(name, url) is accepted  # the pattern agrees with the one check
+
+
+def check_roots(name: str, url: str) -> bool:
+    try:
+        if name == "out_url":
+            ROOTS.check_write(name, url)
+        else:
+            ROOTS.check_read(name, url)
+    except InputError:
+        return False
+    return True
+
+
+def test_the_help_names_the_allowed_prefixes_and_unlimited_roots_keep_the_plain_patterns():
+    found = params_for(ROOTS)
+    assert found["deck_url"]["description"].endswith(
+        "Allowed locations: s3://decks/in/, /srv/d 2/."
+    )
+    assert "s3://decks/out/" in found["out_url"]["description"]
+    assert found["takes"] == PARAMS["takes"]
+    assert params_for(Roots.anywhere()) == PARAMS

@@ -457,6 +457,10 @@ class Deployment:
     inbox_url: str = _variable("", "where decks are dropped (default <root>/inbox)")
     outbox_url: str = _variable("", "where inbox videos are published (default <root>/videos)")
     inbox_voice_url: str = _variable("", "voice for inbox decks (default <inbox>/voice.wav)")
+    uploads_url: str = _variable(
+        "", "where the Videos page's New video stores uploaded decks and recordings (default "
+        "<root>/uploads): under the read and write roots, outside the inbox"
+    )  # fmt: skip
     read_roots: str = _variable(
         "", "URL prefixes decks, voices and lexicons may be read from, comma-separated "
         "(default: Airflow <root> and the inbox; the CLI anywhere)"
@@ -519,6 +523,10 @@ class Deployment:
     @property
     def outbox(self) -> str:
         return self.outbox_url or f"{self.root_url}/videos"
+
+    @property
+    def uploads(self) -> str:
+        return self.uploads_url or f"{self.root_url}/uploads"
 
 
 # The storage variables a process passes on to a child that reads the same storage.

@@ -7,6 +7,7 @@ imports nothing from Airflow (nor jsonschema): the DAG files wrap each spec in `
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -128,6 +129,49 @@ PARAMS: dict[str, dict[str, Any]] = {
 
 _URL_FIELDS = ("deck_url", "voice_url", "out_url", "lexicon_url")
 _READ_FIELDS = ("deck_url", "voice_url", "lexicon_url")
+
+
+# What each location field must lie under: the deployment's roots for reading or writing.
+_READ_FIELDS_PATTERNS = {"deck_url": r"\.[pP][pP][tT][xX]", "voice_url": "", "lexicon_url": ""}
+_WRITE_FIELDS_PATTERNS = {"out_url": r"\.mp4"}
+# ECMAScript's "u" flag (the form's validator) allows escaping these only; Python accepts them.
+_SYNTAX = re.compile(r"([\^$\\.*+?()\[\]{}|/])")
+
+
+def params_for(roots: Roots) -> dict[str, dict[str, Any]]:
+    """:data:`PARAMS` for a deployment: each location's pattern accepts only URLs under its
+    ``roots`` (and outside the job store's own folders), and its help names them, so that Airflow
+    refuses such a conf when the run is triggered, before it exists. Unlimited roots (None)
+    keep the plain patterns."""
+    found = {name: dict(spec) for name, spec in PARAMS.items()}
+    for fields, prefixes in (
+        (_READ_FIELDS_PATTERNS, roots.read),
+        (_WRITE_FIELDS_PATTERNS, roots.write),
+    ):
+        if prefixes is None:
+            continue
+        allowed = "Allowed locations: " + ", ".join(prefixes) + "."
+        for name, suffix in fields.items():
+            found[name]["pattern"] = _under(prefixes, roots.reserved, suffix)
+            found[name]["description"] = f"{found[name]['description']} {allowed}"
+    return found
+
+
+def _under(prefixes: tuple[str, ...], reserved: tuple[str, ...], suffix: str) -> str:
+    """A pattern for a URL under one of ``prefixes`` (however a local path is spelled), not
+    under ``reserved``, ending with ``suffix``."""
+    refused = f"(?!(?:{_spellings(reserved)}))" if reserved else ""
+    return f"^{_NO_TRICKS}{refused}(?:{_spellings(prefixes)})[^\\x00-\\x1f]*{suffix}$"
+
+
+def _spellings(prefixes: tuple[str, ...]) -> str:
+    """An alternation of the prefixes: a local one as a path and as a file:// URL."""
+    spelled = []
+    for prefix in prefixes:
+        local = not prefix.startswith("s3://")
+        forms = (prefix, f"file://{prefix}", f"file://localhost{prefix}") if local else (prefix,)
+        spelled.extend(_SYNTAX.sub(r"\\\1", form) for form in forms)
+    return "|".join(spelled)
 
 
 def check_conf(conf: Mapping[str, Any], roots: Roots | None = None) -> None:

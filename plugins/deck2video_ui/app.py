@@ -16,7 +16,7 @@ ask for (``GET .../retake``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from airflow.api_fastapi.app import API_ROOT_PATH, get_auth_manager
 from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
@@ -29,12 +29,15 @@ from fastapi.templating import Jinja2Templates
 from deck2video import storage
 from deck2video.config import Deployment
 from deck2video.job import JobFolder, Store
-from deck2video_ui import jobs, media, pages, runs
+from deck2video_ui import jobs, listing, media, pages, runs
 
 HERE = Path(__file__).parent
 STATIC = {  # name -> content type: the only static files there are
     "deck2video.css": "text/css; charset=utf-8",
+    "producer.css": "text/css; charset=utf-8",
     "job.js": "text/javascript; charset=utf-8",
+    "list.js": "text/javascript; charset=utf-8",
+    "new.js": "text/javascript; charset=utf-8",
     "icon.svg": "image/svg+xml",
 }
 # The page's own scripts and styles only; media and images from this origin (the api-server).
@@ -43,11 +46,13 @@ CSP = (
     "media-src 'self'; connect-src 'self'; frame-ancestors 'self'; base-uri 'none'; "
     "form-action 'self'"
 )
-RUNS_PER_PAGE = 100  # runs folded into the rows of one page of the jobs list
 MAX_PAGES = 1000  # a page number past this is a bad request (422), not a query
+MAX_LIST_PAGES = 1_000_000  # the jobs list's: every job has a page (422 past this)
+MAX_POLLED = 100  # runs one poll of the list may ask about
 
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters.update(pages.FILTERS)
+templates.env.filters["left"] = listing.left_text
 
 # Who may see the pages and files: whoever Airflow lets read deck_to_video's runs.
 READ_RUNS = Depends(requires_access_dag("GET", DagAccessEntity.RUN, param_dag_id=runs.DAG_ID))
@@ -101,19 +106,49 @@ router = APIRouter(dependencies=[READ_RUNS])
 
 @router.get("/", response_class=HTMLResponse, name="jobs_page")
 def jobs_page(
-    request: Request, session: SessionDep, page: int = Query(1, ge=1, le=MAX_PAGES)
+    request: Request,
+    session: SessionDep,
+    user: GetUserDep,
+    page: int = Query(1, ge=1, le=MAX_LIST_PAGES),
+    q: str = Query("", max_length=listing.MAX_SEARCH),
+    status: str = Query("", pattern=f"^(|{'|'.join(listing.STATUS_FILTERS)})$"),
 ) -> Response:
-    """One page of the newest runs, folded into rows per job: one manifest read per job."""
-    recent = runs.recent_runs(session, RUNS_PER_PAGE, offset=(page - 1) * RUNS_PER_PAGE)
-    wanted = list(dict.fromkeys(run.job_id for run in recent if run.job_id))
-    root = store()
-    found = {}
-    for job_id in wanted:
-        folder = jobs.job_folder(root, job_id)
-        found[job_id] = jobs.load_summary(folder) if folder else None
-    rows = pages.job_rows(recent, found)
-    more = len(recent) == RUNS_PER_PAGE
-    return _page(request, "jobs.html", {"rows": rows, "page": page, "more": more})
+    """One page of the jobs, newest first, searched and filtered (listing.list_page)."""
+    query = listing.ListQuery(page, q, status)
+    found = listing.list_page(session, store(), query, _slides_per_task())
+    rows = [pages.JobRow(run, job, count) for run, job, count in found.rows]
+    return _page(
+        request,
+        "jobs.html",
+        {
+            "rows": rows,
+            "listed": found,
+            "query": query,
+            "statuses": list(listing.STATUS_FILTERS),
+            "progress": found.progress,
+            "may_trigger": may_trigger(user),
+        },
+    )
+
+
+def _slides_per_task() -> int:
+    return Deployment.from_env().speech_slides_per_task
+
+
+@router.get("/api/rows", name="rows_state")
+def rows_state(
+    session: SessionDep, run: Annotated[list[str] | None, Query()] = None
+) -> JSONResponse:
+    """What the list's rows of these runs show now: polled by the list while runs are active."""
+    found = runs.runs_by_id(session, list(dict.fromkeys(run or []))[:MAX_POLLED])
+    views = listing.summaries(store(), [r.job_id for r in found if r.job_id])
+    by_run = {r.run_id: views.get(r.job_id) if r.job_id else None for r in found}
+    active = [r for r in found if r.state in listing.STATUS_FILTERS["active"]]
+    progress = listing.progress_of(session, active, by_run, _slides_per_task())
+    return JSONResponse(
+        {"rows": [listing.row_state(r, by_run[r.run_id], progress.get(r.run_id)) for r in found]},
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse, name="job_page")
@@ -170,6 +205,16 @@ def retake_request(
     if body is None:
         raise HTTPException(404, "no such slide, or no run of this job to repeat")
     return JSONResponse({"path": f"{airflow_root()}api/v2/dags/{runs.DAG_ID}/dagRuns", **body})
+
+
+@router.get("/jobs/{job_id}/thumbnail.png", name="thumbnail")
+def thumbnail(request: Request, job_id: str) -> Response:
+    """The job's first narrated slide: the list's thumbnail."""
+    folder = jobs.job_folder(store(), job_id)
+    manifest = jobs.manifest_of(folder) if folder is not None else None
+    if folder is None or manifest is None or not manifest.slides:
+        raise HTTPException(404, "no such file")
+    return _job_file(request, job_id, "slide", manifest.slides[0].source_index)
 
 
 @router.get("/jobs/{job_id}/video.mp4", name="video")
@@ -229,6 +274,9 @@ def _errors_as_pages(request: Request, error: HTTPException) -> Response:
 def create_app() -> FastAPI:
     app = FastAPI(title="deck2video", docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(router)
+    from deck2video_ui import new_video  # it builds on this module's pages
+
+    app.include_router(new_video.router)
     # Starlette types every handler as taking Exception; it calls this one with HTTPExceptions.
     app.add_exception_handler(HTTPException, _errors_as_pages)  # type: ignore[arg-type]
     return app

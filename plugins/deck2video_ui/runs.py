@@ -102,6 +102,19 @@ def find_run(session: Session, run_id: str) -> Run | None:
     return _with_details(session, [row])[0] if row is not None else None
 
 
+def runs_by_id(session: Session, run_ids: Sequence[str]) -> list[Run]:
+    """These runs (one page of the jobs list), in full, in the order asked."""
+    from airflow.models.dagrun import DagRun
+
+    if not run_ids:
+        return []
+    rows = session.scalars(
+        select(DagRun).where(DagRun.dag_id == DAG_ID, DagRun.run_id.in_(list(run_ids)))
+    ).all()
+    order = {run_id: n for n, run_id in enumerate(run_ids)}
+    return _with_details(session, sorted(rows, key=lambda row: order[row.run_id]))
+
+
 def job_runs(session: Session, job_id: str, limit: int = RECENT_RUNS) -> list[Run]:
     """The newest runs of one job, found by their job-id XComs (one small column each), then
     read in full: a job page does not load every recent run of every job."""

@@ -507,7 +507,14 @@ def test_a_run_reaching_outside_the_roots_fails_at_once_storing_nothing(
 ):
     root = f"s3://{good_run.bucket}/outside-root"
     conf = {"deck_url": e2e_deck, "voice_url": "/proc/self/environ", "out_url": good_run.out_url}
-    dag_run, tis = run_dag(dag_bag.get_dag(DAG_ID), conf, root)
+    from airflow.sdk.exceptions import ParamValidationError
+
+    # The params' patterns name the roots (issue 22): refused before a run exists.
+    with pytest.raises(ParamValidationError, match=r"^Invalid input for param voice_url: "):
+        run_dag(dag_bag.get_dag(DAG_ID), conf, root)
+    assert storage.list_objects(root) == []
+    # Without the patterns (a DAG parsed under other roots), prepare refuses it at once.
+    dag_run, tis = run_dag(dag_bag.get_dag(DAG_ID), conf, root, roots_in_params=False)
     assert dag_run.state == "failed"
     assert (tis[("prepare", -1)].state, tis[("prepare", -1)].try_number) == ("failed", 1)
     assert storage.list_objects(root) == []

@@ -25,6 +25,8 @@ def job_paths(made_jobs) -> dict[str, str]:
         "audio": f"/deck2video/jobs/{job}/slides/2.wav",
         "retake": f"/deck2video/api/jobs/{job}/slides/2/retake",
         "script": "/deck2video/static/job.js",
+        "thumbnail": f"/deck2video/jobs/{job}/thumbnail.png",
+        "rows": f"/deck2video/api/rows?run={made_jobs.finished.run_id}",
     }
 
 
@@ -117,7 +119,10 @@ def test_bad_ranges_and_pages_get_4xx_and_invalid_ranges_the_whole_file(
         assert admin.raw(f"{job_paths['job']}?page={page}")[0] == 422
     status, _, body = admin.raw(f"{job_paths['jobs']}?page=2", {"Accept": "text/html"})
     assert status == 200
-    assert b"Newer runs" in body
+    assert b"past the last one" in body
+    assert b'rel="prev"' in body
+    for query in ("status=sleeping", f"q={'x' * 201}"):
+        assert admin.raw(f"{job_paths['jobs']}?{query}")[0] == 422
 
 
 def test_pages_forbid_scripts_from_elsewhere(airflow_servers, job_paths):

@@ -57,10 +57,10 @@ def test_signed_in_user_opens_videos_from_the_navigation_and_sees_every_job(
     assert "review.pptx" in finished.text
     assert "voice.wav" in finished.text
     manifest = made_jobs.finished.manifest(airflow_servers.root)
-    cells = finished.find_elements("css selector", "td")
-    assert cells[5].text == str(len(NARRATED))  # slides
+    assert finished.find_element("css selector", "td.slides").text == str(len(NARRATED))
     video_seconds = manifest.stages["assemble"].detail["video_seconds"]
-    assert cells[6].text == f"0:{round(video_seconds):02d}"  # video length
+    video_length = finished.find_element("css selector", "td.video").text
+    assert video_length == f"0:{round(video_seconds):02d}"
 
     failed = rows[made_jobs.failed.run_id]
     assert failed.find_element("css selector", ".badge").text == "failed"

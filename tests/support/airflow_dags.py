@@ -65,7 +65,12 @@ def dag_bag(airflow_db):
     also puts the folder on sys.path, for the support package in dags/deck2video_airflow)."""
     from airflow.dag_processing.dagbag import BundleDagBag
 
-    return BundleDagBag(dag_folder=DAGS, bundle_path=DAGS, bundle_name="dags-folder")
+    # The trigger form's patterns name the roots (deck2video.params.params_for): the conf tests
+    # read from s3://decks/ and publish beside the deck or to s3://videos/.
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("DECK2VIDEO_READ_ROOTS", "s3://decks/")
+        env.setenv("DECK2VIDEO_WRITE_ROOTS", "s3://decks/,s3://videos/")
+        return BundleDagBag(dag_folder=DAGS, bundle_path=DAGS, bundle_name="dags-folder")
 
 
 @pytest.fixture(scope="session")
