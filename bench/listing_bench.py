@@ -20,19 +20,24 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
+from typing import Any, TypeVar
 
 REPO = Path(__file__).resolve().parents[1]
 STATES = ("success", "success", "success", "failed", "running")
 
 
-def median_ms(call: Callable[[], object], calls: int) -> tuple[float, object]:
-    times, result = [], None
+T = TypeVar("T")
+
+
+def median_ms(call: Callable[[], T], calls: int) -> tuple[float, T]:
+    times: list[float] = []
     for _ in range(calls):
         started = time.perf_counter()
         result = call()
         times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000, result
+    return statistics.median(times) * 1000, result  # the last call's
 
 
 def configure_airflow(home: Path) -> None:
@@ -62,7 +67,9 @@ def fill(jobs: int, root: str) -> None:
 
     db.initdb()
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    runs, xcoms, instances = [], [], []
+    runs: list[Any] = []
+    xcoms: list[Any] = []
+    instances: list[Any] = []
     for n in range(jobs):
         job_id = f"deck-{n:05d}-{n:016x}"
         for again in range(2 if n % 10 == 0 else 1):
@@ -148,14 +155,14 @@ def measure(jobs: int, calls: int, root: str) -> None:
                 ms, found = median_ms(lambda: listing.job_entries(session), calls)
                 print(f"  {name:32s} {ms:8.1f} ms  ({len(found)} jobs)")
                 continue
-            ms, page = median_ms(lambda q=query: listing.list_page(session, store, q), calls)
+            ms, page = median_ms(partial(listing.list_page, session, store, query), calls)
             print(f"  {name:32s} {ms:8.1f} ms  ({len(page.rows)} rows of {page.total})")
         active = [e.run_id for e in listing.job_entries(session) if e.state == "running"][:25]
 
-        def poll() -> object:
+        def poll() -> Any:
             found = runs.runs_by_id(session, active)
             views = listing.summaries(store, [r.job_id for r in found if r.job_id])
-            by_run = {r.run_id: views.get(r.job_id) for r in found}
+            by_run = {r.run_id: views.get(r.job_id) if r.job_id else None for r in found}
             return listing.progress_of(session, found, by_run)
 
         ms, _ = median_ms(poll, calls)

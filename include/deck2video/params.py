@@ -166,7 +166,7 @@ def _under(prefixes: tuple[str, ...], reserved: tuple[str, ...], suffix: str) ->
 
 def _spellings(prefixes: tuple[str, ...]) -> str:
     """An alternation of the prefixes: a local one as a path and as a file:// URL."""
-    spelled = []
+    spelled: list[str] = []
     for prefix in prefixes:
         local = not prefix.startswith("s3://")
         forms = (prefix, f"file://{prefix}", f"file://localhost{prefix}") if local else (prefix,)
