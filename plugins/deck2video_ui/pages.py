@@ -120,24 +120,36 @@ def retake_request(
     slide: int,
     started_by: str | None,
     out_url: str | None = None,
+    take: int | None = None,
 ) -> dict | None:
-    """The body of Airflow's "trigger a run" request that re-takes one slide of a job.
+    """The body of Airflow's "trigger a run" request that re-takes one slide of a job, or
+    (``take``) puts an earlier take of it back into the video.
 
     It asks for the job's own inputs and settings (from its manifest), published to the
     clicking user's ``out_url`` (default: :func:`retake_out_url`), with every re-take already
-    in the video and the next take of ``slide``. No run's conf is repeated: another user may
-    have written it. None when the job has no run yet or no such slide.
+    in the video and the next take of ``slide`` (or ``take``, one the slide has: its audio is
+    in the cache, so nothing is recorded again and the next assembly uses it). No run's conf is
+    repeated: another user may have written it. None when the job has no run yet, no such
+    slide, or no such take.
     """
-    if not runs or not job.conf or all(s.number != slide for s in job.outline):
+    found = next((s for s in job.outline if s.number == slide), None)
+    if not runs or not job.conf or found is None or (take and take not in found.takes):
         return None
     takes = dict(job.takes)
     for run in runs:  # a re-take still running counts too: never ask for the same take twice
-        for number, take in run.takes.items():
-            takes[number] = max(takes.get(number, 1), take)
-    take = takes.get(slide, 1) + 1
-    takes[slide] = take
+        for number, asked in run.takes.items():
+            takes[number] = max(takes.get(number, 1), asked)
+    chosen = take is not None
+    take = take if chosen else takes.get(slide, 1) + 1
+    takes = {**dict(job.takes), slide: take} if chosen else {**takes, slide: take}
     # Airflow renders the note as Markdown: the deck's and the user's names are literal text.
     by = f" by {markdown_literal(started_by)}" if started_by else ""
+    deck = markdown_literal(job.deck_name)
+    what = (
+        f"Take {take} of slide {slide} of {deck} chosen again"
+        if chosen
+        else f"Re-take of slide {slide} (take {take}) of {deck}"
+    )
     return {
         "logical_date": None,
         "conf": {
@@ -145,8 +157,7 @@ def retake_request(
             "out_url": out_url or retake_out_url(job),
             "takes": {str(n): t for n, t in sorted(takes.items())},
         },
-        "note": f"Re-take of slide {slide} (take {take}) of {markdown_literal(job.deck_name)}, "
-        f"asked for{by} on the deck2video page.",
+        "note": f"{what}, asked for{by} on the deck2video page.",
     }
 
 
