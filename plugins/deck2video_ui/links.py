@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from deck2video.airflow_names import DAG_ID, RUN_VIEW_ROUTE, TaskId
+from deck2video.airflow_names import DAG_ID, NAV_ROUTE, RUN_VIEW_ROUTE, TaskId
 
 
 def _segment(text: str) -> str:
@@ -36,6 +36,10 @@ class AirflowLinks:
         object.__setattr__(
             self, "root", "/" + self.root.strip("/") + "/" if self.root.strip("/") else "/"
         )
+
+    def videos(self) -> str:
+        """The Videos page in Airflow's navigation."""
+        return f"{self.root}plugin/{NAV_ROUTE}"
 
     def dag(self) -> str:
         return f"{self.root}dags/{_segment(self.dag_id)}"

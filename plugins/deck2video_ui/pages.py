@@ -135,13 +135,13 @@ def retake_request(
     found = next((s for s in job.outline if s.number == slide), None)
     if not runs or not job.conf or found is None or (take and take not in found.takes):
         return None
-    takes = dict(job.takes)
-    for run in runs:  # a re-take still running counts too: never ask for the same take twice
-        for number, asked in run.takes.items():
-            takes[number] = max(takes.get(number, 1), asked)
     chosen = take is not None
-    take = take if chosen else takes.get(slide, 1) + 1
-    takes = {**dict(job.takes), slide: take} if chosen else {**takes, slide: take}
+    if not chosen:  # any run's take of the slide counts: never ask for the same take twice
+        asked = [run.takes.get(slide, 1) for run in runs]
+        take = max([found.take, *asked]) + 1
+    # The other slides keep the takes in the video: an earlier run's re-take that was since
+    # replaced (a take chosen again) stays replaced.
+    takes = {**job.takes, slide: take}
     # Airflow renders the note as Markdown: the deck's and the user's names are literal text.
     by = f" by {markdown_literal(started_by)}" if started_by else ""
     deck = markdown_literal(job.deck_name)

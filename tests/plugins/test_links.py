@@ -12,6 +12,7 @@ QUOTED = "manual__2026-12-03T13%3A52%3A01.310697%2B00%3A00"
 def test_links_follow_the_ui_routes_under_its_base_path():
     links = AirflowLinks("/")
     assert links.dag() == "/dags/deck_to_video"
+    assert links.videos() == "/plugin/deck2video"
     assert links.run(RUN) == f"/dags/deck_to_video/runs/{QUOTED}"
     assert links.task(RUN, "speak") == f"/dags/deck_to_video/runs/{QUOTED}/tasks/speak"
     assert links.task(RUN, "speak", 3) == f"/dags/deck_to_video/runs/{QUOTED}/tasks/speak/mapped/3"
