@@ -198,12 +198,17 @@ def job_progress(job_id: str, session: SessionDep, run: str | None = None) -> JS
     assert view is not None  # the manifest was just read
     running = runs.running_tasks(session, shown.run_id)
     spoken = progress.spoken_since(folder, manifest, shown.started)
+    step = progress.step_words(running)
+    active = shown.state in ("queued", "running")
+    status = pages.status_of(shown, view)
+    if active and status.tone == "busy":  # the job's manifest may say a past run's "completed"
+        status = pages.Status(step or shown.state, "busy")
     found = progress.Progress(
         run_id=shown.run_id,
         state=shown.state,
-        active=shown.state in ("queued", "running"),
-        status=pages.status_of(shown, view),
-        step=progress.step_words(running),
+        active=active,
+        status=status,
+        step=step,
         slides=len(manifest.slides),
         spoken=spoken.count,
         seconds_left=progress.seconds_left(manifest, spoken, running),

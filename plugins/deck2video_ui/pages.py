@@ -87,7 +87,12 @@ def status_of(run: Run, job: JobView | None) -> Status:
         return Status("queued", "busy")
     if approval is not None and approval.state == "waiting":
         return Status("awaiting approval", "wait", "approve", "Waiting for someone to approve.")
-    if job is not None and job.status in _STATUS_WORDS and job.status != "failed":
+    # A running re-take's job is still "completed" (the video it replaces): not its run's state.
+    if (
+        job is not None
+        and job.status in _STATUS_WORDS
+        and job.status not in ("failed", "completed")
+    ):
         return Status(_STATUS_WORDS[job.status], "busy")
     return Status("running", "busy")
 

@@ -145,7 +145,7 @@ def test_job_page_reviews_each_slide_by_its_powerpoint_number(
         wait_until(
             driver, lambda d, t=thumb: d.execute_script("return arguments[0].naturalWidth", t)
         )
-    first = " ".join(rows[0].find_element("css selector", "td.spoken").text.split())
+    first = " ".join(rows[0].find_element("css selector", ".review .spoken").text.split())
     assert "twenty twenty-four" in first
     assert "five dollars" in first
     chapters = [c.get_attribute("data-slide") for c in by_css(driver, "button.chapter")]

@@ -39,7 +39,7 @@ def follow_without_reload(driver, servers, run_id: str) -> list[str]:
     driver.execute_script("window.deck2videoMark = 'still here'")
     seen: list[str] = []
 
-    def renewed() -> bool:
+    def renewed(_driver) -> bool:
         line = by_css(driver, "#progress")
         text = line[0].text if line else ""
         if text and (not seen or seen[-1] != text):
