@@ -6,6 +6,7 @@ and a chosen take is what the next video speaks."""
 from __future__ import annotations
 
 import hashlib
+import urllib.parse
 
 import pytest
 from selenium.webdriver.support.expected_conditions import alert_is_present
@@ -30,7 +31,8 @@ def start_from_the_page(driver, button_css: str, question: str) -> str:
     assert asked.text.startswith(question), asked.text
     asked.accept()
     wait_until(driver, lambda d: " as run " in d.find_element("id", "retake-status").text)
-    return by_css(driver, "#retake-status a")[0].get_attribute("href").rsplit("/", 1)[-1]
+    link = by_css(driver, "#retake-status a")[0].get_attribute("href")
+    return urllib.parse.unquote(link.rsplit("/", 1)[-1])  # the run's page in Airflow
 
 
 def follow_without_reload(driver, servers, run_id: str) -> list[str]:
