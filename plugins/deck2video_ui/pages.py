@@ -167,12 +167,14 @@ def retake_request(
 
 
 _MARKDOWN_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+# A link the notes' writers made (run_notes.watch_note): user text has its brackets escaped.
+_MARKDOWN_LINK = re.compile(r"(?<!\\)\[([^\]\\]*)\]\([^)\s]*\)")
 
 
 def note_text(note: str | None) -> str:
-    """A run's note (Markdown, as Airflow renders it) as the plain text a page shows: the
-    backslash escapes of punctuation undone, the way Markdown reads them."""
-    return _MARKDOWN_ESCAPE.sub(r"\1", note or "")
+    """A run's note (Markdown, as Airflow renders it) as the plain text a page shows: a link as
+    its text, the backslash escapes of punctuation undone, the way Markdown reads them."""
+    return _MARKDOWN_ESCAPE.sub(r"\1", _MARKDOWN_LINK.sub(r"\1", note or ""))
 
 
 def when(moment: datetime | str | None) -> str:

@@ -226,6 +226,8 @@ def test_a_note_shows_as_the_text_its_markdown_reads():
     note = f"Re-take of slide 2\n{failed}"
     assert pages.note_text(note) == f"Re-take of slide 2\nFailed at prepare_voice: {reason}"
     assert pages.note_text(None) == ""
+    watch = f"{failed}\n[Watch the video](/dags/deck_to_video/runs/r%3A1/plugin/deck2video-run)"
+    assert pages.note_text(watch).endswith(f"{reason}\nWatch the video")
 
 
 def test_a_slide_shows_its_substituted_faces_and_missing_glyphs() -> None:
