@@ -79,6 +79,9 @@ def test_a_retake_is_followed_live_and_an_earlier_take_is_chosen_again(
     assert by_css(driver, f"{row} .tag.take")[0].text == f"take {take + 1}"
     assert by_css(driver, "#video")[0].get_attribute("src") != first_video
     assert by_css(driver, "#status .badge")[0].text == "completed"
+    video = by_css(driver, "#video")[0]  # the new take plays, from its slide
+    wait_until(driver, lambda d: d.execute_script("return arguments[0].currentTime", video) > 0.3)
+    driver.execute_script("arguments[0].pause()", video)
     screenshot(driver, "retake-done")
 
     # Both takes can be heard; the earlier one is chosen again.

@@ -102,6 +102,7 @@
       document.querySelectorAll("button.retake, button.use-take").forEach((b) => (b.disabled = true));
       const root = page();
       root.dataset.run = run.dag_run_id;
+      root.dataset.slide = slide;
       root.dataset.active = "1";
       poll();
     } catch (error) {
@@ -133,8 +134,9 @@
     }
   }
 
-  // The run ended: the page as the server now makes it replaces this one's content.
-  async function refresh(runId) {
+  // The run ended: the page as the server now makes it replaces this one's content, and the
+  // new video plays from the slide the run was started for.
+  async function refresh(runId, slide) {
     const address = new URL(window.location.href);
     address.searchParams.set("run", runId);
     const answer = await fetch(address, { headers: { Accept: "text/html" } });
@@ -143,6 +145,8 @@
     if (!fresh) return;
     page().replaceWith(document.adoptNode(fresh));
     followChapters();
+    const chapter = slide && document.querySelector("button.chapter[data-slide='" + CSS.escape(slide) + "']");
+    if (chapter) seek(parseFloat(chapter.dataset.start));
   }
 
   async function poll() {
@@ -157,7 +161,7 @@
         const found = await answer.json();
         showProgress(found);
         if (!found.active) {
-          await refresh(found.run_id);
+          await refresh(found.run_id, root.dataset.slide);
           return;
         }
       }
