@@ -124,6 +124,9 @@ class SlideRecord:
     quality: SlideQuality | None = None  # its narration's measured quality
     steps: int = 1  # click-build stills; the last is the slide as it ends
     step_starts: list[float] = field(default_factory=list)  # each step's start in the video
+    # Every take that was in a video, "take" -> its audio_key: an earlier one stays playable
+    # from the audio cache, and a run can ask for it again (its key is a cache hit).
+    take_keys: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -29,7 +29,8 @@ from fastapi.templating import Jinja2Templates
 from deck2video import storage
 from deck2video.config import Deployment
 from deck2video.job import JobFolder, Store
-from deck2video_ui import jobs, listing, media, pages, runs
+from deck2video_ui import downloads, jobs, listing, media, pages, progress, runs
+from deck2video_ui.links import AirflowLinks
 
 HERE = Path(__file__).parent
 STATIC = {  # name -> content type: the only static files there are
@@ -38,6 +39,7 @@ STATIC = {  # name -> content type: the only static files there are
     "job.js": "text/javascript; charset=utf-8",
     "list.js": "text/javascript; charset=utf-8",
     "new.js": "text/javascript; charset=utf-8",
+    "top_links.js": "text/javascript; charset=utf-8",
     "icon.svg": "image/svg+xml",
 }
 # The page's own scripts and styles only; media and images from this origin (the api-server).
@@ -53,6 +55,8 @@ MAX_POLLED = 100  # runs one poll of the list may ask about
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters.update(pages.FILTERS)
 templates.env.filters["left"] = listing.left_text
+# A global, so the macros every page imports (_status.html) see it too.
+templates.env.globals["airflow_links"] = AirflowLinks(API_ROOT_PATH)
 
 # Who may see the pages and files: whoever Airflow lets read deck_to_video's runs.
 READ_RUNS = Depends(requires_access_dag("GET", DagAccessEntity.RUN, param_dag_id=runs.DAG_ID))
@@ -195,15 +199,21 @@ def run_page(request: Request, dag_id: str, run_id: str, session: SessionDep) ->
 
 @router.get("/api/jobs/{job_id}/slides/{slide}/retake", name="retake_request")
 def retake_request(
-    job_id: str, slide: int, session: SessionDep, user: GetUserDep, out_url: str | None = None
+    job_id: str,
+    slide: int,
+    session: SessionDep,
+    user: GetUserDep,
+    out_url: str | None = None,
+    take: int | None = Query(None, ge=1),
 ) -> JSONResponse:
-    """What to POST to ``/api/v2/dags/deck_to_video/dagRuns`` to re-take one slide, published
-    to the ``out_url`` the user chose on the page (Airflow and prepare check it as any run's)."""
+    """What to POST to ``/api/v2/dags/deck_to_video/dagRuns`` to re-take one slide (or, with
+    ``take``, to put that earlier take back), published to the ``out_url`` the user chose on
+    the page (Airflow and prepare check it as any run's)."""
     _, view = _job(job_id, page=None)
     history = runs.job_runs(session, job_id)
-    body = pages.retake_request(view, history, slide, user.get_name(), out_url or None)
+    body = pages.retake_request(view, history, slide, user.get_name(), out_url or None, take)
     if body is None:
-        raise HTTPException(404, "no such slide, or no run of this job to repeat")
+        raise HTTPException(404, "no such slide or take, or no run of this job to repeat")
     return JSONResponse({"path": f"{airflow_root()}api/v2/dags/{runs.DAG_ID}/dagRuns", **body})
 
 
@@ -215,6 +225,66 @@ def thumbnail(request: Request, job_id: str) -> Response:
     if folder is None or manifest is None or not manifest.slides:
         raise HTTPException(404, "no such file")
     return _job_file(request, job_id, "slide", manifest.slides[0].source_index)
+
+
+@router.get("/api/jobs/{job_id}/progress", name="job_progress")
+def job_progress(job_id: str, session: SessionDep, run: str | None = None) -> JSONResponse:
+    """How far a run of the job has come (the newest run unless ``run`` names one): what the
+    job page asks every few seconds while a run is at work."""
+    folder = jobs.job_folder(store(), job_id)
+    manifest = jobs.manifest_of(folder) if folder is not None else None
+    history = runs.job_runs(session, job_id) if manifest is not None else []
+    shown = next(
+        (r for r in history if r.run_id == run), None if run else next(iter(history), None)
+    )
+    if folder is None or manifest is None or shown is None:
+        raise HTTPException(404, "no such job or run")
+    view = jobs.load_summary(folder)
+    assert view is not None  # the manifest was just read
+    running = runs.running_tasks(session, shown.run_id)
+    spoken = progress.spoken_since(folder, manifest, shown.started)
+    step = progress.step_words(running)
+    active = shown.state in ("queued", "running")
+    status = pages.status_of(shown, view)
+    if active and status.tone == "busy":  # the job's manifest may say a past run's "completed"
+        status = pages.Status(step or shown.state, "busy")
+    found = progress.Progress(
+        run_id=shown.run_id,
+        state=shown.state,
+        active=active,
+        status=status,
+        step=step,
+        slides=len(manifest.slides),
+        spoken=spoken.count,
+        seconds_left=progress.seconds_left(manifest, spoken, running),
+        version=view.version,
+        has_video=view.has_video,
+    )
+    return JSONResponse(found.to_json(), headers={"Cache-Control": "no-store"})
+
+
+@router.get("/jobs/{job_id}/download/{kind}", name="download")
+def download(request: Request, job_id: str, kind: str) -> Response:
+    """A job's video, captions or quality report, saved under the deck's name."""
+    wanted = downloads.DOWNLOADS.get(kind)
+    folder = jobs.job_folder(store(), job_id)
+    view = jobs.load_summary(folder) if folder is not None and wanted is not None else None
+    if wanted is None or folder is None or view is None or not storage.exists(wanted.url(folder)):
+        raise HTTPException(404, "no such file")
+    response = media.file_response(wanted.url(folder), wanted.media_type, None)
+    response.headers["Content-Disposition"] = downloads.disposition(view.deck_name, wanted)
+    return response
+
+
+@router.get("/jobs/{job_id}/slides/{slide:int}/takes/{take:int}.wav", name="take_audio")
+def take_audio(request: Request, job_id: str, slide: int, take: int) -> Response:
+    """One recorded take of a slide's narration, current or earlier, from the audio cache."""
+    folder = jobs.job_folder(store(), job_id)
+    manifest = jobs.manifest_of(folder) if folder is not None else None
+    url = jobs.take_url(folder, manifest, slide, take) if folder and manifest else None
+    if url is None or not storage.exists(url):
+        raise HTTPException(404, "no such take")
+    return media.file_response(url, jobs.JOB_FILES["audio"], request.headers.get("range"))
 
 
 @router.get("/jobs/{job_id}/video.mp4", name="video")

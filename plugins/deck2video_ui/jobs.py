@@ -22,8 +22,9 @@ from deck2video.config import JobSettings
 from deck2video.errors import Deck2VideoError
 from deck2video.job import JobFolder, Store, load_manifest
 from deck2video.job.layout import JOB_ID
-from deck2video.manifest import JobQuality, Manifest, SlideQuality, SlideRecord
+from deck2video.manifest import Manifest, SlideRecord
 from deck2video.params import params_from_settings
+from deck2video_ui.quality_words import QualityView, job_quality, slide_quality
 
 # kind -> content type; file_url says which of the job's files each kind is. Slide files are
 # per PowerPoint slide number.
@@ -56,6 +57,7 @@ class SlideOutline:
     title: str
     start: float | None  # in the video
     take: int
+    takes: tuple[int, ...] = ()  # the takes that can be played and chosen again
 
 
 @dataclass(frozen=True)
@@ -79,10 +81,37 @@ class SlideView:
     synthesized: bool | None  # False: from the cache; None: not spoken yet
     take: int
     spoken_yet: bool  # its audio exists
-    quality: Mapping[str, Any] = field(default_factory=dict)
+    quality: QualityView = field(default_factory=QualityView)
     steps: tuple[StepView, ...] = ()  # its click build's stills; none for a single still
     fonts: tuple[str, ...] = ()  # each face not drawn as asked, and glyphs no font has
     font_problems: int = 0  # substitutes and missing glyphs among them
+    takes: tuple[int, ...] = ()  # every take that can be played, the current one among them
+    skipped: bool = False  # a row for a hidden slide, which the video leaves out
+
+    @property
+    def spoken_differs(self) -> bool:
+        """Whether what the engine was given reads otherwise than the notes (numbers spelled
+        out, a lexicon's word): only then does the review show it."""
+        return bool(self.spoken) and _plain(" ".join(self.spoken)) != _plain(self.notes)
+
+    @property
+    def captions_differ(self) -> bool:
+        return bool(self.cues) and _plain(" ".join(c.text for c in self.cues)) != _plain(self.notes)
+
+
+_MARKUP = re.compile(r"\[[A-Za-z]+(?:\s+[0-9.]+)?\]")
+
+
+def _plain(text: str) -> str:
+    """Text as a reader compares it: without [PAUSE]-style markers, spacing or case."""
+    return " ".join(_MARKUP.sub(" ", text).split()).casefold()
+
+
+def skipped_slide(number: int) -> SlideView:
+    """A hidden slide's row: its number only (the manifest keeps no more of it)."""
+    return SlideView(
+        number, 0, "", True, "", (), (), None, None, None, None, 1, False, skipped=True
+    )
 
 
 @dataclass(frozen=True)
@@ -98,7 +127,7 @@ class JobView:
     slides_total: int | None
     video_seconds: float | None
     has_video: bool
-    quality: Mapping[str, Any]
+    quality: QualityView
     language: str
     version: str  # changes whenever the job's files do: busts the browser's cache
     warnings: tuple[str, ...] = ()  # what prepare changed or dropped (e.g. a link out removed)
@@ -132,8 +161,22 @@ def load_job(job: JobFolder, page: int = 1) -> JobView | None:
         return None
     first = (page - 1) * SLIDES_PER_PAGE
     shown = manifest.slides[first : first + SLIDES_PER_PAGE]
-    slides = tuple(_slide_view(job, manifest, record) for record in shown)
-    return replace(_view(job, manifest, slides), page=page)
+    slides = [_slide_view(job, manifest, record) for record in shown]
+    view = _view(job, manifest, ())
+    return replace(view, slides=_with_skipped(slides, manifest, page == view.pages), page=page)
+
+
+def _with_skipped(slides: list[SlideView], manifest: Manifest, last_page: bool) -> tuple:
+    """The page's slides with a row for each slide of the deck the video leaves out (hidden)
+    among them, and after the last one on the last page."""
+    if not slides:
+        return ()
+    total = int(manifest.deck.get("slides_total") or 0)
+    low = 1 if slides[0].position == 1 else slides[0].number
+    high = max(total, slides[-1].number) if last_page else slides[-1].number
+    narrated = {s.number for s in slides}
+    rows = slides + [skipped_slide(n) for n in range(low, high + 1) if n not in narrated]
+    return tuple(sorted(rows, key=lambda row: row.number))
 
 
 def file_url(
@@ -158,6 +201,27 @@ def file_url(
     if kind == "step":
         return step_url(job, record, step or 0)
     return job.slide(record.number) if kind == "slide" else job.audio(record.number)
+
+
+_AUDIO_KEY = re.compile(r"[0-9a-f]{64}")
+
+
+def take_keys(record: SlideRecord) -> dict[int, str]:
+    """Take -> audio cache key, for every take of the slide a video had (the current one too)."""
+    found = {
+        int(t): k for t, k in record.take_keys.items() if t.isdigit() and _AUDIO_KEY.fullmatch(k)
+    }
+    if record.audio_key and _AUDIO_KEY.fullmatch(record.audio_key):
+        found.setdefault(record.take, record.audio_key)
+    return dict(sorted(found.items()))
+
+
+def take_url(job: JobFolder, manifest: Manifest, slide: int, take: int) -> str | None:
+    """Where a take of a slide's narration is kept: the shared audio cache, by its key (the
+    job's own audio file holds the current take only)."""
+    record = next((s for s in manifest.slides if s.source_index == slide), None)
+    key = take_keys(record).get(take) if record is not None else None
+    return job.store.cache.audio(key).files["wav"] if key else None
 
 
 def step_url(job: JobFolder, record: SlideRecord, step: int) -> str | None:
@@ -190,13 +254,14 @@ def _view(job: JobFolder, manifest: Manifest, slides: tuple[SlideView, ...]) -> 
         slides_total=len(manifest.slides) or None,
         video_seconds=video_seconds,
         has_video=bool(assembled and assembled.status == "done"),
-        quality=_job_quality(manifest.quality),
+        quality=job_quality(manifest.quality),
         language=str(manifest.settings.get("language") or "en"),
         version=re.sub(r"[^0-9A-Za-z]", "", manifest.updated),
         warnings=tuple(str(w) for w in manifest.warnings),
         conf=_job_conf(manifest),
         outline=tuple(
-            SlideOutline(s.source_index, s.title, s.start, s.take) for s in manifest.slides
+            SlideOutline(s.source_index, s.title, s.start, s.take, tuple(take_keys(s)))
+            for s in manifest.slides
         ),
         pages=max(1, -(-len(manifest.slides) // SLIDES_PER_PAGE)),
     )
@@ -239,8 +304,9 @@ def _slide_view(job: JobFolder, manifest: Manifest, record: SlideRecord) -> Slid
         ),
         take=int(result.get("take", record.take)),
         spoken_yet=bool(result),
-        quality=_slide_quality(record.quality),
+        quality=slide_quality(record.quality, manifest.quality, record.start),
         steps=_steps(record),
+        takes=tuple(take_keys(record)),
         **_slide_fonts(manifest.fonts, record.number),
     )
 
@@ -293,49 +359,3 @@ def _text(url: str) -> str:
         return storage.read_bytes(url).decode("utf-8", errors="replace")
     except Deck2VideoError:
         return ""
-
-
-# What the pages show of the quality stage's numbers (deck2video.manifest's SlideQuality and
-# JobQuality), labelled for a reader, in this order; absent ones are left out.
-_SLIDE_QUALITY = (
-    ("similarity", "voice similarity"),
-    ("dnsmos_p808", "DNSMOS P.808"),
-    ("dnsmos_ovrl", "DNSMOS overall"),
-    ("dnsmos_sig", "DNSMOS signal"),
-    ("dnsmos_bak", "DNSMOS background"),
-    ("words_per_minute", "words per minute"),
-    ("longest_silence", "longest unasked silence (s)"),
-    ("clipping", "clipped share"),
-)
-_JOB_QUALITY = (
-    ("voice", "voice that spoke"),  # converted, matched base voice or base voice
-    ("similarity", "voice similarity"),
-    ("base_similarity", "base voice similarity"),
-    ("dnsmos_p808", "DNSMOS P.808"),
-    ("dnsmos_ovrl", "DNSMOS overall"),
-    ("words_per_minute", "words per minute"),
-)
-
-
-def _slide_quality(found: SlideQuality | None) -> dict[str, Any]:
-    if found is None:
-        return {}
-    shown = _labelled(found, _SLIDE_QUALITY)
-    if found.problems:
-        shown["problems"] = "; ".join(found.problems)
-    return shown
-
-
-def _job_quality(found: JobQuality | None) -> dict[str, Any]:
-    if found is None:
-        return {}
-    shown = _labelled(found, _JOB_QUALITY)
-    if found.worst is not None:
-        shown["worst slide"] = f"{found.worst.slide}: {found.worst.title}"
-    shown["checked"] = f"{'passed' if found.passed else 'below thresholds'} ({found.mode})"
-    return shown
-
-
-def _labelled(found: Any, names: tuple[tuple[str, str], ...]) -> dict[str, Any]:
-    values = {label: getattr(found, name) for name, label in names}
-    return {label: value for label, value in values.items() if value is not None}

@@ -87,7 +87,12 @@ def status_of(run: Run, job: JobView | None) -> Status:
         return Status("queued", "busy")
     if approval is not None and approval.state == "waiting":
         return Status("awaiting approval", "wait", "approve", "Waiting for someone to approve.")
-    if job is not None and job.status in _STATUS_WORDS and job.status != "failed":
+    # A running re-take's job is still "completed" (the video it replaces): not its run's state.
+    if (
+        job is not None
+        and job.status in _STATUS_WORDS
+        and job.status not in ("failed", "completed")
+    ):
         return Status(_STATUS_WORDS[job.status], "busy")
     return Status("running", "busy")
 
@@ -120,24 +125,36 @@ def retake_request(
     slide: int,
     started_by: str | None,
     out_url: str | None = None,
+    take: int | None = None,
 ) -> dict | None:
-    """The body of Airflow's "trigger a run" request that re-takes one slide of a job.
+    """The body of Airflow's "trigger a run" request that re-takes one slide of a job, or
+    (``take``) puts an earlier take of it back into the video.
 
     It asks for the job's own inputs and settings (from its manifest), published to the
     clicking user's ``out_url`` (default: :func:`retake_out_url`), with every re-take already
-    in the video and the next take of ``slide``. No run's conf is repeated: another user may
-    have written it. None when the job has no run yet or no such slide.
+    in the video and the next take of ``slide`` (or ``take``, one the slide has: its audio is
+    in the cache, so nothing is recorded again and the next assembly uses it). No run's conf is
+    repeated: another user may have written it. None when the job has no run yet, no such
+    slide, or no such take.
     """
-    if not runs or not job.conf or all(s.number != slide for s in job.outline):
+    found = next((s for s in job.outline if s.number == slide), None)
+    if not runs or not job.conf or found is None or (take and take not in found.takes):
         return None
-    takes = dict(job.takes)
-    for run in runs:  # a re-take still running counts too: never ask for the same take twice
-        for number, take in run.takes.items():
-            takes[number] = max(takes.get(number, 1), take)
-    take = takes.get(slide, 1) + 1
-    takes[slide] = take
+    chosen = take is not None
+    if not chosen:  # any run's take of the slide counts: never ask for the same take twice
+        asked = [run.takes.get(slide, 1) for run in runs]
+        take = max([found.take, *asked]) + 1
+    # The other slides keep the takes in the video: an earlier run's re-take that was since
+    # replaced (a take chosen again) stays replaced.
+    takes = {**job.takes, slide: take}
     # Airflow renders the note as Markdown: the deck's and the user's names are literal text.
     by = f" by {markdown_literal(started_by)}" if started_by else ""
+    deck = markdown_literal(job.deck_name)
+    what = (
+        f"Take {take} of slide {slide} of {deck} chosen again"
+        if chosen
+        else f"Re-take of slide {slide} (take {take}) of {deck}"
+    )
     return {
         "logical_date": None,
         "conf": {
@@ -145,18 +162,19 @@ def retake_request(
             "out_url": out_url or retake_out_url(job),
             "takes": {str(n): t for n, t in sorted(takes.items())},
         },
-        "note": f"Re-take of slide {slide} (take {take}) of {markdown_literal(job.deck_name)}, "
-        f"asked for{by} on the deck2video page.",
+        "note": f"{what}, asked for{by} on the deck2video page.",
     }
 
 
 _MARKDOWN_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+# A link the notes' writers made (run_notes.watch_note): user text has its brackets escaped.
+_MARKDOWN_LINK = re.compile(r"(?<!\\)\[([^\]\\]*)\]\([^)\s]*\)")
 
 
 def note_text(note: str | None) -> str:
-    """A run's note (Markdown, as Airflow renders it) as the plain text a page shows: the
-    backslash escapes of punctuation undone, the way Markdown reads them."""
-    return _MARKDOWN_ESCAPE.sub(r"\1", note or "")
+    """A run's note (Markdown, as Airflow renders it) as the plain text a page shows: a link as
+    its text, the backslash escapes of punctuation undone, the way Markdown reads them."""
+    return _MARKDOWN_ESCAPE.sub(r"\1", _MARKDOWN_LINK.sub(r"\1", note or ""))
 
 
 def when(moment: datetime | str | None) -> str:

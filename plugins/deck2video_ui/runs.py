@@ -140,6 +140,22 @@ def job_runs(session: Session, job_id: str, limit: int = RECENT_RUNS) -> list[Ru
     return _with_details(session, found)
 
 
+def running_tasks(session: Session, run_id: str) -> list[str]:
+    """The tasks of a run with an instance at work now (running, or parked for an answer)."""
+    from airflow.models.taskinstance import TaskInstance
+
+    rows = session.execute(
+        select(TaskInstance.task_id)
+        .where(
+            TaskInstance.dag_id == DAG_ID,
+            TaskInstance.run_id == run_id,
+            TaskInstance.state.in_(["running", "deferred", "awaiting_input"]),
+        )
+        .distinct()
+    )
+    return [row.task_id for row in rows]
+
+
 def _with_details(session: Session, rows: Sequence[Any]) -> list[Run]:
     run_ids = [row.run_id for row in rows]
     if not run_ids:

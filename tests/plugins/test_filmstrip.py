@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from deck2video_ui import jobs, pages
+from deck2video_ui.links import AirflowLinks
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from deck2video import storage
@@ -39,6 +40,7 @@ def page_for(folder: JobFolder, html: Path) -> Path:
 
     env = Environment(loader=FileSystemLoader(UI / "templates"), autoescape=select_autoescape())
     env.filters.update(pages.FILTERS)
+    env.globals["airflow_links"] = AirflowLinks("/")
     html.write_text(
         env.get_template("job.html").render(
             job=view,

@@ -3,14 +3,16 @@ run's status in words, and the conf a Re-take asks Airflow for."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 from deck2video_ui import jobs, media, pages
+from deck2video_ui.quality_words import QualityView
 from deck2video_ui.runs import Approval, Failure, Run
 
 from deck2video.job import Store
-from deck2video.manifest import JobQuality, Manifest, SlideRecord
+from deck2video.manifest import Manifest, SlideRecord
 from deck2video.plaintext import markdown_literal
 
 STORE = Store("s3://videos/d2v")
@@ -115,8 +117,10 @@ def view(takes: dict[int, int], deck_name: str = "talk.pptx") -> jobs.JobView:
     return jobs.JobView(
         job_id="talk-0123456789abcdef", deck_name=deck_name, status="completed", stage=None,
         reason=None, created="", updated="", slides=slides, slides_total=3, video_seconds=9.0,
-        has_video=True, quality={}, language="en", version="1", conf=JOB_CONF,
-        outline=tuple(jobs.SlideOutline(s.number, s.title, None, s.take) for s in slides),
+        has_video=True, quality=QualityView(), language="en", version="1", conf=JOB_CONF,
+        outline=tuple(
+            jobs.SlideOutline(s.number, s.title, None, s.take, (1, 2)) for s in slides
+        ),
     )  # fmt: skip
 
 
@@ -155,6 +159,15 @@ def test_a_retake_note_is_literal_markdown():
         f"{markdown_literal('anna_[me](x)')} on the deck2video page."
     )
     assert "](" not in body["note"]
+
+
+def test_an_earlier_take_is_chosen_through_a_run_that_asks_for_it():
+    # Slide 4's second take is in the video; its first is put back: the run asks for take 1
+    # of slide 4 (a cache hit), and keeps every other re-take the video has.
+    body = pages.retake_request(view({4: 2, 2: 2}), [run()], 4, "anna", take=1)
+    assert body["conf"]["takes"] == {"2": 2, "4": 1}
+    assert body["note"].startswith("Take 1 of slide 4 of talk\\.pptx chosen again")
+    assert pages.retake_request(view({4: 2}), [run()], 4, "anna", take=3) is None  # none such
 
 
 def test_no_retake_of_a_slide_the_video_does_not_have():
@@ -197,6 +210,7 @@ def test_a_job_page_reads_the_manifest_once_and_the_files_of_its_page_of_slides(
                             or _real(url, *a, **k))  # fmt: skip
 
     last = jobs.load_job(folder, page=3)
+    assert not any(s.skipped for s in last.slides)
     assert [s.number for s in last.slides] == list(range(101, 131))
     assert (last.page, last.pages, len(last.outline), last.takes) == (3, 3, 130, {130: 2})
     assert reads.count(folder.manifest) == 1
@@ -212,20 +226,8 @@ def test_a_note_shows_as_the_text_its_markdown_reads():
     note = f"Re-take of slide 2\n{failed}"
     assert pages.note_text(note) == f"Re-take of slide 2\nFailed at prepare_voice: {reason}"
     assert pages.note_text(None) == ""
-
-
-def test_the_job_quality_shown_says_first_which_voice_spoke():
-    checked = JobQuality(
-        mode="warn", thresholds={}, passed=True, similarity=0.61, base_similarity=0.45,
-        voice="matched base voice",
-    )  # fmt: skip
-    shown = jobs._job_quality(checked)
-    assert list(shown.items())[:3] == [
-        ("voice that spoke", "matched base voice"),
-        ("voice similarity", 0.61),
-        ("base voice similarity", 0.45),
-    ]
-    assert "voice that spoke" not in jobs._job_quality(JobQuality("warn", {}, True))
+    watch = f"{failed}\n[Watch the video](/dags/deck_to_video/runs/r%3A1/plugin/deck2video-run)"
+    assert pages.note_text(watch).endswith(f"{reason}\nWatch the video")
 
 
 def test_a_slide_shows_its_substituted_faces_and_missing_glyphs() -> None:
@@ -250,3 +252,50 @@ def test_a_slide_shows_its_substituted_faces_and_missing_glyphs() -> None:
     )
     assert shown["font_problems"] == 2
     assert jobs._slide_fonts(report, 2) == {}
+
+
+def slide_view(number: int, notes: str, spoken: tuple[str, ...], cues: tuple[str, ...]):
+    return jobs.SlideView(
+        number=number, position=1, title="", hidden=False, notes=notes, spoken=spoken,
+        cues=tuple(jobs.CueView(0.0, 1.0, c) for c in cues), start=0.0, end=1.0,
+        duration=1.0, synthesized=True, take=1, spoken_yet=True,
+    )  # fmt: skip
+
+
+def test_the_review_shows_spoken_text_and_captions_only_where_they_differ_from_the_notes():
+    same = slide_view(1, "Hello there. [PAUSE 0.5] Bye.", ("Hello there.", "Bye."),
+                      ("Hello there.", "Bye."))  # fmt: skip
+    assert not same.spoken_differs
+    assert not same.captions_differ
+    numbers = slide_view(2, "It costs $5.", ("It costs five dollars.",), ("It costs $5.",))
+    assert numbers.spoken_differs
+    assert not numbers.captions_differ
+
+
+def test_hidden_slides_get_a_row_where_the_deck_has_them():
+    records = [
+        SlideRecord(number=i, source_index=n, title="", hidden=False, silent=False,
+                    notes_sha256="")
+        for i, n in enumerate((2, 4), start=1)
+    ]  # fmt: skip
+    found = Manifest(job_id="talk-0123456789abcdef", settings={}, slides=records)
+    found.deck["slides_total"] = 6
+    shown = [slide_view(2, "", (), ()), slide_view(4, "", (), ())]
+    shown = [replace(s, position=i) for i, s in enumerate(shown, start=1)]
+    rows = jobs._with_skipped(shown, found, last_page=True)
+    assert [(r.number, r.skipped) for r in rows] == [
+        (1, True), (2, False), (3, True), (4, False), (5, True), (6, True),
+    ]  # fmt: skip
+
+
+def test_a_take_plays_from_the_audio_cache_by_its_recorded_key():
+    folder = jobs.job_folder(STORE, "talk-0123456789abcdef")
+    found = manifest()
+    first, third = "a" * 64, "c" * 64
+    found.slides[1].take_keys = {"1": first, "2": "not-a-key"}
+    found.slides[1].audio_key = third
+    assert jobs.take_keys(found.slides[1]) == {1: first, 3: third}
+    assert jobs.take_url(folder, found, 4, 1) == STORE.cache.audio(first).files["wav"]
+    assert jobs.take_url(folder, found, 4, 3) == STORE.cache.audio(third).files["wav"]
+    assert jobs.take_url(folder, found, 4, 2) is None  # a malformed key names no file
+    assert jobs.take_url(folder, found, 1, 1) is None  # slide 1 has no recorded take

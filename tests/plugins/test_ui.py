@@ -105,7 +105,7 @@ def test_finished_job_plays_its_video_captions_chapters_and_slide_audio(
     assert media_time(driver, video) < last.start + 1.5, "the chapter did not seek to slide 4"
     driver.execute_script("arguments[0].pause()", video)
 
-    audio = by_css(driver, "tr.slide[data-slide='2'] td.narration audio")[0]
+    audio = by_css(driver, "tr.slide[data-slide='2'] .narration audio")[0]
     play_muted(driver, audio)
     wait_until(driver, lambda d: media_time(d, audio) > 0.3)
     driver.execute_script("arguments[0].pause()", audio)
@@ -123,14 +123,21 @@ def test_job_page_reviews_each_slide_by_its_powerpoint_number(
     for row, number, record in zip(rows, NARRATED, manifest.slides, strict=True):
         notes = SLIDES[number - 1].notes
         assert row.find_element("css selector", ".n").text == str(number)
-        assert " ".join(row.find_element("css selector", "td.notes").text.split()) == notes
-        spoken = " ".join(row.find_element("css selector", "td.spoken").text.split())
+        # One column: the notes, then what was spoken where it reads otherwise (every slide
+        # here has a number spelled out); the captions say the notes, so they are not repeated.
+        assert " ".join(row.find_element("css selector", ".review .notes").text.split()) == notes
+        said = row.find_elements("css selector", ".review .spoken .said")
+        spoken = " ".join(" ".join(s.text for s in said).split())
         assert spoken == " ".join(expand_for_speech(notes.replace("[PAUSE 0.5]", "")).split())
-        assert row.find_elements("css selector", "td.cues button.cue")
+        assert not row.find_elements("css selector", ".review .cues")
+        seek = row.find_element("css selector", "button.seek")
+        assert float(seek.get_attribute("data-start")) == record.start
         source = row.find_element("css selector", ".source").text
         assert source == ("synthesized" if record.synthesized else "cached")
-        # The quality stage's numbers for this slide, as the manifest has them.
-        shown = " ".join(row.find_element("css selector", "dl.quality").text.split())
+        # The quality stage's numbers for this slide, as the manifest has them, one click away.
+        numbers = row.find_element("css selector", "details.quality-numbers")
+        driver.execute_script("arguments[0].open = true", numbers)
+        shown = " ".join(numbers.text.split())
         assert f"voice similarity {record.quality.similarity:.2f}" in shown
         assert f"DNSMOS P.808 {record.quality.dnsmos_p808:.2f}" in shown
         thumb = row.find_element("css selector", "img.thumb")
@@ -138,11 +145,14 @@ def test_job_page_reviews_each_slide_by_its_powerpoint_number(
         wait_until(
             driver, lambda d, t=thumb: d.execute_script("return arguments[0].naturalWidth", t)
         )
-    first = " ".join(rows[0].find_element("css selector", "td.spoken").text.split())
+    first = " ".join(rows[0].find_element("css selector", ".review .spoken").text.split())
     assert "twenty twenty-four" in first
     assert "five dollars" in first
     chapters = [c.get_attribute("data-slide") for c in by_css(driver, "button.chapter")]
     assert chapters == [str(n) for n in NARRATED]
+    hidden = by_css(driver, "tr.skipped-slide")
+    assert [r.get_attribute("data-slide") for r in hidden] == ["3"]
+    assert "hidden, skipped" in hidden[0].text
 
 
 def test_failed_job_shows_its_step_and_reason_at_the_top(signed_in, airflow_servers, made_jobs):

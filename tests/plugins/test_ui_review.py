@@ -10,6 +10,7 @@ import time
 import urllib.parse
 
 import pytest
+from selenium.webdriver.support.expected_conditions import alert_is_present
 
 from deck2video import storage
 from deck2video.config import JobSettings
@@ -43,7 +44,10 @@ def test_retake_records_exactly_that_slide_again_and_replaces_the_video(
     target.clear()
     target.send_keys(job.conf["out_url"])
     by_css(driver, "button.retake[data-slide='2']")[0].click()
-    wait_until(driver, lambda d: "started as run" in d.find_element("id", "retake-status").text)
+    asked = wait_until(driver, alert_is_present())  # a confirmation first
+    assert asked.text.startswith("Record slide 2 again?")
+    asked.accept()
+    wait_until(driver, lambda d: " as run " in d.find_element("id", "retake-status").text)
     run_id = by_css(driver, "button.retake[data-slide='2']")[0].get_attribute("data-run")
     screenshot(driver, "retake-started")
 
@@ -82,7 +86,7 @@ def test_retake_records_exactly_that_slide_again_and_replaces_the_video(
 
     open_job(driver, servers, job.job_id)  # the page now shows the new take
     assert by_css(driver, "tr.slide[data-slide='2'] .tag.take")[0].text == "take 2"
-    assert [t.text for t in by_css(driver, "td.narration .source")] == [
+    assert [t.text for t in by_css(driver, ".narration .source")] == [
         "cached", "synthesized", "cached",
     ]  # fmt: skip
 

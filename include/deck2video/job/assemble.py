@@ -59,10 +59,13 @@ def _fetch_clips(job: JobFolder, manifest: Manifest, work: Path) -> list[SlideCl
     clips, speech_seconds = [], 0.0
     for slide in manifest.slides:
         result = speech_result(job, slide.number)
+        if slide.audio_key:  # the take this video replaces (a job older than take_keys)
+            slide.take_keys.setdefault(str(slide.take), slide.audio_key)
         slide.audio_key = result["key"]
         slide.duration = round(result["duration"], 3)
         slide.synthesized = result["synthesized"]
         slide.take = result.get("take", 1)
+        slide.take_keys[str(slide.take)] = slide.audio_key
         speech_seconds += result.get("seconds", 0.0)
         clips.append(
             SlideClip(
