@@ -19,9 +19,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from deck2video import samples
-from deck2video.assemble import measure_loudness
 from deck2video.procs import Sandbox, run_tool
 from deck2video.render import convert_to_pdf, read_pdf_info
+from deck2video.soundtrack import measure_loudness
 from deck2video.voice import prepare_reference
 
 

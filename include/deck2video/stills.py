@@ -10,6 +10,10 @@ unit refers to a later one). A crossfade's frames are one unit of their own.
 
 So every still starts with a keyframe, a keyframe comes at least every few seconds, and the
 encoder sees each picture for at most a few seconds of frames, however long it is shown.
+
+Units are kept (:mod:`deck2video.segments`) under a key made of their pictures' content, their
+lengths and the encoder's settings, and a run encodes only the units it does not find: editing a
+slide's notes moves its stills in time but encodes none of them again.
 """
 
 from __future__ import annotations
@@ -19,15 +23,41 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from deck2video import segments
 from deck2video.config import ToolLimits
 from deck2video.errors import ProcessingError
 from deck2video.procs import Sandbox, run_tool
-from deck2video.timeline import FPS, FRAME_MS, KEYFRAME_SECONDS, Shot, concat_list, quoted
+from deck2video.segments import Digests, NoPieces, Pieces
+from deck2video.timeline import (
+    FPS,
+    FRAME_MS,
+    KEYFRAME_SECONDS,
+    Blend,
+    Shot,
+    concat_list,
+    draw,
+    quoted,
+)
 
 UNIT_FRAMES = KEYFRAME_SECONDS * FPS
 # x264 spends ~10 ms on each 1080p frame even when it repeats the last one, so the units are the
 # longest part of assembly: they get every core but one (for the AAC encode), up to four.
 ENCODER_THREADS = max(1, min(4, (os.cpu_count() or 1) - 1))
+# How each unit is encoded; part of its key, so a change here encodes every unit anew.
+ENCODER_ARGS = (
+    # Mark the colours as BT.709 (HD) and convert with that matrix, so players show the
+    # slide's colours rather than a slightly shifted BT.601 guess. The fps filter repeats
+    # each picture after it was scaled once, each on the frame nearest its time.
+    "-vf", f"scale=out_color_matrix=bt709:out_range=tv,format=yuv420p,fps={FPS}",
+    "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
+    "-color_range", "tv",
+    "-fps_mode", "cfr", "-r", str(FPS),
+    # For the keyframe of each still, veryfast stays within 1 dB of medium (both ~50 dB
+    # PSNR on text slides) at about half the CPU; repeats are skipped blocks. No B-frames
+    # and no extra keyframes: a unit cut short must still decode, and stay small.
+    "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-tune", "stillimage",
+    "-bf", "0", "-g", str(UNIT_FRAMES), "-x264-params", "scenecut=0",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -92,33 +122,28 @@ def encode(
     what: str,
     limits: ToolLimits | None = None,
     sandbox: Sandbox = Sandbox(),  # noqa: B008 (frozen, immutable)
-) -> Path:
-    """Write the video stream of ``shots`` to ``out`` (MP4, video only) via units in ``work``;
-    ffmpeg sees what ``sandbox`` names (the stills and ``work``)."""
+    pieces: Pieces = NoPieces(),  # noqa: B008 (stateless)
+) -> tuple[Unit, ...]:
+    """Write the video stream of ``shots`` to ``out`` (MP4, video only) via units in ``work``,
+    taking from ``pieces`` the units it has and keeping there those encoded now; ffmpeg sees
+    what ``sandbox`` names (the stills and ``work``). Returns the units encoded."""
     made = plan(shots)
     units_dir = work / "units"
     units_dir.mkdir(parents=True, exist_ok=True)
-    encoded = [
-        Shot(image, 0, count * FRAME_MS, keyframe=first)
-        for unit in made.units
-        for first, (image, count) in zip(
-            [True] + [False] * (len(unit.pictures) - 1), unit.pictures, strict=True
-        )
-    ]  # one shot per picture: their start times are filled in by _timed
-    (work / "units.ffconcat").write_text(concat_list(_timed(encoded)), encoding="utf-8")
-    starts = _unit_starts(made.units)
-    run_tool(
-        units_command(
-            work / "units.ffconcat", units_dir, starts, sum(u.frames for u in made.units)
-        ),
-        timeout=timeout,
-        what=f"{what}: video",
-        limits=limits,
-        sandbox=sandbox,
-    )
-    files = sorted(units_dir.glob("unit-*.mp4"))
-    if len(files) != len(made.units):
-        raise ProcessingError(f"{what}: video: {len(files)} units encoded, not {len(made.units)}")
+    keys = unit_keys(made.units, {s.image: s.blend for s in shots if s.blend}, Digests())
+    files = [units_dir / f"unit-{n:06d}.mp4" for n in range(len(made.units))]
+    missing = [
+        n for n, (k, file) in enumerate(zip(keys, files, strict=True))
+        if not pieces.fetch("video", k, file)
+    ]  # fmt: skip
+    if missing:
+        wanted = {image for n in missing for image, _ in made.units[n].pictures}
+        draw([shot for shot in shots if shot.blend is not None and shot.image in wanted])
+        _encode_units([made.units[n] for n in missing], work / "new", timeout, what, limits,
+                      sandbox)  # fmt: skip
+        for made_file, n in zip(sorted((work / "new").glob("unit-*.mp4")), missing, strict=True):
+            made_file.replace(files[n])
+            pieces.keep("video", keys[n], files[n])
     (work / "video.ffconcat").write_text(copies_list(made, files), encoding="utf-8")
     run_tool(
         copy_command(work / "video.ffconcat", out),
@@ -127,7 +152,58 @@ def encode(
         limits=limits,
         sandbox=sandbox,
     )
-    return out
+    return tuple(made.units[n] for n in missing)
+
+
+def unit_keys(
+    units: Sequence[Unit], blends: dict[Path, Blend | None], digest: Digests
+) -> list[str]:
+    """Each unit's key: its pictures' pixels (a fade frame: its recipe), their frame counts,
+    the frame size being the pictures' own, and how the encoder is set."""
+    keys = []
+    for unit in units:
+        parts = [" ".join(ENCODER_ARGS)]
+        for image, count in unit.pictures:
+            blend = blends.get(image)
+            if blend is None:
+                parts.append(f"still {digest(image)} x{count}")
+            else:
+                first, second = digest(blend.first), digest(blend.second)
+                parts.append(f"blend {first} {second} {blend.weight!r} x{count}")
+        keys.append(segments.key(*parts))
+    return keys
+
+
+def _encode_units(
+    units: Sequence[Unit],
+    work: Path,
+    timeout: float,
+    what: str,
+    limits: ToolLimits | None,
+    sandbox: Sandbox,
+) -> None:
+    """Encode ``units`` in one ffmpeg run, a file each (``unit-NNNNNN.mp4``) in ``work``."""
+    work.mkdir(parents=True, exist_ok=True)
+    encoded = [
+        Shot(image, 0, count * FRAME_MS, keyframe=first)
+        for unit in units
+        for first, (image, count) in zip(
+            [True] + [False] * (len(unit.pictures) - 1), unit.pictures, strict=True
+        )
+    ]  # one shot per picture: their start times are filled in by _timed
+    (work / "units.ffconcat").write_text(concat_list(_timed(encoded)), encoding="utf-8")
+    run_tool(
+        units_command(
+            work / "units.ffconcat", work, _unit_starts(units), sum(u.frames for u in units)
+        ),
+        timeout=timeout,
+        what=f"{what}: video",
+        limits=limits,
+        sandbox=sandbox,
+    )
+    files = sorted(work.glob("unit-*.mp4"))
+    if len(files) != len(units):
+        raise ProcessingError(f"{what}: video: {len(files)} units encoded, not {len(units)}")
 
 
 def _frames(shot: Shot) -> int:
@@ -162,19 +238,7 @@ def units_command(
         "ffmpeg", "-hide_banner", "-nostdin", "-nostats", "-y",
         "-xerror",  # a slide that fails to decode must fail the job, not vanish from the video
         "-f", "concat", "-safe", "0", "-i", concat, "-map", "0:v",
-        # Mark the colours as BT.709 (HD) and convert with that matrix, so players show the
-        # slide's colours rather than a slightly shifted BT.601 guess. The fps filter repeats
-        # each picture after it was scaled once, each on the frame nearest its time.
-        "-vf", f"scale=out_color_matrix=bt709:out_range=tv,format=yuv420p,fps={FPS}",
-        "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
-        "-color_range", "tv",
-        "-fps_mode", "cfr", "-r", str(FPS), "-frames:v", str(total),
-        # For the keyframe of each still, veryfast stays within 1 dB of medium (both ~50 dB
-        # PSNR on text slides) at about half the CPU; repeats are skipped blocks. No B-frames
-        # and no extra keyframes: a unit cut short must still decode, and stay small.
-        "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-tune", "stillimage",
-        "-bf", "0", "-g", str(UNIT_FRAMES), "-x264-params", "scenecut=0",
-        "-force_key_frames", keyframes,
+        *ENCODER_ARGS, "-frames:v", str(total), "-force_key_frames", keyframes,
         # The AAC encode running beside it keeps one core to itself.
         "-threads", str(ENCODER_THREADS), "-filter_threads", "1",
         "-f", "segment", "-segment_format", "mp4", "-reset_timestamps", "1",
