@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from deck2video import soundtrack
+from deck2video.audio import write_wav
 from deck2video.errors import ProcessingError
 from deck2video.job.cache import SegmentStore
 from deck2video.job.layout import Caches
@@ -104,8 +105,9 @@ def test_padding_shorter_than_a_frame_makes_the_deck_one_segment(tmp_path, store
     assert track.built == (0, 1, 2)
     audio = decoded(track, tmp_path)
     assert len(audio) == sum(s.length for s in made)
-    reference = np.concatenate([normalised(s) for s in made])
-    assert similarity(audio, reference) > 0.999
+    starts = np.cumsum([0] + [s.length for s in made])
+    for slide, start in zip(made, starts, strict=False):
+        assert similarity(audio[start : start + slide.length], normalised(slide)) > 0.999
     assert build(made, tmp_path / "again", store).built == ()
 
 
@@ -145,6 +147,20 @@ def test_a_kept_segment_of_the_wrong_length_is_encoded_again(tmp_path, store) ->
 def test_adts_frames_refuses_anything_but_single_aac_frames(data: bytes, problem: str) -> None:
     with pytest.raises(ProcessingError, match=problem):
         soundtrack.adts_frames(data, what="segment")
+
+
+def test_one_meter_run_gives_each_track_the_loudness_it_has_alone(tmp_path: Path) -> None:
+    tracks = [
+        soundtrack.slide_track(Slide(narration(seconds, f) // div, RATE // 2, length))
+        for seconds, f, div, length in ((2.0, 220.0, 1, 5 * GRID), (0.6, 440.0, 8, 3 * GRID),
+                                        (4.0, 150.0, 30, 8 * GRID), (0.0, 100.0, 1, GRID))
+    ]  # fmt: skip
+    measured = soundtrack.loudness(tracks, tmp_path, timeout=60, what="test")
+    assert measured[-1] is None  # silence has no loudness to normalise
+    for track, lufs in zip(tracks[:-1], measured, strict=False):
+        write_wav(tmp_path / "alone.wav", track)
+        assert lufs == pytest.approx(media.loudness(tmp_path / "alone.wav").integrated, abs=0.1)
+    assert sorted(tmp_path.iterdir()) == [tmp_path / "alone.wav"]  # its own file is gone
 
 
 def test_limiter_keeps_peaks_under_the_ceiling_and_leaves_quiet_parts_alone() -> None:
