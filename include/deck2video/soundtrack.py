@@ -65,6 +65,10 @@ class Slide:
     pad: int
     length: int  # a multiple of AAC_FRAME
 
+    def __post_init__(self) -> None:
+        if self.length % AAC_FRAME or self.pad + len(self.narration) > self.length:
+            raise ValueError(f"slide of {self.length} samples: not whole AAC frames, or too short")
+
 
 @dataclass(frozen=True)
 class Soundtrack:
