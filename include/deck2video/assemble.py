@@ -35,7 +35,15 @@ from deck2video.config import ToolLimits
 from deck2video.errors import InputError, ProcessingError
 from deck2video.procs import Sandbox, run_tool
 from deck2video.segments import NoPieces, Pieces
-from deck2video.timeline import FRAME_MS, SLIDE_GRID_MS, Shot, slide_ms, slide_shots, with_fades
+from deck2video.timeline import (
+    FPS,
+    FRAME_MS,
+    SLIDE_GRID_MS,
+    Shot,
+    slide_ms,
+    slide_shots,
+    with_fades,
+)
 
 
 @dataclass(frozen=True)
@@ -123,7 +131,7 @@ def assemble_video(
         ]
         shots = timed_shots(per_slide, transition, pad // SAMPLES_PER_MS, work / "fades")
         video_job = pool.submit(
-            stills.encode, shots, work / "video", work / "stills.mp4",
+            stills.encode, shots, work / "video", work / "stills.h264",
             timeout=timeout, what=what, limits=tool_limits, sandbox=sees, pieces=pieces,
         )  # fmt: skip
         sound = soundtrack.build(
@@ -247,7 +255,8 @@ def chapters_metadata(clips: Sequence[SlideClip], intervals_ms: Sequence[tuple[i
 def mux_command(work: Path, sound: Path, out: Path, *, has_captions: bool) -> list[str | Path]:
     """Copy video and audio into the final MP4 with captions, chapters and the index up front."""
     inputs: list[str | Path] = [
-        "-i", work / "stills.mp4", *soundtrack.mux_inputs(sound),
+        "-framerate", str(FPS), "-f", "h264", "-i", work / "stills.h264",
+        *soundtrack.mux_inputs(sound),
         "-f", "ffmetadata", "-i", work / "chapters.txt",
     ]  # fmt: skip
     maps: list[str | Path] = ["-map", "0:v", "-map", "1:a", "-map_chapters", "2"]

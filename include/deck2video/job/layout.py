@@ -13,7 +13,7 @@
   audio/<key>.wav  audio/<key>.json
   voice/<key>.npy
   quality/<key>.json
-  segments/video/<key>.mp4 <key>.json   a still's encoded unit, then its size and SHA-256
+  segments/video/<key>.h264 <key>.json  a still's encoded unit, then its size and SHA-256
   segments/audio/<key>.aac <key>.json   a slide's encoded sound, the same
 ```
 
@@ -32,7 +32,7 @@ from deck2video.errors import InputError
 from deck2video.job.cache import Entry
 
 JOBS = "jobs"
-_SEGMENT_SUFFIXES = {"video": ".mp4", "audio": ".aac"}
+_SEGMENT_SUFFIXES = {"video": ".h264", "audio": ".aac"}
 CACHE = "cache"
 # What job_id_for makes (a deck-name stem and a hex digest): anything else names no job. Used
 # with fullmatch, so no trailing newline or other character slips through.
