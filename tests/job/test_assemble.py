@@ -114,7 +114,7 @@ def test_a_damaged_kept_piece_is_encoded_again(
     root = tmp_path / "root"
     shutil.copytree(runs.root, root)
     sound = sorted((root / "cache" / "segments" / "audio").glob("*.aac"))
-    units = sorted((root / "cache" / "segments" / "video").glob("*.mp4"))
+    units = sorted((root / "cache" / "segments" / "video").glob("*.h264"))
     for piece in (sound[0], units[0]):
         data = bytearray(piece.read_bytes())
         data[len(data) // 2] ^= 0xFF
