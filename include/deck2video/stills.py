@@ -171,7 +171,7 @@ def _frame_ends(file: Path, count: int) -> list[int] | None:
     """Where each of a raw H.264 unit's ``count`` frames ends (a frame: its parameter sets and
     SEI, then its one slice), or None when the file is not ``count`` such frames."""
     data = file.read_bytes()
-    starts = [m.start() for m in _START_CODE.finditer(data)]
+    starts = [m.start() for m in _START_CODE.finditer(data) if m.end() < len(data)]
     ends = []
     for i, at in enumerate(starts):
         if data[at + 3] & 0x1F in _SLICES:
