@@ -28,7 +28,7 @@ from deck2video.captions import Cue
 from deck2video.job import load_manifest
 from deck2video.roots import Roots
 
-GOALS = {"rtf": 0.15, "assembly_speedup": 10.0, "edit_ratio": 0.15, "quality_share": 0.10}
+GOALS = {"rtf": 0.15, "assembly_speedup": 10.0, "edit_ratio": 0.10, "quality_share": 0.10}
 
 
 def timed_run(deck: Path, voice: Path, root: Path, out: Path) -> tuple[job.RunSummary, float]:
@@ -124,7 +124,10 @@ def main() -> None:
         edited[middle] = replace(edited[middle], notes=edited[middle].notes + " One more line.")
         edited_deck = samples.build_deck(work / "edited" / "bench.pptx", edited)
         console.print("re-run with one slide's notes edited ...")
+        cpu_before = cpu_seconds()
         edit, edit_s = timed_run(edited_deck, voice, root, work / "edited.mp4")
+        edit_cpu = cpu_seconds() - cpu_before
+        encoded = load_manifest(edit.job_url).stages["assemble"].detail["encoded"]
 
         console.print("assembly: deck2video vs MoviePy baseline (24 fps) on the same inputs ...")
         ours_s, moviepy_s = compare_assembly(cold.job_url, work, not args.no_baseline)
@@ -160,6 +163,13 @@ def main() -> None:
     for step, seconds in edit.stage_seconds.items():
         table.add_row(f"edited: {step}", f"{seconds:.2f} s", "")
     table.add_row("edited re-run / cold", f"{edit_s / cold_s:.3f}", f"< {GOALS['edit_ratio']}")
+    # CPU time is less at the mercy of a shared machine than wall time.
+    table.add_row("edited re-run / cold (CPU)", f"{edit_cpu / cold_cpu:.3f}", "")
+    table.add_row(
+        "edited: encoded (slides' sound, stills)",
+        f"{encoded['sound']}, {encoded['stills']}",
+        "",
+    )
     table.add_row("assembly: deck2video", f"{ours_s:.2f} s", "")
     if moviepy_s is not None:
         table.add_row("assembly: MoviePy baseline", f"{moviepy_s:.2f} s", "")

@@ -19,9 +19,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from deck2video import samples
-from deck2video.assemble import measure_loudness
+from deck2video.audio import read_wav
 from deck2video.procs import Sandbox, run_tool
 from deck2video.render import convert_to_pdf, read_pdf_info
+from deck2video.soundtrack import loudness
 from deck2video.voice import prepare_reference
 
 
@@ -36,7 +37,7 @@ def median_seconds(call: Callable[[], object], calls: int) -> float:
 
 def workloads(folder: Path) -> dict[str, Callable[[], object]]:
     voice = samples.make_reference_voice(folder / "voice.m4a")
-    track = samples.make_reference_voice(folder / "track.wav")
+    track = read_wav(samples.make_reference_voice(folder / "track.wav"))
     deck = samples.build_demo_deck(folder / "deck.pptx")
     (folder / "render").mkdir()
     pdf = convert_to_pdf(deck, folder / "render", include_hidden=False, timeout=120)
@@ -45,7 +46,7 @@ def workloads(folder: Path) -> dict[str, Callable[[], object]]:
     return {
         "true (the sandbox alone)": lambda: run_tool(["/usr/bin/true"], timeout=30, what="true"),
         "ffmpeg: decode a 9 s m4a": lambda: prepare_reference(voice, folder / "clean.wav"),
-        "ffmpeg: loudness of 9 s": lambda: measure_loudness(track, timeout=60, what="bench"),
+        "ffmpeg: loudness of 9 s": lambda: loudness([track], folder, timeout=60, what="bench"),
         "pdfinfo": lambda: read_pdf_info(pdf, label="bench", timeout=30),
         "pdftoppm: one 1080p page": lambda: run_tool(
             [

@@ -1,13 +1,22 @@
 """Encoding each still once: which units are encoded and how copies of them make the video
-(the video itself is checked frame by frame in test_assemble and the builds tests)."""
+(the video itself is checked frame by frame in test_assemble and the builds tests); units kept
+by content are not encoded again."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
+import numpy as np
+
 from deck2video import stills
+from deck2video.job.cache import SegmentStore
+from deck2video.job.layout import Caches
+from deck2video.procs import Sandbox
 from deck2video.stills import UNIT_FRAMES, Unit
 from deck2video.timeline import FRAME_MS, Shot
+from tests.support import media
+from tests.support.media import write_png
 
 A, B, F1, F2 = (Path(name) for name in ("a.png", "b.png", "f1.png", "f2.png"))
 
@@ -44,9 +53,64 @@ def test_frames_encoded_stay_bounded_however_long_the_video() -> None:
     assert sum(shown for _, shown in made.placements) == 25 * 600
 
 
-def test_the_copy_list_cuts_only_partial_copies(tmp_path: Path) -> None:
-    made = stills.plan([shot(A, 0, UNIT_FRAMES + 10)])
-    text = stills.copies_list(made, [tmp_path / "unit-000000.mp4"])
-    assert text.count("file ") == 2
-    assert text.count("outpoint ") == 1
-    assert "outpoint 0.400" in text
+def test_a_unit_is_cut_after_whole_frames(tmp_path: Path) -> None:
+    sps, pps, idr, p = (b"\x00\x00\x00\x01\x67s", b"\x00\x00\x00\x01\x68p",
+                        b"\x00\x00\x01\x65key", b"\x00\x00\x01\x41rep")  # fmt: skip
+    unit = tmp_path / "unit.h264"
+    unit.write_bytes(sps + pps + idr + p + p)
+    ends = stills._frame_ends(unit, 3)
+    head = len(sps + pps + idr)
+    assert ends == [head, head + len(p), head + 2 * len(p)]
+    assert stills._frame_ends(unit, 2) is None  # not the unit it should be
+    unit.write_bytes(p + sps + pps + idr)
+    assert stills._frame_ends(unit, 2) is None  # does not start with a keyframe's headers
+
+
+# ---------------------------------------------------------------- kept units (real ffmpeg)
+
+
+def encode(shots: list[Shot], work: Path, store: SegmentStore) -> tuple[Unit, ...]:
+    sees = Sandbox(writable=(work.parent,))  # the stills and the work folders
+    built = stills.encode(
+        shots, work, work / "out.h264", timeout=60, what="test", sandbox=sees, pieces=store
+    )
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-framerate",
+            "25",
+            "-f",
+            "h264",
+            "-i",
+            str(work / "out.h264"),
+            "-c",
+            "copy",
+            str(work / "out.mp4"),
+        ],
+        check=True,
+        timeout=60,
+    )  # fmt: skip  (as the assembler muxes it)
+    return built
+
+
+def test_units_are_kept_by_content_and_only_new_pictures_are_encoded(tmp_path: Path) -> None:
+    store = SegmentStore(Caches(str(tmp_path / "cache")).segment)
+    a, b, c = (write_png(tmp_path / f"{n}.png", colour, (160, 90)) for n, colour in (
+        ("a", (200, 0, 0)), ("b", (0, 200, 0)), ("c", (0, 0, 200))))  # fmt: skip
+    first = encode([shot(a, 0, 60), shot(b, 60, 30)], tmp_path / "one", store)
+    assert [unit.pictures[0][0] for unit in first] == [a, b]
+    # Moved in time, shown longer, or at a new path with the same pixels: nothing to encode.
+    same = tmp_path / "same-as-a.png"
+    same.write_bytes(a.read_bytes())
+    moved = [shot(b, 0, 30), shot(same, 30, 90)]
+    assert encode(moved, tmp_path / "two", store) == ()
+    # A new still, and b shown shorter than its unit was: each is a unit of its own.
+    changed = encode([shot(a, 0, 60), shot(c, 60, 10), shot(b, 70, 20)], tmp_path / "three", store)
+    assert [unit.pictures for unit in changed] == [((c, 10),), ((b, 20),)]
+    for work, frames in (("two", 120), ("three", 90)):
+        info = media.ffprobe(tmp_path / work / "out.mp4", "-show_streams")["streams"][0]
+        assert (int(info["nb_frames"]), info["r_frame_rate"]) == (frames, "25/1")
+    frame = media.frame_at(tmp_path / "two" / "out.mp4", 2.0, tmp_path / "f.png")
+    assert np.abs(media.mean_colour(frame) - (200, 0, 0)).max() < 12

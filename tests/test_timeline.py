@@ -8,10 +8,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from deck2video.assemble import SlideClip, assemble_video
 from deck2video.errors import InputError
-from deck2video.timeline import FRAME_MS, Shot, concat_list, slide_shots, step_timing, with_fades
+from deck2video.timeline import (
+    FRAME_MS,
+    Shot,
+    concat_list,
+    draw,
+    slide_shots,
+    step_timing,
+    with_fades,
+)
 from tests.support import media
 from tests.support.bad_files import write_wav
 from tests.support.media import sound, write_png
@@ -51,6 +60,20 @@ def test_fades_sit_in_the_padding_and_touch_no_step(tmp_path: Path) -> None:
     assert [s.start_ms for s in shots] == sorted(s.start_ms for s in shots)
     assert (shots[0].end_ms, shots[-1].start_ms) == (1800, 2200)
     assert with_fades(slides, pad_ms=0, work=tmp_path / "none") == [*slides[0], *slides[1]]
+
+
+def test_fade_frames_are_drawn_only_when_asked(tmp_path: Path) -> None:
+    """A kept fade unit needs no frames drawn: with_fades names them, draw writes them."""
+    red, blue = (
+        write_png(tmp_path / f"{n}.png", c) for n, c in (("r", (250, 0, 0)), ("b", (0, 0, 250)))
+    )
+    shots = with_fades([[Shot(red, 0, 2000)], [Shot(blue, 2000, 4000)]], 200, tmp_path / "fades")
+    fades = [s for s in shots if not s.keyframe]
+    assert not (tmp_path / "fades").exists()
+    draw(fades[:1])
+    assert [s.image.exists() for s in fades[:2]] == [True, False]
+    with Image.open(fades[0].image) as first:
+        assert np.allclose(media.mean_colour(first), (227, 0, 23), atol=1)  # 1/11 of the way
 
 
 def test_fade_transition_blends_between_slides_and_keeps_the_narration(tmp_path: Path) -> None:

@@ -1,19 +1,21 @@
 """Slide stills + narration -> one MP4 with soft captions and a chapter per slide.
 
 Slides are still, so the video is cheap: each still (a slide, or a step of its click build) is
-read and encoded once and copied for as long as it is shown, at a steady frame rate
+encoded once as a short unit that is copied for as long as it is shown, at a steady frame rate
 (:mod:`deck2video.timeline` says what is shown when, :mod:`deck2video.stills` encodes it). That
-runs in parallel with the audio
-(built in numpy, measured, AAC-encoded: ~5 s per 10 minutes, the longest step). A last
-stream-copy mux adds captions and chapters. A keyframe starts every still and comes at least
-every few seconds, so seeking lands on the slide (and step) that is on screen.
+runs in parallel with the sound, each slide's narration normalised and AAC-encoded as a segment
+of its own (:mod:`deck2video.soundtrack`). Units and segments are kept by content
+(:mod:`deck2video.segments`), so a re-run encodes only what changed, and they join without
+re-encoding. A last stream-copy mux adds captions and chapters. A keyframe starts every still and
+comes at least every few seconds, so seeking lands on the slide (and step) that is on screen.
 
-Timing is kept in whole frames (40 ms: 960 samples at 24 kHz), so the video, the audio, the
-chapters and the captions agree exactly on every slide boundary.
+Slides last whole multiples of 640 ms (16 video frames, 15 AAC frames), so the video, the audio,
+the chapters and the captions agree exactly on every slide boundary.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -26,29 +28,22 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from deck2video import stills
-from deck2video.audio import SAMPLE_RATE, SAMPLES_PER_MS, read_pcm16, write_wav
+from deck2video import soundtrack, stills
+from deck2video.audio import SAMPLE_RATE, SAMPLES_PER_MS, read_pcm16
 from deck2video.captions import Cue, to_srt, to_vtt
 from deck2video.config import ToolLimits
 from deck2video.errors import InputError, ProcessingError
 from deck2video.procs import Sandbox, run_tool
-from deck2video.timeline import Shot, frames_ms, slide_shots, with_fades
-
-# Below this a slide could not be seen, and the concat list needs a little room at the end.
-MIN_SLIDE_MS = 100
-# Sample-peak ceiling after loudness gain: speech at -16 LUFS often peaks above full scale.
-PEAK_CEILING_DBFS = -1.0
-# The limiter's gain steps (10 ms): short enough to touch only the peaks of a word.
-LIMITER_FRAME = SAMPLE_RATE // 100
-# Measured loudness at or below this is silence: there is nothing to normalise.
-SILENCE_LUFS = -70.0
-# Make-up gain for what the limiter takes away: bounded, so a target far above what the peaks
-# allow ends slightly quiet instead of flattened.
-MAX_MAKEUP_DB = 3.0
-MAX_LOUDNESS_ROUNDS = 6
-# Mono speech at 24 kHz: 64 kb/s AAC-LC sounds clean, and the encoder runs ~35% faster than at
-# 96 kb/s (measured on 10 minutes of narration), which is most of an edited re-run's time.
-AUDIO_BITRATE = "64k"
+from deck2video.segments import NoPieces, Pieces
+from deck2video.timeline import (
+    FPS,
+    FRAME_MS,
+    SLIDE_GRID_MS,
+    Shot,
+    slide_ms,
+    slide_shots,
+    with_fades,
+)
 
 
 @dataclass(frozen=True)
@@ -70,6 +65,15 @@ class SlideClip:
 
 
 @dataclass(frozen=True)
+class Built:
+    """What a run encoded rather than found kept: the slides (0-based) whose sound was encoded,
+    and the stills whose video units were (a fade's: its first blended frame)."""
+
+    sound: tuple[int, ...] = ()
+    stills: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
 class Video:
     path: Path
     vtt: Path
@@ -77,6 +81,7 @@ class Video:
     duration: float
     intervals: tuple[tuple[float, float], ...]  # each slide's [start, end) in the video
     step_starts: tuple[tuple[float, ...], ...] = ()  # each slide's steps' starts in the video
+    built: Built = Built()
 
 
 def assemble_video(
@@ -89,12 +94,14 @@ def assemble_video(
     loudness_lufs: float = -16.0,
     tool_limits: ToolLimits | None = None,
     transition: str = "none",
+    pieces: Pieces = NoPieces(),  # noqa: B008 (stateless)
 ) -> Video:
     """Write out_dir/video.mp4, captions.vtt and captions.srt; nothing is left half-written.
 
     ``transition`` is ``none`` or ``fade`` (a crossfade between slides, within their padding).
-    ``timeout`` bounds each ffmpeg run, ``tool_limits`` its memory and CPU time. Raises
-    ProcessingError when an input file or ffmpeg fails; out_dir then holds no new files.
+    ``timeout`` bounds each ffmpeg run, ``tool_limits`` its memory and CPU time. Encoded pieces
+    are taken from and kept in ``pieces``. Raises ProcessingError when an input file or ffmpeg
+    fails; out_dir then holds no new files.
     """
     if not clips:
         raise InputError(f"assemble {out_dir}: no slides to put in the video")
@@ -124,30 +131,25 @@ def assemble_video(
         ]
         shots = timed_shots(per_slide, transition, pad // SAMPLES_PER_MS, work / "fades")
         video_job = pool.submit(
-            stills.encode,
-            shots,
-            work / "video",
-            work / "stills.mp4",
-            timeout=timeout,
-            what=what,
-            limits=tool_limits,
-            sandbox=sees,
-        )
-        track = soundtrack(narrations, starts_ms, pad, total_ms=intervals_ms[-1][1])
-        write_wav(work / "measure.wav", track)
-        loudness = measure_loudness(
-            work / "measure.wav", timeout=timeout, what=f"{what}: audio", limits=tool_limits
-        )
-        write_wav(work / "audio.wav", normalise(track, loudness, loudness_lufs))
-        audio_args = audio_command(work / "audio.wav", work / "audio.m4a")
-        run_tool(audio_args, timeout=timeout, what=f"{what}: audio", limits=tool_limits,
-                 sandbox=sees)  # fmt: skip
+            stills.encode, shots, work / "video", work / "stills.h264",
+            timeout=timeout, what=what, limits=tool_limits, sandbox=sees, pieces=pieces,
+        )  # fmt: skip
+        sound = soundtrack.build(
+            [
+                soundtrack.Slide(narration, pad, length * SAMPLES_PER_MS)
+                for narration, length in zip(narrations, lengths_ms, strict=True)
+            ],
+            work / "sound",
+            loudness_lufs=loudness_lufs, timeout=timeout, what=what, limits=tool_limits,
+            pieces=pieces,
+        )  # fmt: skip
         (work / "chapters.txt").write_text(chapters_metadata(clips, intervals_ms), "utf-8")
         (work / "captions.srt").write_text(to_srt(cues), encoding="utf-8")
         (work / "captions.vtt").write_text(to_vtt(cues), encoding="utf-8")
-        video_job.result()
-        mux_args = mux_command(work, work / "video.mp4", has_captions=bool(cues))
+        units = video_job.result()
+        mux_args = mux_command(work, sound.path, work / "video.mp4", has_captions=bool(cues))
         run_tool(mux_args, timeout=timeout, what=what, limits=tool_limits, sandbox=sees)
+        check_lengths(work / "video.mp4", intervals_ms[-1][1], timeout=timeout, what=what)
         # Captions first: once video.mp4 exists, the whole output does.
         for name in ("captions.vtt", "captions.srt", "video.mp4"):
             os.replace(work / name, out_dir / name)
@@ -159,6 +161,7 @@ def assemble_video(
         duration=intervals_ms[-1][1] / 1000,
         intervals=intervals,
         step_starts=tuple(tuple(s.start_ms / 1000 for s in shots) for shots in per_slide),
+        built=Built(sound.built, tuple(unit.pictures[0][0] for unit in units)),
     )
 
 
@@ -174,11 +177,12 @@ def timed_shots(slides: list[list[Shot]], transition: str, pad_ms: int, work: Pa
 def slide_lengths_ms(
     narration_samples: Sequence[int], pad_samples: int, min_slide_seconds: float
 ) -> list[int]:
-    """Each slide: padding + narration + padding, at least the minimum, in whole frames."""
+    """Each slide: padding + narration + padding, at least the minimum, rounded up to the slide
+    grid (the extra is silence after the narration)."""
     lengths = []
     for samples in narration_samples:
         wanted = max(2 * pad_samples + samples, math.ceil(min_slide_seconds * SAMPLE_RATE))
-        lengths.append(frames_ms(max(MIN_SLIDE_MS, wanted / SAMPLES_PER_MS)))
+        lengths.append(max(SLIDE_GRID_MS, slide_ms(wanted / SAMPLES_PER_MS)))
     return lengths
 
 
@@ -206,15 +210,23 @@ def read_narration(path: Path) -> np.ndarray:
     return read_pcm16(path, what=f"narration {path}", error=ProcessingError)
 
 
-def soundtrack(
-    narrations: Sequence[np.ndarray], starts_ms: Sequence[int], pad: int, total_ms: int
-) -> np.ndarray:
-    """One float track: each narration after its slide's start padding, silence elsewhere."""
-    track = np.zeros(total_ms * SAMPLES_PER_MS, dtype=np.float32)
-    for samples, start_ms in zip(narrations, starts_ms, strict=True):
-        at = start_ms * SAMPLES_PER_MS + pad
-        track[at : at + len(samples)] = samples / np.float32(32768)
-    return track
+def check_lengths(video: Path, total_ms: int, *, timeout: float, what: str) -> None:
+    """The joined video has a frame per 40 ms and the sound a sample per 1/24000 s of the slides,
+    whatever pieces it was made of; a video that does not is not published."""
+    result = run_tool(
+        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,nb_frames,duration_ts",
+         "-of", "json", video],
+        timeout=timeout, what=f"{what}: check", sandbox=Sandbox(read_only=(video,)),
+    )  # fmt: skip
+    streams = json.loads(result.stdout).get("streams", [])
+    found = {s.get("codec_type"): s for s in streams}
+    frames = str(found.get("video", {}).get("nb_frames"))
+    samples = str(found.get("audio", {}).get("duration_ts"))
+    wanted = (str(total_ms // FRAME_MS), str(total_ms * SAMPLES_PER_MS))
+    if (frames, samples) != wanted:
+        raise ProcessingError(
+            f"{what}: joined {frames} frames and {samples} samples, not {wanted[0]} and {wanted[1]}"
+        )
 
 
 def video_cues(
@@ -231,101 +243,6 @@ def video_cues(
     return cues
 
 
-def measure_loudness(
-    audio: Path, *, timeout: float, what: str, limits: ToolLimits | None = None
-) -> float | None:
-    """Integrated loudness (LUFS, EBU R128) of a track, or None when it is silent.
-
-    ffmpeg's ebur128 meter rather than a loudnorm first pass: loudnorm works at 192 kHz and costs
-    ~20 s of CPU per 10 minutes of audio, ebur128 1-2 s.
-    """
-    result = run_tool(
-        ["ffmpeg", "-hide_banner", "-nostdin", "-nostats", "-i", audio,
-         "-af", "ebur128=framelog=verbose", "-f", "null", "-"],
-        timeout=timeout,
-        what=f"{what} loudness",
-        limits=limits,
-        sandbox=Sandbox(read_only=(Path(audio).resolve(),)),
-    )  # fmt: skip
-    summary = result.stderr.decode(errors="replace").rpartition("Summary:")[2]
-    found = re.search(r"\bI:\s*(-?[\d.]+|-?inf)\s*LUFS", summary)
-    if not found:
-        raise ProcessingError(f"{what} loudness: ffmpeg printed no integrated loudness")
-    lufs = float(found.group(1))
-    return lufs if math.isfinite(lufs) and lufs > SILENCE_LUFS else None
-
-
-def normalise(track: np.ndarray, measured_lufs: float | None, target_lufs: float) -> np.ndarray:
-    """Linear gain to the target loudness, with a peak limiter so the gain cannot clip.
-
-    Limiting loud speech takes some loudness away again (about 1 LU for plain TTS at -16 LUFS),
-    so the gain is raised until the limited track reaches the target.
-    Works on 10 ms frames and touches only the frames around peaks (10 minutes: well under 1 s).
-    """
-    if measured_lufs is None:
-        return track
-    frames = np.zeros((-(-len(track) // LIMITER_FRAME), LIMITER_FRAME), dtype=np.float32)
-    frames.ravel()[: len(track)] = track
-    peaks = np.abs(frames).max(axis=1)
-    energy = np.square(frames, dtype=np.float64).sum(axis=1)
-    speech = speech_frames(energy)
-    speech_energy = energy[speech].sum() or 1.0
-    ceiling = 10 ** (PEAK_CEILING_DBFS / 20)
-    extra_db = 0.0
-    for _ in range(MAX_LOUDNESS_ROUNDS):
-        gain = 10 ** ((target_lufs - measured_lufs + extra_db) / 20)
-        rows, envelope = limiter_envelope(peaks * gain, ceiling)
-        kept = np.square(frames[rows] * envelope, dtype=np.float64).sum(axis=1)
-        removed = (energy[rows] - kept)[speech[rows]].sum()
-        loss_db = -10 * math.log10(max(1e-6, 1 - removed / speech_energy))
-        # The loss is relative to the unlimited gained track, so the make-up that restores the
-        # target is the loss itself; it grows a little with the gain, hence a few rounds.
-        wanted = min(loss_db, MAX_MAKEUP_DB)
-        if abs(wanted - extra_db) < 0.05:
-            break
-        extra_db = wanted
-    frames *= np.float32(gain)
-    frames[rows] *= envelope
-    return frames.ravel()[: len(track)]
-
-
-def speech_frames(energy: np.ndarray) -> np.ndarray:
-    """Frames in 100 ms steps that count for loudness, gated like EBU R128 (-70 LUFS, -10 dB)."""
-    per_step = 10
-    steps = len(energy) // per_step
-    power = energy[: steps * per_step].reshape(steps, per_step).sum(axis=1)
-    power /= per_step * LIMITER_FRAME
-    loud = power > 10 ** (SILENCE_LUFS / 10)
-    if loud.any():
-        loud &= power > power[loud].mean() / 10
-    return np.r_[np.repeat(loud, per_step), np.zeros(len(energy) - steps * per_step, bool)]
-
-
-def limiter_envelope(peaks: np.ndarray, ceiling: float) -> tuple[np.ndarray, np.ndarray]:
-    """Gain ramps that keep every frame's peak under the ceiling: (frame rows, their gains).
-
-    A frame's gain is the lowest safe gain of itself and its neighbours, interpolated between
-    frame centres; at any sample the result is at most its own frame's safe gain, so the ceiling
-    holds, and the gain moves in ramps rather than steps (no clicks).
-    """
-    safe = np.minimum(1.0, ceiling / np.maximum(peaks, 1e-12)).astype(np.float32)
-    gains = safe.copy()
-    gains[1:] = np.minimum(gains[1:], safe[:-1])
-    gains[:-1] = np.minimum(gains[:-1], safe[1:])
-    before = np.r_[gains[:1], gains[:-1]]
-    after = np.r_[gains[1:], gains[-1:]]
-    rows = np.flatnonzero(np.minimum(np.minimum(before, after), gains) < 1.0)
-    half = LIMITER_FRAME // 2
-    ramp = (np.arange(LIMITER_FRAME, dtype=np.float32) + half) % LIMITER_FRAME / LIMITER_FRAME
-    first_half = np.arange(LIMITER_FRAME) < half
-    here = gains[rows, None]
-    neighbour = np.where(first_half, before[rows, None], after[rows, None])
-    envelope = np.where(
-        first_half, neighbour + (here - neighbour) * ramp, here + (neighbour - here) * ramp
-    )
-    return rows, envelope.astype(np.float32)
-
-
 def chapters_metadata(clips: Sequence[SlideClip], intervals_ms: Sequence[tuple[int, int]]) -> str:
     """An FFMETADATA file with one chapter per slide, titled with the slide's title."""
     lines = [";FFMETADATA1"]
@@ -335,18 +252,11 @@ def chapters_metadata(clips: Sequence[SlideClip], intervals_ms: Sequence[tuple[i
     return "\n".join(lines) + "\n"
 
 
-def audio_command(wav: Path, out: Path) -> list[str | Path]:
-    # The "fast" AAC coder is ~3x cheaper than the default and transparent enough for speech.
-    return [
-        "ffmpeg", "-hide_banner", "-nostdin", "-nostats", "-y", "-i", wav,
-        "-c:a", "aac", "-aac_coder", "fast", "-b:a", AUDIO_BITRATE, "-f", "mp4", out,
-    ]  # fmt: skip
-
-
-def mux_command(work: Path, out: Path, *, has_captions: bool) -> list[str | Path]:
+def mux_command(work: Path, sound: Path, out: Path, *, has_captions: bool) -> list[str | Path]:
     """Copy video and audio into the final MP4 with captions, chapters and the index up front."""
     inputs: list[str | Path] = [
-        "-i", work / "stills.mp4", "-i", work / "audio.m4a",
+        "-framerate", str(FPS), "-f", "h264", "-i", work / "stills.h264",
+        *soundtrack.mux_inputs(sound),
         "-f", "ffmetadata", "-i", work / "chapters.txt",
     ]  # fmt: skip
     maps: list[str | Path] = ["-map", "0:v", "-map", "1:a", "-map_chapters", "2"]

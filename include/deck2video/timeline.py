@@ -2,10 +2,11 @@
 with optional crossfades between slides.
 
 The video runs at a constant :data:`FPS`, so every player, thumbnailer and packager seeks it the
-usual way; slide lengths are whole frames, so slide boundaries (and the audio, chapters and
-captions, which share them) stay exact. A still repeated frame after frame costs x264 almost
-nothing, and the encoder gets a keyframe where each still starts and at least every
-:data:`KEYFRAME_SECONDS`.
+usual way. Steps start on whole frames; slides last whole multiples of :data:`SLIDE_GRID_MS`, on
+both the frame grid and the AAC frame grid, so slide boundaries (and the audio, chapters and
+captions, which share them) stay exact and each slide's sound can be encoded on its own. A still
+repeated frame after frame costs x264 almost nothing, and the encoder gets a keyframe where each
+still starts and at least every :data:`KEYFRAME_SECONDS`.
 """
 
 from __future__ import annotations
@@ -20,11 +21,25 @@ from PIL import Image
 
 FPS = 25
 FRAME_MS = 1000 // FPS
+# 16 video frames = 15 AAC frames (1024 samples at 24 kHz): a slide this long, or any multiple,
+# starts and ends on both grids, so its sound encodes alone and joins the others sample-exactly
+# wherever earlier slides moved it (:mod:`deck2video.soundtrack`). It costs a slide up to 0.6 s
+# more silence after its narration.
+SLIDE_GRID_MS = 640
 KEYFRAME_SECONDS = 2  # what Apple asks of HLS; also halves the frames the encoder sees
 # A crossfade takes at most this long, whatever the padding.
 MAX_FADE_MS = 1000
 # Fade frames are written once and read once: fast compression beats small files.
 _FADE_PNG_LEVEL = 1
+
+
+@dataclass(frozen=True)
+class Blend:
+    """A crossfade frame: ``first`` mixed with ``second`` at ``weight`` (0: all ``first``)."""
+
+    first: Path
+    second: Path
+    weight: float
 
 
 @dataclass(frozen=True)
@@ -35,11 +50,18 @@ class Shot:
     start_ms: int
     end_ms: int
     keyframe: bool = True  # a new picture: worth a keyframe (fade frames are not)
+    # A fade frame's recipe: ``image`` is where it is drawn, only when it must be encoded.
+    blend: Blend | None = None
 
 
 def frames_ms(ms: float) -> int:
     """``ms`` rounded up to whole frames."""
     return math.ceil(ms / FRAME_MS - 1e-9) * FRAME_MS
+
+
+def slide_ms(ms: float) -> int:
+    """``ms`` rounded up to the slide grid."""
+    return math.ceil(ms / SLIDE_GRID_MS - 1e-9) * SLIDE_GRID_MS
 
 
 def slide_shots(
@@ -65,11 +87,10 @@ def slide_shots(
 def with_fades(slides: Sequence[list[Shot]], pad_ms: int, work: Path) -> list[Shot]:
     """The slides' shots with a crossfade across each boundary between two slides: over the
     padding either side of it (at most :data:`MAX_FADE_MS` in all), where no one speaks, so the
-    narration never moves. Fade frames are blended stills written into ``work``."""
+    narration never moves. Fade frames are blends named into ``work`` (drawn by :func:`draw`)."""
     half = min(pad_ms, MAX_FADE_MS // 2) // FRAME_MS * FRAME_MS
     if half == 0 or len(slides) < 2:
         return [shot for shots in slides for shot in shots]
-    work.mkdir(parents=True, exist_ok=True)
     slides = [list(shots) for shots in slides]
     fades: list[list[Shot]] = []
     for number, (before, after) in enumerate(pairwise(slides), start=1):
@@ -87,21 +108,33 @@ def with_fades(slides: Sequence[list[Shot]], pad_ms: int, work: Path) -> list[Sh
 
 
 def _blend(a: Path, b: Path, start_ms: int, length_ms: int, work: Path, number: int) -> list[Shot]:
-    """``length_ms`` of frames going from ``a`` to ``b``, one blended still per frame."""
+    """``length_ms`` of frames going from ``a`` to ``b``, one blend per frame."""
     count = length_ms // FRAME_MS
-    if count == 0:
-        return []
-    with Image.open(a) as first, Image.open(b) as second:
-        one, two = first.convert("RGB"), second.convert("RGB")
     shots = []
     for frame in range(count):
-        path = work / f"fade-{number:04d}-{frame:03d}.png"
-        Image.blend(one, two, (frame + 1) / (count + 1)).save(
-            path, format="PNG", compress_level=_FADE_PNG_LEVEL
-        )
         at = start_ms + frame * FRAME_MS
-        shots.append(Shot(path, at, at + FRAME_MS, keyframe=False))
+        blend = Blend(a, b, (frame + 1) / (count + 1))
+        path = work / f"fade-{number:04d}-{frame:03d}.png"
+        shots.append(Shot(path, at, at + FRAME_MS, keyframe=False, blend=blend))
     return shots
+
+
+def draw(shots: Sequence[Shot]) -> None:
+    """Write the blended still of every fade frame among ``shots`` (each pair opened once)."""
+    opened: dict[tuple[Path, Path], tuple[Image.Image, Image.Image]] = {}
+    for shot in shots:
+        if shot.blend is None:
+            continue
+        pair = (shot.blend.first, shot.blend.second)
+        if pair not in opened:
+            opened.clear()  # fades come pair by pair: keep one pair of full-size images
+            with Image.open(pair[0]) as first, Image.open(pair[1]) as second:
+                opened[pair] = (first.convert("RGB"), second.convert("RGB"))
+        one, two = opened[pair]
+        shot.image.parent.mkdir(parents=True, exist_ok=True)
+        Image.blend(one, two, shot.blend.weight).save(
+            shot.image, format="PNG", compress_level=_FADE_PNG_LEVEL
+        )
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,12 @@ from deck2video.config import JobSettings
 from deck2video.errors import InputError
 from deck2video.job import JobFolder, load_manifest
 from deck2video.samples import SampleSlide
+from deck2video.timeline import SLIDE_GRID_MS
 from tests.support import media
 from tests.support.processes import leftovers, private_tempdir
 
 FRAME = 1 / 25  # the tolerance the issue asks for: one frame at a common frame rate
+GRID = SLIDE_GRID_MS / 1000
 
 SLIDES = [
     SampleSlide("Welcome", "Hello and welcome. This is the first slide."),
@@ -75,7 +77,9 @@ def test_one_chapter_per_shown_slide_with_audio_plus_padding(local_run):
         )
         assert (rate, channels, width) == (24000, 1, 2)
         expected = max(seconds + 2 * settings.padding, settings.min_slide_seconds)
-        assert end - start == pytest.approx(expected, abs=FRAME)
+        # Rounded up to the slide grid (16 frames).
+        assert expected - 0.002 <= end - start < expected + GRID
+        assert round((end - start) / GRID, 3) == round((end - start) / GRID)
         assert (start, end) == pytest.approx((slide.start, slide.end), abs=0.002)
 
 

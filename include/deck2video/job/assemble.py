@@ -11,6 +11,7 @@ from deck2video.captions import Cue
 from deck2video.config import Deployment, JobSettings
 from deck2video.job import steps
 from deck2video.job.budget import check_job_seconds
+from deck2video.job.cache import SegmentStore
 from deck2video.job.layout import JobFolder, numbered
 from deck2video.job.state import load_manifest, speech_result, stage
 from deck2video.manifest import Manifest, StageRecord
@@ -37,6 +38,7 @@ def assemble(job: JobFolder) -> dict:
             timeout=limits.ffmpeg_timeout,
             tool_limits=limits.tool("ffmpeg"),
             transition=settings.transition,
+            pieces=SegmentStore(job.store.cache.segment),
         )
         for slide, (start, end) in zip(manifest.slides, video.intervals, strict=True):
             slide.start, slide.end = round(start, 3), round(end, 3)
@@ -51,6 +53,11 @@ def assemble(job: JobFolder) -> dict:
             "captions_srt": job.captions_srt,
         }
         record.detail["video_seconds"] = round(video.duration, 3)
+        # What this run encoded (the rest was kept from earlier runs): slides by number.
+        record.detail["encoded"] = {
+            "sound": [manifest.slides[i].number for i in video.built.sound],
+            "stills": len(video.built.stills),
+        }
     return {"video_seconds": video.duration, "slides": len(clips)}
 
 

@@ -9,16 +9,23 @@ same bytes; either one's files will do.
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from deck2video import storage
+from deck2video.errors import InputError
+from deck2video.fingerprint import file_sha256
+from deck2video.segments import MAX_PIECE_BYTES
 
 # Bump when a change makes cached renders or audio stale.
 CACHE_VERSION = "1"
 
 Content = Path | bytes  # a local file, or the bytes themselves
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -69,3 +76,39 @@ def put(content: Content, url: str) -> None:
         storage.write_bytes(url, content)
     else:
         storage.upload(content, url)
+
+
+@dataclass(frozen=True)
+class SegmentStore:
+    """Assembly's encoded pieces (:mod:`deck2video.segments`) in a storage root's cache, local
+    or S3: each piece with a marker written after it that names its size and SHA-256, so a
+    piece that is missing, cut short or changed since is encoded again, never joined."""
+
+    entry: Callable[[str, str], Entry]  # (kind, key) -> the piece's file, then its marker
+
+    def fetch(self, kind: str, key: str, dest: Path) -> bool:
+        entry = self.entry(kind, key)
+        piece, marker = entry.files.values()
+        try:
+            if not storage.exists(marker):
+                return False
+            wanted = json.loads(storage.read_bytes(marker, max_bytes=1024))
+            got = storage.fetch(piece, dest, max_bytes=MAX_PIECE_BYTES)
+        except (InputError, ValueError) as error:
+            log.warning("cached %s piece %s unusable, encoding it again: %s", kind, key, error)
+            return False
+        if isinstance(wanted, dict) and (got, dest.stat().st_size) == (
+            wanted.get("sha256"),
+            wanted.get("bytes"),
+        ):
+            return True
+        log.warning("cached %s piece %s changed since it was kept, encoding it again", kind, key)
+        dest.unlink()
+        return False
+
+    def keep(self, kind: str, key: str, path: Path) -> None:
+        entry = self.entry(kind, key)
+        piece, marker = entry.files.values()
+        put(path, piece)
+        summary = {"sha256": file_sha256(path), "bytes": path.stat().st_size}
+        put(json.dumps(summary).encode(), marker)

@@ -13,6 +13,8 @@
   audio/<key>.wav  audio/<key>.json
   voice/<key>.npy
   quality/<key>.json
+  segments/video/<key>.h264 <key>.json  a still's encoded unit, then its size and SHA-256
+  segments/audio/<key>.aac <key>.json   a slide's encoded sound, the same
 ```
 
 Slides are numbered by their position among the shown slides, four digits, so that names sort
@@ -30,6 +32,7 @@ from deck2video.errors import InputError
 from deck2video.job.cache import Entry
 
 JOBS = "jobs"
+_SEGMENT_SUFFIXES = {"video": ".h264", "audio": ".aac"}
 CACHE = "cache"
 # What job_id_for makes (a deck-name stem and a hex digest): anything else names no job. Used
 # with fullmatch, so no trailing newline or other character slips through.
@@ -179,6 +182,19 @@ class Caches:
     def voice(self, name: str) -> Entry:
         """A speaker embedding: one file, whole as soon as it exists."""
         return Entry({"embedding": storage.join(self.url, "voice", name)})
+
+    def segment(self, kind: str, key: str) -> Entry:
+        """An encoded piece of a video (``video``: a still's unit, ``audio``: a slide's sound),
+        whole once its ``marker`` (size and SHA-256) exists."""
+        if kind not in _SEGMENT_SUFFIXES or not re.fullmatch(r"[0-9a-f]{64}", key):
+            raise ValueError(f"segment {kind!r} {key!r}: not a segment")
+        folder = storage.join(self.url, "segments", kind)
+        return Entry(
+            {
+                "piece": storage.join(folder, key + _SEGMENT_SUFFIXES[kind]),
+                "marker": storage.join(folder, f"{key}.json"),
+            }
+        )
 
     def quality(self, key: str) -> Entry:
         """One slide's measured narration quality, keyed by its audio and the reference."""
