@@ -16,10 +16,12 @@ naming the field.
 Notes conventions: an empty slide or `[SILENCE]` shows the slide for the silent-slide length;
 `[PAUSE 1.5]` inserts a pause. Hidden slides are skipped unless asked for.
 
-**Steps**: `prepare` (fetch, check, render the slides) -> `prepare_voice` (clean the
-recording) -> `speak` (one task per slide, labelled `slide N: Title` with the deck's own slide
-number, on the `gpu` pool/queue) -> `quality` (score each slide's narration: voice similarity,
-DNSMOS, pace; warn, or fail the run before publishing) -> `assemble` (stills + narration -> MP4 +
+**Steps**: `prepare` (fetch, check, render the slides, then clean the recording: the pipeline's
+`prepare_voice`, whose failure the run names as such) -> `speak` (mapped over groups of slides
+sized so a task's fixed cost stays under a fifth of its time, labelled `slides 4-7: Pricing, ...`
+or `slide N: Title` with the deck's own slide numbers, on the `gpu` pool/queue) -> `quality`
+(score each slide's narration: voice similarity, DNSMOS, pace; warn, or fail the run before
+publishing) -> `assemble` (stills + narration -> MP4 +
 captions) -> `approve` (only with `approve_before_publish`: waits under *Required actions*;
 "Reject" publishes nothing) -> `publish` (copy video, captions and `<name>.quality.json` to the
 output location; updates the `deck2video-videos` asset; its **Watch** link opens the run's video
@@ -53,8 +55,10 @@ from deck2video.config import Deployment
 DEPLOYMENT = Deployment.from_env()
 
 # Every published video: downstream DAGs can be scheduled on it. The alias also records the
-# concrete video (its own URL) as an asset of its own.
-VIDEOS = Asset(name="deck2video-videos", uri="deck2video://videos")
+# concrete video (its own URL) as an asset of its own. An "x-" scheme is one Airflow leaves to
+# its owner: any other makes the DAG file's parse, in every task, load every provider's asset
+# handlers (the Amazon one imports boto3: about half a second).
+VIDEOS = Asset(name="deck2video-videos", uri="x-deck2video://videos")
 VIDEO_FILES = AssetAlias(name="deck2video-video-files")
 
 
@@ -75,13 +79,16 @@ def _asset_uri(url: str) -> str:
 def deck_to_video() -> None:
     @task(multiple_outputs=False, execution_timeout=timedelta(minutes=30))
     def prepare() -> list[dict[str, Any]]:
-        """Fetch and check the inputs, render the slides; returns the slides to narrate.
+        """Fetch and check the inputs, render the slides, clean the reference recording;
+        returns the speech tasks' items.
 
         The job's id goes to the XCom "job_id": each later step rebuilds the job's folder from
-        it and this deployment's job root (``job_folder``), never from a URL in an XCom.
+        it and this deployment's job root (``job_folder``), never from a URL in an XCom. The
+        recording is cleaned here, not in a task of its own: it has no queue, retries or person
+        of its own, and a task start costs seconds.
         """
         from deck2video import job
-        from deck2video.speech_items import in_groups, items_per_slide
+        from deck2video.speech_items import Sizing, speech_items
 
         context = get_current_context()
         roots = service_roots()
@@ -96,16 +103,10 @@ def deck_to_video() -> None:
             roots=roots,
         )
         context["ti"].xcom_push(key=XComKey.JOB_ID, value=plan.job_id)
+        job.prepare_voice(job_folder(plan.job_id))
         takes = job_params.takes_for(params, (slide.source_index for slide in plan.slides))
-        items = in_groups(items_per_slide(plan, takes), DEPLOYMENT.speech_slides_per_task)
+        items = speech_items(plan, takes, Sizing.of(DEPLOYMENT))
         return [item.to_xcom() for item in items]
-
-    @task(multiple_outputs=False, execution_timeout=timedelta(minutes=15))
-    def prepare_voice(job_id: str) -> dict[str, Any]:
-        """Clean the reference recording once for the whole job."""
-        from deck2video import job
-
-        return job.prepare_voice(job_folder(job_id))
 
     @task(multiple_outputs=False, execution_timeout=timedelta(minutes=30))
     def quality(job_id: str) -> dict[str, Any]:
@@ -157,12 +158,11 @@ def deck_to_video() -> None:
     plan = prepare()
     # XComArg stubs lack __getitem__; at runtime it selects prepare's pushed "job_id" key.
     the_job = plan[XComKey.JOB_ID]  # type: ignore[index]
-    voice = prepare_voice(the_job)
     spoken = speak.expand(slide=plan)
     checked = quality(the_job)
     video = assemble(the_job)
     published = with_watch_link(publish(the_job))
-    voice >> spoken >> checked >> video >> approve >> published
+    spoken >> checked >> video >> approve >> published
 
 
 deck_to_video()

@@ -17,13 +17,16 @@ INBOX_DAG_ID: Final = "deck_inbox"
 class TaskId:
     """The task ids of ``deck_to_video``, in the order they run."""
 
-    PREPARE: Final = "prepare"
-    PREPARE_VOICE: Final = "prepare_voice"
+    PREPARE: Final = "prepare"  # also runs the pipeline's prepare_voice step
     SPEAK: Final = "speak"
     QUALITY: Final = "quality"
     ASSEMBLE: Final = "assemble"
     APPROVE: Final = "approve"
     PUBLISH: Final = "publish"
+
+
+# The pipeline steps a task runs where it runs more than one: a failure is named by the step.
+TASK_STEPS: Final = {TaskId.PREPARE: ("prepare", "prepare_voice")}
 
 
 class XComKey:

@@ -124,6 +124,7 @@ class SlideRecord:
     quality: SlideQuality | None = None  # its narration's measured quality
     steps: int = 1  # click-build stills; the last is the slide as it ends
     step_starts: list[float] = field(default_factory=list)  # each step's start in the video
+    estimate: float | None = None  # narration seconds estimated from the notes (sizes speech tasks)
 
 
 @dataclass
