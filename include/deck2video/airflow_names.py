@@ -19,14 +19,16 @@ class TaskId:
 
     PREPARE: Final = "prepare"  # also runs the pipeline's prepare_voice step
     SPEAK: Final = "speak"
-    QUALITY: Final = "quality"
-    ASSEMBLE: Final = "assemble"
+    ASSEMBLE: Final = "assemble"  # after the pipeline's quality step
     APPROVE: Final = "approve"
     PUBLISH: Final = "publish"
 
 
 # The pipeline steps a task runs where it runs more than one: a failure is named by the step.
-TASK_STEPS: Final = {TaskId.PREPARE: ("prepare", "prepare_voice")}
+TASK_STEPS: Final = {
+    TaskId.PREPARE: ("prepare", "prepare_voice"),
+    TaskId.ASSEMBLE: ("quality", "assemble"),
+}
 
 
 class XComKey:

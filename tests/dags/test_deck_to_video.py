@@ -30,7 +30,7 @@ from tests.support.dag_runs import (
     run_dag,
 )
 
-STEPS = ["prepare", "speak", "quality", "assemble", "approve", "publish"]
+STEPS = ["prepare", "speak", "assemble", "approve", "publish"]
 
 
 # --- parsing ---------------------------------------------------------------------------------
@@ -273,7 +273,7 @@ def test_run_succeeds_with_the_decks_slides_spoken_in_one_sized_task(good_run):
     # title's braces come through as text (XCom values are never rendered as templates).
     assert [(ti.map_index, ti.state) for ti in speak] == [(0, "success")]
     assert [ti.rendered_map_index for ti in speak] == [GROUP_LABEL]
-    for step in ("prepare", "quality", "assemble", "publish"):
+    for step in ("prepare", "assemble", "publish"):
         ti = good_run.tis[(step, -1)]
         assert (ti.state, ti.try_number) == ("success", 1), step
     # Every slide's result is still recorded per slide.
@@ -366,9 +366,9 @@ def test_fail_mode_fails_the_run_at_quality_naming_the_slide_and_publishes_nothi
     dag_run, tis = run_dag(dag_bag.get_dag(DAG_ID), conf, good_run.root)
 
     assert dag_run.state == "failed"
-    failed = tis[("quality", -1)]
+    failed = tis[("assemble", -1)]  # its quality step, before anything is assembled
     assert (failed.state, failed.try_number) == ("failed", 1)  # bad output: no retry
-    later = ("assemble", "approve", "publish")
+    later = ("approve", "publish")
     assert {tis[(step, -1)].state for step in later} == {"upstream_failed"}
     manifest = load_manifest(plan.job_url)
     assert (manifest.status, manifest.stage) == ("failed", "quality")

@@ -70,7 +70,7 @@ def test_speech_ran_on_the_gpu_worker_and_the_rest_on_the_cpu_worker(rest_run):
     assert {(ti["hostname"], ti["queue"], ti["pool"]) for ti in speak} == {
         ("worker-gpu", "gpu", "gpu")
     }
-    assert {ti["task_id"] for ti in others} >= {"prepare", "prepare_voice", "assemble", "publish"}
+    assert {ti["task_id"] for ti in others} >= {"prepare", "assemble", "publish"}
     # compose's dedicated queue: worker-cpu (whose container may create sandboxes) runs only these.
     assert {(ti["hostname"], ti["queue"]) for ti in others} == {("worker-cpu", "deck2video")}
     assert sorted(ti["rendered_map_index"] for ti in speak) == [
