@@ -42,6 +42,7 @@ from rich.console import Console
 from rich.table import Table
 
 from deck2video import samples, storage
+from deck2video.speech_items import label_span
 from scripts.stack import BUCKET, Api, Stack, parse_time
 
 # The stack's size for the benchmark: two speech tasks at once on this 2-core machine.
@@ -139,15 +140,6 @@ def job_url_of(api: Api, run_id: str) -> str:
     return str(entry["value"]).strip('"')
 
 
-def slides_of(label: str) -> list[int]:
-    """ "slide 7: ..." -> [7]; "slides 4-7: ..." -> [4, 5, 6, 7]."""
-    span = re.match(r"slides? (\d+)(?:-(\d+))?:", label)
-    if span is None:
-        raise ValueError(f"not a speak label: {label!r}")
-    first, last = int(span.group(1)), int(span.group(2) or span.group(1))
-    return list(range(first, last + 1))
-
-
 def speak_tasks(api: Api, run_id: str) -> tuple[list[SpeakTask], list[float]]:
     _, body = api.call(
         "GET", f"/api/v2/dags/deck_to_video/dagRuns/{run_id}/taskInstances?limit=1000"
@@ -159,7 +151,7 @@ def speak_tasks(api: Api, run_id: str) -> tuple[list[SpeakTask], list[float]]:
             continue
         results = [
             json.loads(storage.read_bytes(storage.join(job_url, f"audio/{n:04d}.json")))
-            for n in slides_of(ti["rendered_map_index"])
+            for n in label_span(ti["rendered_map_index"])  # no hidden slides in these decks
         ]
         per_slide += [r.get("synthesis_seconds", 0.0) for r in results]
         start, end = parse_time(ti["start_date"]), parse_time(ti["end_date"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from deck2video.job import JobPlan, SlidePlan
-from deck2video.speech_items import FIXED_SHARE, Sizing, speech_items
+from deck2video.speech_items import FIXED_SHARE, Sizing, label_span, speech_items
 
 # A task costs 2 s besides synthesis, which takes 0.2 s a second of narration: a group needs
 # 40 s of narration (8 s of synthesis) for the fixed cost to be a fifth of the task.
@@ -71,3 +71,12 @@ def test_an_explicit_slides_per_task_overrides_the_sizing():
 def test_a_slide_without_an_estimate_counts_as_an_ordinary_one():
     items = speech_items(plan(None, None, None, None, None, None, None, None), {}, SIZED)
     assert spans(items) == ["slides 1-5", "slides 6-9"]
+
+
+def test_a_label_names_the_powerpoint_numbers_it_spans():
+    items = speech_items(plan(*[10.0] * 10), {}, SIZED)
+    # The hidden slide 2 lies within the first group's span.
+    assert [label_span(item.label) for item in items] == [range(1, 7), range(7, 12)]
+    assert list(label_span("slide 7: Pricing (take 2)")) == [7]
+    with pytest.raises(ValueError, match="not a speech task's label"):
+        label_span("Pricing")

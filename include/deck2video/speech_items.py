@@ -9,6 +9,7 @@ only, never by note text: its command line goes into a templated container comma
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -91,6 +92,15 @@ class SpeechItem:
         if not slides:
             raise ValueError("not a speech item: no slides")
         return item
+
+
+def label_span(label: str) -> range:
+    """The PowerPoint numbers a task's label spans: "slide 7: ..." -> 7; "slides 4-7: ..." ->
+    4 to 7 (hidden slides between them included)."""
+    span = re.match(r"slides? (\d+)(?:-(\d+))?:", label)
+    if span is None:
+        raise ValueError(f"not a speech task's label: {label[:80]!r}")
+    return range(int(span.group(1)), int(span.group(2) or span.group(1)) + 1)
 
 
 def slide_label(number: int, title: str, take: int = 1) -> str:
