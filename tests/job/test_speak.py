@@ -5,26 +5,15 @@ from __future__ import annotations
 import pytest
 
 from deck2video import job, storage
-from deck2video.config import JobSettings
 from deck2video.job import JobFolder
-from deck2video.roots import Roots
-from deck2video.samples import SampleSlide, build_deck
+from deck2video.samples import SampleSlide
+from tests.support.jobs import prepared_job
 
 
 @pytest.fixture
 def prepared(tmp_path, reference_voice) -> JobFolder:
-    deck = build_deck(
-        tmp_path / "talk.pptx",
-        [SampleSlide(f"Part {n}", f"Part {n} is about the budget.") for n in (1, 2, 3)],
-    )
-    plan = job.prepare(
-        str(deck), str(reference_voice), out_url=str(tmp_path / "out.mp4"),
-        root_url=str(tmp_path / "store"), roots=Roots.anywhere(),
-        settings=JobSettings(width=640, height=360),
-    )  # fmt: skip
-    folder = JobFolder(plan.job_url)
-    job.prepare_voice(folder)
-    return folder
+    slides = [SampleSlide(f"Part {n}", f"Part {n} is about the budget.") for n in (1, 2, 3)]
+    return prepared_job(tmp_path, slides, reference_voice)
 
 
 def test_a_retried_group_takes_its_finished_slides_from_the_cache(prepared):
