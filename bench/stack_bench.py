@@ -42,6 +42,7 @@ from rich.console import Console
 from rich.table import Table
 
 from deck2video import samples, storage
+from deck2video.airflow_names import TaskId, XComKey
 from deck2video.speech_items import label_span
 from scripts.stack import BUCKET, Api, Stack, parse_time
 
@@ -133,11 +134,16 @@ def wait(api: Api, run_ids: list[str]) -> dict[str, str]:
 
 
 def job_url_of(api: Api, run_id: str) -> str:
+    """The run's job folder: the id prepare pushed, under the stack's root (compose's
+    DECK2VIDEO_ROOT, the bucket itself)."""
     _, entry = api.call(
         "GET",
-        f"/api/v2/dags/deck_to_video/dagRuns/{run_id}/taskInstances/prepare/xcomEntries/job_url",
+        f"/api/v2/dags/deck_to_video/dagRuns/{run_id}/taskInstances/{TaskId.PREPARE}"
+        f"/xcomEntries/{XComKey.JOB_ID}",
     )
-    return str(entry["value"]).strip('"')
+    if "value" not in entry:
+        raise SystemExit(f"run {run_id}: no job id from prepare ({entry})")
+    return storage.join(f"s3://{BUCKET}", "jobs", str(entry["value"]).strip('"'))
 
 
 def speak_tasks(api: Api, run_id: str) -> tuple[list[SpeakTask], list[float]]:
