@@ -117,8 +117,8 @@ def _task_instances(run_id: str, when: datetime, state: str) -> list[dict]:
     """Every task of the run, speak mapped over three slides; a running run is speaking its
     second slide."""
     found = []
-    tasks = [("prepare", -1), ("prepare_voice", -1), ("speak", 0), ("speak", 1), ("speak", 2),
-             ("quality", -1), ("assemble", -1), ("approve", -1), ("publish", -1)]  # fmt: skip
+    tasks = [("prepare", -1), ("speak", 0), ("speak", 1), ("speak", 2),
+             ("assemble", -1), ("approve", -1), ("publish", -1)]  # fmt: skip
     for n, (task_id, map_index) in enumerate(tasks):
         if state == "running":
             task_state = "success" if n < 3 else "running" if n == 3 else None

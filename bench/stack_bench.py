@@ -4,18 +4,23 @@ Starts the compose stack (scripts/stack/: CeleryExecutor, Postgres, Redis, Seawe
 a cpu and a gpu worker) once and runs batches of generated decks through it, switching the
 deployment settings between batches as an operator would (edit .env, restart the services):
 
-1. the in-worker runner (``DECK2VIDEO_SPEECH_RUNNER=local``), one slide a task;
-2. the Docker runner (the speech image per task), one slide a task: the compose default;
-3. the Docker runner with ``DECK2VIDEO_SPEECH_SLIDES_PER_TASK`` slides a task (opt-in).
+1. the in-worker runner (``DECK2VIDEO_SPEECH_RUNNER=local``), one slide a task (the old way);
+2. the Docker runner (the speech image per task), one slide a task (the old compose default);
+3. (``--group N``) the Docker runner with N slides a task;
+4. the Docker runner with speech tasks sized automatically: the compose default;
+5. the same decks through ``deck2video run`` (the CLI, no Airflow), as many at once as the stack
+   runs speech tasks at once, against the same object store: the pipeline's own throughput.
 
 For every speak task it reports, from Airflow's task-instance records and the step's own
 timings (audio/NNNN.json): the queued-to-running latency; the fixed cost inside the task
 (everything but synthesis: process or container start, imports, the DAG file parse, the model
-load, storage); the model load alone; and the synthesis time per slide. Batches 2 and 3 are
-10 decks of 10 slides each, triggered at once: decks per hour on this machine, before and after.
-Every figure comes from this one run (the machine is shared and noisy).
+load, storage); the model load alone; and the synthesis time per slide. Batches 2 to 5 are
+10 decks of 10 slides each, triggered at once: decks per hour on this machine. It ends with
+``stack/CLI throughput ratio`` (batch 4's decks per hour over batch 5's) and ``fixed cost
+share`` (the median over batch 4's speak tasks of fixed cost / task time). Every figure comes
+from this one run (the machine is shared and noisy).
 
-    .venv/bin/python -m bench.stack_bench [--decks 10] [--slides 10] [--probe-decks 2] [--group 4]
+    .venv/bin/python -m bench.stack_bench [--decks 10] [--slides 10] [--probe-decks 2] [--group 0]
 """
 
 from __future__ import annotations
@@ -25,8 +30,11 @@ import json
 import os
 import re
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +42,8 @@ from rich.console import Console
 from rich.table import Table
 
 from deck2video import samples, storage
+from deck2video.airflow_names import TaskId, XComKey
+from deck2video.speech_items import label_span
 from scripts.stack import BUCKET, Api, Stack, parse_time
 
 # The stack's size for the benchmark: two speech tasks at once on this 2-core machine.
@@ -43,11 +53,15 @@ TOPICS = ["pricing", "the roadmap", "hiring", "security", "the budget", "our cus
           "support", "the launch", "quality", "next steps"]  # fmt: skip
 
 
+CLI = Path(sys.executable).parent / "deck2video"
+CLI_TIMEOUT = 1800.0
+
+
 @dataclass(frozen=True)
 class Batch:
     name: str
-    runner: str
-    per_task: int
+    runner: str  # local, docker, or cli: deck2video run without Airflow
+    per_task: int  # 0: sized automatically
     decks: int
 
 
@@ -120,20 +134,16 @@ def wait(api: Api, run_ids: list[str]) -> dict[str, str]:
 
 
 def job_url_of(api: Api, run_id: str) -> str:
+    """The run's job folder: the id prepare pushed, under the stack's root (compose's
+    DECK2VIDEO_ROOT, the bucket itself)."""
     _, entry = api.call(
         "GET",
-        f"/api/v2/dags/deck_to_video/dagRuns/{run_id}/taskInstances/prepare/xcomEntries/job_url",
+        f"/api/v2/dags/deck_to_video/dagRuns/{run_id}/taskInstances/{TaskId.PREPARE}"
+        f"/xcomEntries/{XComKey.JOB_ID}",
     )
-    return str(entry["value"]).strip('"')
-
-
-def slides_of(label: str) -> list[int]:
-    """ "slide 7: ..." -> [7]; "slides 4-7: ..." -> [4, 5, 6, 7]."""
-    span = re.match(r"slides? (\d+)(?:-(\d+))?:", label)
-    if span is None:
-        raise ValueError(f"not a speak label: {label!r}")
-    first, last = int(span.group(1)), int(span.group(2) or span.group(1))
-    return list(range(first, last + 1))
+    if "value" not in entry:
+        raise SystemExit(f"run {run_id}: no job id from prepare ({entry})")
+    return storage.join(f"s3://{BUCKET}", "jobs", str(entry["value"]).strip('"'))
 
 
 def speak_tasks(api: Api, run_id: str) -> tuple[list[SpeakTask], list[float]]:
@@ -147,7 +157,7 @@ def speak_tasks(api: Api, run_id: str) -> tuple[list[SpeakTask], list[float]]:
             continue
         results = [
             json.loads(storage.read_bytes(storage.join(job_url, f"audio/{n:04d}.json")))
-            for n in slides_of(ti["rendered_map_index"])
+            for n in label_span(ti["rendered_map_index"])  # no hidden slides in these decks
         ]
         per_slide += [r.get("synthesis_seconds", 0.0) for r in results]
         start, end = parse_time(ti["start_date"]), parse_time(ti["end_date"])
@@ -164,14 +174,27 @@ def speak_tasks(api: Api, run_id: str) -> tuple[list[SpeakTask], list[float]]:
     return tasks, per_slide
 
 
-def run_batch(stack: Stack, batch: Batch, slides: int, voice_url: str, folder: Path) -> Result:
-    stack.restart_airflow(  # compose's variables, as an edit of .env changes them
-        variables={
-            "DECK2VIDEO_SPEECH_RUNNER": batch.runner,
-            "DECK2VIDEO_SPEECH_SLIDES_PER_TASK": str(batch.per_task),
-        }
+def run_cli_batch(batch: Batch, confs: list[dict], root: str) -> Result:
+    """The decks through ``deck2video run``, as many at once as the stack's speech slots."""
+
+    def run_one(conf: dict) -> str:
+        done = subprocess.run(
+            [str(CLI), "run", "--deck", conf["deck_url"], "--voice", conf["voice_url"],
+             "--out", conf["out_url"], "--root", root, "--resolution", conf["resolution"]],
+            capture_output=True, text=True, timeout=CLI_TIMEOUT, check=False,
+        )  # fmt: skip
+        return "success" if done.returncode == 0 else f"failed: {done.stderr.strip()[-300:]}"
+
+    began = time.monotonic()
+    with ThreadPoolExecutor(max_workers=int(VARIABLES["GPU_SLOTS"])) as pool:
+        states = list(pool.map(run_one, confs))
+    seconds = time.monotonic() - began
+    return Result(
+        batch, [], [], seconds, {c["deck_url"]: s for c, s in zip(confs, states, strict=True)}
     )
-    api = stack.api()
+
+
+def run_batch(stack: Stack, batch: Batch, slides: int, voice_url: str, folder: Path) -> Result:
     tag = re.sub(r"[^a-z0-9]+", "-", batch.name.lower()).strip("-")
     decks = [make_deck(folder, tag, d, slides) for d in range(1, batch.decks + 1)]
     confs = [
@@ -183,6 +206,15 @@ def run_batch(stack: Stack, batch: Batch, slides: int, voice_url: str, folder: P
         }
         for deck in decks
     ]
+    if batch.runner == "cli":
+        return run_cli_batch(batch, confs, f"s3://{BUCKET}/bench-cli")
+    stack.restart_airflow(  # compose's variables, as an edit of .env changes them
+        variables={
+            "DECK2VIDEO_SPEECH_RUNNER": batch.runner,
+            "DECK2VIDEO_SPEECH_SLIDES_PER_TASK": str(batch.per_task),
+        }
+    )
+    api = stack.api()
     began = time.monotonic()
     run_ids = [trigger(api, conf) for conf in confs]
     states = wait(api, run_ids)
@@ -206,6 +238,10 @@ def report(results: list[Result], console: Console) -> None:
                    "decks/hour"):  # fmt: skip
         table.add_column(column, justify="left" if column == "batch" else "right")
     for r in results:
+        if not r.tasks:  # the CLI: no speak tasks
+            throughput = f"{r.decks_per_hour:.0f} ({r.batch.decks} in {r.seconds:.0f} s)"
+            table.add_row(r.batch.name, *["-"] * 8, throughput)
+            continue
         per_slide_fixed = [t.fixed / t.slides for t in r.tasks]
         table.add_row(
             r.batch.name,
@@ -224,6 +260,8 @@ def report(results: list[Result], console: Console) -> None:
         failed = [k for k, v in r.states.items() if v != "success"]
         if failed:
             console.print(f"[red]{r.batch.name}: {len(failed)} run(s) failed: {failed}[/red]")
+        if not r.tasks:
+            continue
         fixed = median([t.fixed / t.slides for t in r.tasks])
         synth = median(r.slide_synthesis)
         verdict = "larger" if fixed > synth else "smaller"
@@ -231,6 +269,14 @@ def report(results: list[Result], console: Console) -> None:
             f"{r.batch.name}: the fixed cost per slide, {fixed:.2f} s, is {verdict} than a "
             f"median slide's synthesis ({synth:.2f} s)"
         )
+    by_runner = {r.batch.runner: r for r in results if r.batch.per_task == 0}
+    sized, cli = by_runner.get("docker"), by_runner.get("cli")
+    if sized is not None and cli is not None:
+        console.print(
+            f"stack/CLI throughput ratio: {sized.decks_per_hour / cli.decks_per_hour:.2f}"
+        )
+    if sized is not None:
+        console.print(f"fixed cost share: {median([t.fixed / t.wall for t in sized.tasks]):.2f}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -238,14 +284,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--decks", type=int, default=10, help="decks per throughput batch")
     parser.add_argument("--slides", type=int, default=10, help="slides per deck")
     parser.add_argument("--probe-decks", type=int, default=2, help="decks of the local batch")
-    parser.add_argument("--group", type=int, default=4, help="slides per task, batch 3")
+    parser.add_argument("--group", type=int, default=0, help="slides per task, batch 3 (0: none)")
     args = parser.parse_args(argv)
     console = Console(width=170)
     batches = [
         Batch("local runner, 1 slide/task", "local", 1, args.probe_decks),
         Batch("docker runner, 1 slide/task", "docker", 1, args.decks),
-        Batch(f"docker runner, {args.group} slides/task", "docker", args.group, args.decks),
-    ]
+        *([Batch(f"docker runner, {args.group} slides/task", "docker", args.group, args.decks)]
+          if args.group else []),
+        Batch("docker runner, sized (default)", "docker", 0, args.decks),
+        Batch(f"deck2video run, {VARIABLES['GPU_SLOTS']} at once", "cli", 0, args.decks),
+    ]  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="d2v-bench-", dir="/tmp") as tmp:
         Path(tmp).chmod(0o711)  # postgres runs as its own user: it must reach the stack's home
         home, folder = Path(tmp) / "stack", Path(tmp) / "decks"

@@ -16,14 +16,16 @@ a message naming the field.
 Notes conventions: an empty slide or `[SILENCE]` shows the slide for the silent-slide length;
 `[PAUSE 1.5]` inserts a pause. Hidden slides are skipped unless asked for.
 
-**Steps**: `prepare` (fetch, check, render the slides) -> `prepare_voice` (clean the
-recording) -> `speak` (one task per slide, labelled `slide N: Title` with the deck's own slide
-number, on the `gpu` pool/queue) -> `quality` (score each slide's narration: voice similarity,
-DNSMOS, pace; warn, or fail the run before publishing) -> `assemble` (stills + narration -> MP4 +
-captions) -> `approve` (only with `approve_before_publish`: waits under *Required actions*;
-"Reject" publishes nothing) -> `publish` (copy video, captions and `<name>.quality.json` to the
-output location; updates the `deck2video-videos` asset; its **Watch** link opens the run's video
-page).
+**Steps**: `prepare` (fetch, check, render the slides, then clean the recording: the pipeline's
+`prepare_voice`, whose failure the run names as such) -> `speak` (mapped over groups of slides
+sized so a task's fixed cost stays under a fifth of its time, labelled `slides 4-7: Pricing,
+...` or `slide N: Title` with the deck's own slide numbers, on the `gpu` pool/queue) ->
+`assemble` (first the pipeline's `quality`: score each slide's narration, voice similarity,
+DNSMOS, pace, and warn or fail the run before anything is published; then stills + narration ->
+MP4 + captions) -> `approve` (only with `approve_before_publish`: waits under *Required
+actions*; "Reject" publishes nothing) -> `publish` (copy video, captions and
+`<name>.quality.json` to the output location; updates the `deck2video-videos` asset; its
+**Watch** link opens the run's video page).
 
 **Review**: the *Videos* page (deck2video plugin) shows every job's status, video and a
 per-slide review, with a *Re-take* button per slide: it starts a run with `takes` set
@@ -42,7 +44,7 @@ from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import Asset, AssetAlias, Param, TriggerRule, dag, get_current_context, task
-from deck2video_airflow.review import ApproveBeforePublish, with_watch_link
+from deck2video_airflow.review import APPROVAL_PARAM, ApproveBeforePublish, with_watch_link
 from deck2video_airflow.speech import speech_task
 from deck2video_airflow.task_defaults import DEFAULT_ARGS, job_folder, service_roots
 
@@ -53,8 +55,10 @@ from deck2video.config import Deployment
 DEPLOYMENT = Deployment.from_env()
 
 # Every published video: downstream DAGs can be scheduled on it. The alias also records the
-# concrete video (its own URL) as an asset of its own.
-VIDEOS = Asset(name="deck2video-videos", uri="deck2video://videos")
+# concrete video (its own URL) as an asset of its own. An "x-" scheme is one Airflow leaves to
+# its owner: any other makes the DAG file's parse, in every task, load every provider's asset
+# handlers (the Amazon one imports boto3: about half a second).
+VIDEOS = Asset(name="deck2video-videos", uri="x-deck2video://videos")
 VIDEO_FILES = AssetAlias(name="deck2video-video-files")
 
 
@@ -77,13 +81,16 @@ def _asset_uri(url: str) -> str:
 def deck_to_video() -> None:
     @task(multiple_outputs=False, execution_timeout=timedelta(minutes=30))
     def prepare() -> list[dict[str, Any]]:
-        """Fetch and check the inputs, render the slides; returns the slides to narrate.
+        """Fetch and check the inputs, render the slides, clean the reference recording;
+        returns the speech tasks' items.
 
         The job's id goes to the XCom "job_id": each later step rebuilds the job's folder from
-        it and this deployment's job root (``job_folder``), never from a URL in an XCom.
+        it and this deployment's job root (``job_folder``), never from a URL in an XCom. The
+        recording is cleaned here, not in a task of its own: it has no queue, retries or person
+        of its own, and a task start costs seconds.
         """
         from deck2video import job
-        from deck2video.speech_items import in_groups, items_per_slide
+        from deck2video.speech_items import Sizing, speech_items
 
         context = get_current_context()
         roots = service_roots()
@@ -98,32 +105,30 @@ def deck_to_video() -> None:
             roots=roots,
         )
         context["ti"].xcom_push(key=XComKey.JOB_ID, value=plan.job_id)
+        job.prepare_voice(job_folder(plan.job_id))
         takes = job_params.takes_for(params, (slide.source_index for slide in plan.slides))
-        items = in_groups(items_per_slide(plan, takes), DEPLOYMENT.speech_slides_per_task)
+        items = speech_items(plan, takes, Sizing.of(DEPLOYMENT))
         return [item.to_xcom() for item in items]
 
-    @task(multiple_outputs=False, execution_timeout=timedelta(minutes=15))
-    def prepare_voice(job_id: str) -> dict[str, Any]:
-        """Clean the reference recording once for the whole job."""
+    @task.branch(execution_timeout=timedelta(minutes=90))
+    def assemble(job_id: str) -> list[str]:
+        """Score every slide's narration and hold it to the run's thresholds (the pipeline's
+        quality step: in fail mode a slide below them fails the run here, before anything is
+        assembled or published), then put the slides and their narration together: MP4 +
+        captions. One task, not two: the scoring has no queue, retries or person of its own,
+        and a task start costs seconds.
+
+        Then the way on: through ``approve`` when the run asks for an approval, else straight
+        to ``publish``, and the scheduler skips ``approve`` without starting it.
+        """
         from deck2video import job
 
-        return job.prepare_voice(job_folder(job_id))
-
-    @task(multiple_outputs=False, execution_timeout=timedelta(minutes=30))
-    def quality(job_id: str) -> dict[str, Any]:
-        """Score every slide's narration and hold it to the run's thresholds: in fail mode a
-        slide below them fails the run here, before anything is published."""
-        from deck2video import job
-
-        thresholds = job_params.quality_from_params(get_current_context()["params"])
-        return asdict(job.check_quality(job_folder(job_id), thresholds))
-
-    @task(multiple_outputs=False, execution_timeout=timedelta(minutes=60))
-    def assemble(job_id: str) -> dict[str, Any]:
-        """Put the slides and their narration together: MP4 + captions."""
-        from deck2video import job
-
-        return job.assemble(job_folder(job_id))
+        context = get_current_context()
+        folder = job_folder(job_id)
+        job.check_quality(folder, job_params.quality_from_params(context["params"]))
+        job.assemble(folder)
+        asked = bool(context["params"].get(APPROVAL_PARAM))
+        return [TaskId.APPROVE, TaskId.PUBLISH] if asked else [TaskId.PUBLISH]
 
     # A person's answer is not retried; without one within a week the step fails, unpublished.
     approve = ApproveBeforePublish(
@@ -137,7 +142,7 @@ def deck_to_video() -> None:
         multiple_outputs=False,
         outlets=[VIDEOS, VIDEO_FILES],
         execution_timeout=timedelta(minutes=15),
-        # After an approval, or when none was asked for (approve skipped itself); a rejection
+        # After an approval, or when none was asked for (assemble skipped approve); a rejection
         # skips publish directly.
         trigger_rule=TriggerRule.NONE_FAILED,
     )
@@ -159,12 +164,11 @@ def deck_to_video() -> None:
     plan = prepare()
     # XComArg stubs lack __getitem__; at runtime it selects prepare's pushed "job_id" key.
     the_job = plan[XComKey.JOB_ID]  # type: ignore[index]
-    voice = prepare_voice(the_job)
     spoken = speak.expand(slide=plan)
-    checked = quality(the_job)
     video = assemble(the_job)
     published = with_watch_link(publish(the_job))
-    voice >> spoken >> checked >> video >> approve >> published
+    spoken >> video >> approve >> published
+    video >> published  # the way on when no approval is asked for
 
 
 deck_to_video()

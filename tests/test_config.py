@@ -11,7 +11,14 @@ import pytest
 
 import deck2video
 from deck2video import config
-from deck2video.config import Deployment, JobSettings, Limits, QualitySettings, variables
+from deck2video.config import (
+    SPEECH_TASK_COSTS,
+    Deployment,
+    JobSettings,
+    Limits,
+    QualitySettings,
+    variables,
+)
 from deck2video.errors import InputError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -217,10 +224,24 @@ def test_every_limit_and_security_setting_is_documented_with_its_variable():
 
 
 def test_slides_per_task_is_a_checked_deployment_setting():
-    assert Deployment.from_env({}).speech_slides_per_task == 1
+    assert Deployment.from_env({}).speech_slides_per_task == 0  # sized automatically
     assert (
         Deployment.from_env({"DECK2VIDEO_SPEECH_SLIDES_PER_TASK": "4"}).speech_slides_per_task == 4
     )
-    for bad in ("0", "many", "101"):
+    for bad in ("-1", "many", "101"):
         with pytest.raises(ValueError, match="DECK2VIDEO_SPEECH_SLIDES_PER_TASK="):
             Deployment.from_env({"DECK2VIDEO_SPEECH_SLIDES_PER_TASK": bad})
+
+
+def test_a_speak_tasks_costs_default_by_where_it_runs_and_can_be_set():
+    local, docker, gpu = (SPEECH_TASK_COSTS[k] for k in ("local", "docker", "docker-gpu"))
+    assert Deployment.from_env({}).speech_task_costs == local
+    docker_env = {"DECK2VIDEO_SPEECH_RUNNER": "docker"}
+    assert Deployment.from_env(docker_env).speech_task_costs == gpu  # every GPU by default
+    cpu_host = {**docker_env, "DECK2VIDEO_DOCKER_GPUS": "none"}
+    assert Deployment.from_env(cpu_host).speech_task_costs == docker
+    measured = {"DECK2VIDEO_SPEECH_TASK_FIXED_SECONDS": "1.5"}
+    assert Deployment.from_env(measured).speech_task_costs == (1.5, local[1])
+    for name, bad in (("SPEECH_SYNTHESIS_FACTOR", "-0.1"), ("SPEECH_MAX_TASK_SECONDS", "0")):
+        with pytest.raises(ValueError, match=f"DECK2VIDEO_{name}="):
+            Deployment.from_env({f"DECK2VIDEO_{name}": bad})

@@ -3,8 +3,9 @@ and publishing, and the publish task's "Watch" link to the run's page in the dec
 
 The approval is Airflow's own human-in-the-loop step (the standard provider's ApprovalOperator):
 it shows under the run's *Required actions*, records who decided and when, and on "Reject" skips
-publish, so nothing is published. A run whose param ``approve_before_publish`` is false skips
-the step itself, and publish runs straight after assembly.
+publish, so nothing is published. A run whose param ``approve_before_publish`` is false never
+starts the step (the assemble task branches past it, and publish runs straight after it); the
+step still skips itself in such a run, should it be started.
 """
 
 from __future__ import annotations

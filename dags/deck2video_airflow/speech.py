@@ -1,4 +1,4 @@
-"""The per-slide speech task, in the form this deployment runs it.
+"""The speech task, in the form this deployment runs it.
 
 ``local`` (the embedded default): the worker process speaks the slide. ``docker``: the speech
 image does, through the DockerOperator, with a GPU device request. Either way the task is
@@ -6,9 +6,11 @@ mapped over the speech items prepare returns (``deck2video.speech_items``), runs
 speech pool and queue, and is labelled with the deck's own slide number and title
 (``slide 7: Pricing``; hidden slides keep their numbers).
 
-With ``DECK2VIDEO_SPEECH_SLIDES_PER_TASK=N`` (opt-in) each task speaks a group of N slides
-(``slides 4-7: Pricing, Plans, Team, Questions``): one task start, process start and model load
-for the group instead of one per slide, which is most of a short slide's cost.
+Each task speaks a group of consecutive slides (``slides 4-7: Pricing, Plans, Team, Questions``):
+one task start, process start and model load for the group instead of one per slide, which is
+most of a short slide's cost. By default the groups are sized from the deployment's fixed cost
+and each slide's estimated narration (``deck2video.speech_items.Sizing``);
+``DECK2VIDEO_SPEECH_SLIDES_PER_TASK=N`` fixes N slides a task (1: one per slide).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import ExceptionRetryPolicy, RetryAction, RetryRule
 
-from deck2video.airflow_names import TaskId, XComKey
+from deck2video.airflow_names import TASK_STEPS, TaskId, XComKey
 
 if TYPE_CHECKING:
     from deck2video.roots import Roots
@@ -83,17 +83,34 @@ def record_failed_stage(context: Any) -> None:
     slides = speech_slides(context.get("task"))
     if slides is not None:
         reason = f"{slides}: {reason}"
+    job_id = ti.xcom_pull(task_ids=TaskId.PREPARE, key=XComKey.JOB_ID)
+    step = _failed_step(job_id, ti.task_id) if job_id else ti.task_id
     try:
-        ti.xcom_push(key=XComKey.FAILURE, value={"step": ti.task_id, "reason": reason[:500]})
+        ti.xcom_push(key=XComKey.FAILURE, value={"step": step, "reason": reason[:500]})
     except Exception:  # the task's own state still says it failed
         log.exception("could not record the failure of %s as an XCom", ti.task_id)
-    job_id = ti.xcom_pull(task_ids=TaskId.PREPARE, key=XComKey.JOB_ID)
     if not job_id:
         return
     try:
-        job.record_failure(job_folder(job_id), ti.task_id, reason)
+        job.record_failure(job_folder(job_id), step, reason)
     except Exception:  # the storage may be what failed; the task state still says it
         log.exception("could not record the failure in the manifest of job %r", job_id)
+
+
+def _failed_step(job_id: str, task_id: str) -> str:
+    """The pipeline step that failed in a task running several (the one its manifest records),
+    else the task's own id."""
+    steps = TASK_STEPS.get(task_id, ())
+    if len(steps) < 2:
+        return task_id
+    from deck2video import job
+
+    try:
+        manifest = job.load_manifest(job_folder(job_id))
+    except Exception:  # the storage may be what failed: name the task
+        return task_id
+    failed = manifest.status == "failed" and manifest.stage in steps
+    return manifest.stage if failed and manifest.stage else task_id
 
 
 # Every step of deck_to_video: a failed try is retried with exponential backoff, unless the

@@ -17,13 +17,23 @@ INBOX_DAG_ID: Final = "deck_inbox"
 class TaskId:
     """The task ids of ``deck_to_video``, in the order they run."""
 
-    PREPARE: Final = "prepare"
-    PREPARE_VOICE: Final = "prepare_voice"
+    PREPARE: Final = "prepare"  # also runs the pipeline's prepare_voice step
     SPEAK: Final = "speak"
-    QUALITY: Final = "quality"
-    ASSEMBLE: Final = "assemble"
+    ASSEMBLE: Final = "assemble"  # after the pipeline's quality step
     APPROVE: Final = "approve"
     PUBLISH: Final = "publish"
+
+
+# The pipeline steps a task runs where it runs more than one: a failure is named by the step.
+TASK_STEPS: Final = {
+    TaskId.PREPARE: ("prepare", "prepare_voice"),
+    TaskId.ASSEMBLE: ("quality", "assemble"),
+}
+
+
+def task_running(step: str) -> str:
+    """The task that runs a pipeline step: a failure named by its step links to this task."""
+    return next((task for task, steps in TASK_STEPS.items() if step in steps), step)
 
 
 class XComKey:

@@ -55,6 +55,16 @@ MIB = 1024 * 1024
 # Deployment settings: the most slides one speech task may speak, the choices of those with a
 # few, and those read case-insensitively.
 MAX_SLIDES_PER_TASK = 100
+# What a speak task costs besides synthesis (task and process start, imports, the DAG parse, the
+# container start, the model load), in seconds, and its synthesis seconds per second of
+# estimated narration, where it runs: the defaults of DECK2VIDEO_SPEECH_TASK_FIXED_SECONDS and
+# DECK2VIDEO_SPEECH_SYNTHESIS_FACTOR. CPU: `make bench-stack` (docs/airflow.md, "Scaling"); GPU:
+# the speech image's model load, measured on the real MeloTTS + OpenVoice V2 architectures.
+SPEECH_TASK_COSTS: dict[str, tuple[float, float]] = {
+    "local": (2.3, 0.16),  # Piper in the worker process
+    "docker": (2.8, 0.16),  # Piper in the speech image, no GPU (DECK2VIDEO_DOCKER_GPUS=none)
+    "docker-gpu": (12.0, 0.05),  # MeloTTS + the OpenVoice converter on a GPU
+}
 _ALLOWED = {
     "speech_runner": ("local", "docker"),
     "docker_gpus": ("all", "none"),
@@ -444,8 +454,22 @@ class Deployment:
     )  # fmt: skip
     speech_pool: str = _variable("gpu", "Airflow pool of the speak tasks: its size caps GPU jobs")
     speech_slides_per_task: int = _variable(
-        1, "slides per speak task: 1 maps over slides; N over groups of N (one start, one load)"
-    )
+        0, "slides per speak task: 0 sizes groups from the fixed cost and each slide's "
+        "estimated narration; 1 maps over slides; N over groups of N (one start, one load)"
+    )  # fmt: skip
+    speech_task_fixed_seconds: float = _variable(
+        0.0, "a speak task's fixed cost (start, imports, container, model load), seconds, that "
+        "sizes the groups so it stays under a fifth of a task; 0: this runner's measured "
+        "default (local 2.3, docker 2.8, docker with GPUs 12)"
+    )  # fmt: skip
+    speech_synthesis_factor: float = _variable(
+        0.0, "synthesis seconds per second of estimated narration, for sizing speech groups; "
+        "0: the default (0.16 on CPU, 0.05 with GPUs)"
+    )  # fmt: skip
+    speech_max_task_seconds: float = _variable(
+        300.0, "most synthesis one sized speak task is given, seconds: a long deck spreads over "
+        "the workers, no task holds a GPU for long"
+    )  # fmt: skip
     docker_url: str = _variable("unix://var/run/docker.sock", "Docker Engine API")
     docker_network: str = _variable("bridge", "speech containers' network mode (tests: host)")
     docker_gpus: str = _variable("all", "all: every GPU to each container; none: CPU hosts")
@@ -494,10 +518,18 @@ class Deployment:
                 raise SettingError(
                     f"{_env_name(name)}={getattr(self, name)!r}: use one of {allowed}"
                 )
-        if not 1 <= self.speech_slides_per_task <= MAX_SLIDES_PER_TASK:
+        if not 0 <= self.speech_slides_per_task <= MAX_SLIDES_PER_TASK:
             raise SettingError(
                 f"{ENV_PREFIX}SPEECH_SLIDES_PER_TASK={self.speech_slides_per_task}: "
-                f"use 1 to {MAX_SLIDES_PER_TASK}"
+                f"use 0 (sized automatically) or 1 to {MAX_SLIDES_PER_TASK}"
+            )
+        for name in ("speech_task_fixed_seconds", "speech_synthesis_factor"):
+            if not 0 <= getattr(self, name) < 3600:
+                raise SettingError(f"{_env_name(name)}={getattr(self, name)}: use 0 to 3600")
+        if not 1 <= self.speech_max_task_seconds <= 86400:
+            raise SettingError(
+                f"{_env_name('speech_max_task_seconds')}={self.speech_max_task_seconds}: "
+                "use 1 to 86400"
             )
 
     @classmethod
@@ -511,6 +543,16 @@ class Deployment:
             if raw:
                 values[f.name] = raw.lower() if f.name in _LOWER_CASE else _typed(f, raw)
         return cls(**values, limits=Limits.from_env(environ))
+
+    @property
+    def speech_task_costs(self) -> tuple[float, float]:
+        """(fixed seconds, synthesis seconds per narration second) of one speak task here."""
+        gpu = self.speech_runner == "docker" and self.docker_gpus == "all"
+        fixed, factor = SPEECH_TASK_COSTS["docker-gpu" if gpu else self.speech_runner]
+        return (
+            self.speech_task_fixed_seconds or fixed,
+            self.speech_synthesis_factor or factor,
+        )
 
     @property
     def root_url(self) -> str:

@@ -127,6 +127,7 @@ class SlideRecord:
     # Every take that was in a video, "take" -> its audio_key: an earlier one stays playable
     # from the audio cache, and a run can ask for it again (its key is a cache hit).
     take_keys: dict[str, str] = field(default_factory=dict)
+    estimate: float | None = None  # narration seconds estimated from the notes (sizes speech tasks)
 
 
 @dataclass

@@ -8,14 +8,21 @@ only, never by note text: its command line goes into a templated container comma
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from deck2video.config import Deployment
     from deck2video.job import JobPlan
 
 LABEL_LENGTH = 200  # Airflow's rendered map index is at most this long
+# A sized speech task's fixed cost is at most this share of its time.
+FIXED_SHARE = 0.2
+# A slide whose narration was not estimated (a job prepared before estimates were kept).
+UNKNOWN_ESTIMATE = 10.0
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,15 @@ class SpeechItem:
         return item
 
 
+def label_span(label: str) -> range:
+    """The PowerPoint numbers a task's label spans: "slide 7: ..." -> 7; "slides 4-7: ..." ->
+    4 to 7 (hidden slides between them included)."""
+    span = re.match(r"slides? (\d+)(?:-(\d+))?:", label)
+    if span is None:
+        raise ValueError(f"not a speech task's label: {label[:80]!r}")
+    return range(int(span.group(1)), int(span.group(2) or span.group(1)) + 1)
+
+
 def slide_label(number: int, title: str, take: int = 1) -> str:
     """``slide 7: Pricing``, and ``slide 7: Pricing (take 2)`` for a re-take."""
     suffix = f" (take {take})" if take != 1 else ""
@@ -115,14 +131,82 @@ def in_groups(items: Sequence[SpeechItem], per_task: int) -> list[SpeechItem]:
     and its slides' titles."""
     if per_task <= 1:
         return list(items)
-    groups = []
-    for at in range(0, len(items), per_task):
-        part = items[at : at + per_task]
-        if len(part) == 1:
-            groups.append(part[0])
+    return [_group(items[at : at + per_task]) for at in range(0, len(items), per_task)]
+
+
+@dataclass(frozen=True)
+class Sizing:
+    """How a deployment's speak tasks are sized: ``per_task`` slides each, or (0) groups whose
+    estimated synthesis makes the task's fixed cost at most ``FIXED_SHARE`` of its time, and
+    which hold at most ``max_task_seconds`` of synthesis."""
+
+    per_task: int
+    fixed_seconds: float
+    synthesis_factor: float  # synthesis seconds per second of estimated narration
+    max_task_seconds: float
+
+    @classmethod
+    def of(cls, deployment: Deployment) -> Sizing:
+        fixed, factor = deployment.speech_task_costs
+        return cls(
+            deployment.speech_slides_per_task, fixed, factor, deployment.speech_max_task_seconds
+        )
+
+    @property
+    def least_narration(self) -> float:
+        """A group's narration (s) for its synthesis to be (1 - share) / share of the fixed cost."""
+        return self.fixed_seconds * (1 - FIXED_SHARE) / FIXED_SHARE / self.synthesis_factor
+
+    @property
+    def most_narration(self) -> float:
+        return self.max_task_seconds / self.synthesis_factor
+
+
+def speech_items(plan: JobPlan, takes: Mapping[int, int], sizing: Sizing) -> list[SpeechItem]:
+    """The speak tasks of a job's plan: groups sized by ``sizing``. A slide asked for anew (a
+    re-take, in ``takes``) is a task of its own, so a one-slide re-take runs as a one-slide task."""
+    items = items_per_slide(plan, takes)
+    if sizing.per_task:
+        return in_groups(items, sizing.per_task)
+    estimates = [UNKNOWN_ESTIMATE if s.estimate is None else s.estimate for s in plan.slides]
+    tasks: list[SpeechItem] = []
+    run: list[int] = []  # consecutive slides spoken as the job's video has them
+    for at, item in enumerate(items):
+        if item.slides[0].source_index not in takes:
+            run.append(at)
             continue
-        slides = tuple(slide for item in part for slide in item.slides)
-        group = SpeechItem(part[0].job_id, "", slides)
-        label = f"{group.span}: {', '.join(slide.title for slide in slides)}"
-        groups.append(SpeechItem(group.job_id, label[:LABEL_LENGTH], slides))
-    return groups
+        tasks += _sized(items, estimates, run, sizing)
+        tasks.append(item)
+        run = []
+    return tasks + _sized(items, estimates, run, sizing)
+
+
+def _sized(
+    items: Sequence[SpeechItem], estimates: Sequence[float], run: list[int], sizing: Sizing
+) -> list[SpeechItem]:
+    """The slides at ``run`` in as many groups as keep each at least ``least_narration`` long
+    (else one), and no fewer than keep each under ``most_narration``; split where the estimated
+    narration divides evenly."""
+    if not run:
+        return []
+    seconds = [max(estimates[at], 0.0) for at in run]
+    total = sum(seconds) or 1.0
+    spread = max(1, math.floor(total / sizing.least_narration))
+    count = min(len(run), max(spread, math.ceil(total / sizing.most_narration)))
+    parts: list[list[SpeechItem]] = [[] for _ in range(count)]
+    before = 0.0
+    for at, length in zip(run, seconds, strict=True):
+        middle = (before + length / 2) / total  # where the slide's narration sits in the run
+        parts[min(count - 1, int(middle * count))].append(items[at])
+        before += length
+    return [_group(part) for part in parts if part]
+
+
+def _group(part: Sequence[SpeechItem]) -> SpeechItem:
+    """Consecutive per-slide items as one, labelled by its span and its slides' titles."""
+    if len(part) == 1:
+        return part[0]
+    slides = tuple(slide for item in part for slide in item.slides)
+    group = SpeechItem(part[0].job_id, "", slides)
+    label = f"{group.span}: {', '.join(slide.title for slide in slides)}"
+    return SpeechItem(group.job_id, label[:LABEL_LENGTH], slides)

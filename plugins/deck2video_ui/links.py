@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from deck2video.airflow_names import DAG_ID, NAV_ROUTE, RUN_VIEW_ROUTE, TaskId
+from deck2video.airflow_names import DAG_ID, NAV_ROUTE, RUN_VIEW_ROUTE, TaskId, task_running
 
 
 def _segment(text: str) -> str:
@@ -51,6 +51,10 @@ class AirflowLinks:
         """A task of a run; a mapped task's one instance with ``map_index``."""
         found = f"{self.run(run_id)}/tasks/{_segment(task_id)}"
         return found if map_index is None or map_index < 0 else f"{found}/mapped/{map_index}"
+
+    def step(self, run_id: str, step: str) -> str:
+        """The task that ran a pipeline step (``prepare_voice`` runs in ``prepare``)."""
+        return self.task(run_id, task_running(step))
 
     def required_actions(self, run_id: str) -> str:
         """Where a person approves or rejects the run's video (Airflow's human-in-the-loop)."""

@@ -22,8 +22,10 @@ from sqlalchemy.orm import Session
 from deck2video.airflow_names import DAG_ID, TaskId, XComKey
 from deck2video.job import Store
 from deck2video.job.layout import JOB_ID
+from deck2video.speech_items import label_span
 from deck2video_ui import jobs, pages, runs
 from deck2video_ui.jobs import JobView
+from deck2video_ui.progress import STEP_WORDS
 
 JOBS_PER_PAGE = 25
 MAX_SEARCH = 200  # characters of a search: more is not a deck name
@@ -32,16 +34,6 @@ STATUS_FILTERS: dict[str, tuple[str, ...]] = {
     "active": ("queued", "running"),
     "completed": ("success",),
     "failed": ("failed",),
-}
-# What a task does, as the list says it while it runs.
-STEP_WORDS = {
-    TaskId.PREPARE: "rendering slides",
-    TaskId.PREPARE_VOICE: "preparing the voice",
-    TaskId.SPEAK: "speaking",
-    TaskId.QUALITY: "checking quality",
-    TaskId.ASSEMBLE: "assembling the video",
-    TaskId.APPROVE: "waiting for approval",
-    TaskId.PUBLISH: "publishing",
 }
 _BUSY = ("running", "queued", "scheduled", "up_for_retry", "up_for_reschedule", "deferred")
 _MANIFEST_READERS = 8  # a page's manifests are read at once: each read waits on storage
@@ -198,6 +190,8 @@ def progress_of(
     if not active:
         return {}
     instances: dict[str, list[Any]] = {}
+    # A hybrid property (the label Airflow rendered, else the index as text): typed loosely.
+    label: Any = TaskInstance.rendered_map_index
     for row in session.execute(
         select(
             TaskInstance.run_id,
@@ -205,6 +199,7 @@ def progress_of(
             TaskInstance.map_index,
             TaskInstance.state,
             TaskInstance.start_date,
+            label,
         ).where(
             TaskInstance.dag_id == DAG_ID,
             TaskInstance.run_id.in_([run.run_id for run in active]),
@@ -216,11 +211,20 @@ def progress_of(
     for run in active:
         view = views.get(run.run_id)
         total = view.slides_total if view is not None else None
-        found[run.run_id] = _progress(instances.get(run.run_id, []), total, slides_per_task, now)
+        numbers = frozenset(o.number for o in view.outline) if view is not None else frozenset()
+        found[run.run_id] = _progress(
+            instances.get(run.run_id, []), total, slides_per_task, now, numbers
+        )
     return found
 
 
-def _progress(instances: list[Any], total: int | None, per_task: int, now: datetime) -> Progress:
+def _progress(
+    instances: list[Any],
+    total: int | None,
+    per_task: int,
+    now: datetime,
+    numbers: frozenset[int] = frozenset(),
+) -> Progress:
     order = list(STEP_WORDS)
     busy = sorted(
         {ti.task_id for ti in instances if str(ti.state) in _BUSY and ti.task_id in STEP_WORDS},
@@ -230,8 +234,8 @@ def _progress(instances: list[Any], total: int | None, per_task: int, now: datet
     if not speak or not total:
         spoken = None
     else:
-        done = [ti.map_index for ti in speak if str(ti.state) in ("success", "skipped")]
-        spoken = min(total, sum(min(per_task, total - i * per_task) for i in done))
+        done = [ti for ti in speak if str(ti.state) in ("success", "skipped")]
+        spoken = min(total, sum(_slides_in(ti, numbers, per_task, total) for ti in done))
     if spoken is None and busy and order.index(busy[0]) > order.index(TaskId.SPEAK) and total:
         spoken = total  # past speech: every slide is spoken
     return Progress(
@@ -240,6 +244,20 @@ def _progress(instances: list[Any], total: int | None, per_task: int, now: datet
         total,
         _seconds_left(speak, spoken, total, now),
     )
+
+
+def _slides_in(ti: Any, numbers: frozenset[int], per_task: int, total: int) -> int:
+    """How many of the job's narrated slides (PowerPoint ``numbers``) a speak task spoke: its
+    label's span where Airflow has rendered it (sized groups differ in size), else the fixed
+    ``per_task`` (0: sized, so one a task at least)."""
+    label = getattr(ti, "rendered_map_index", None)
+    if label and numbers:
+        try:
+            return len(numbers.intersection(label_span(label)))
+        except ValueError:
+            pass  # a label this page does not know: count as below
+    size = max(per_task, 1)
+    return max(0, min(size, total - ti.map_index * size))
 
 
 def _seconds_left(

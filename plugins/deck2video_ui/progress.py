@@ -17,23 +17,20 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from deck2video import storage
-from deck2video.airflow_names import TaskId
+from deck2video.airflow_names import TASK_STEPS, TaskId
 from deck2video.errors import Deck2VideoError
 from deck2video.job import JobFolder
 from deck2video.manifest import Manifest
 from deck2video_ui.pages import Status
 
-# The task Airflow runs now, as the page says it.
+# The task Airflow runs now, as the list and the job page say it (in the order tasks run).
 STEP_WORDS = {
-    TaskId.PREPARE: "rendering slides",
-    TaskId.PREPARE_VOICE: "preparing the voice",
+    TaskId.PREPARE: "rendering slides",  # then the voice, in the same task
     TaskId.SPEAK: "speaking",
-    TaskId.QUALITY: "checking the narration",
-    TaskId.ASSEMBLE: "assembling the video",
+    TaskId.ASSEMBLE: "assembling the video",  # the narration's quality checked first
     TaskId.APPROVE: "waiting for approval",
     TaskId.PUBLISH: "publishing",
 }
-_AFTER_SPEAKING = (TaskId.QUALITY, TaskId.ASSEMBLE)
 
 
 @dataclass(frozen=True)
@@ -80,7 +77,8 @@ def seconds_left(manifest: Manifest, spoken: Spoken, running: Sequence[str]) -> 
     """The time the run still needs, by this run's pace and the job's past timings; None when
     neither says anything yet."""
     slides = len(manifest.slides)
-    after = _recorded(manifest, [t for t in _AFTER_SPEAKING if not _past(t, running)])
+    ahead = () if _past(TaskId.ASSEMBLE, running) else TASK_STEPS[TaskId.ASSEMBLE]
+    after = _recorded(manifest, ahead)
     if spoken.count >= slides:
         return after
     per_slide = None

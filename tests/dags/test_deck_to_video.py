@@ -21,9 +21,16 @@ from deck2video.plaintext import markdown_literal
 from deck2video.roots import Roots
 from deck2video.samples import SampleSlide, build_deck
 from tests.support import bad_files
-from tests.support.dag_runs import LABELS, SLIDES, completed_jobs, job_manifests, run_dag
+from tests.support.dag_runs import (
+    GROUP_LABEL,
+    LABELS,
+    SLIDES,
+    completed_jobs,
+    job_manifests,
+    run_dag,
+)
 
-STEPS = ["prepare", "prepare_voice", "speak", "quality", "assemble", "approve", "publish"]
+STEPS = ["prepare", "speak", "assemble", "approve", "publish"]
 
 
 # --- parsing ---------------------------------------------------------------------------------
@@ -259,19 +266,25 @@ def run_note(dag_run) -> str | None:
         return session.get(DagRun, dag_run.id).note
 
 
-def test_run_succeeds_with_one_labelled_speak_per_shown_slide(good_run):
+def test_run_succeeds_with_the_decks_slides_spoken_in_one_sized_task(good_run):
     assert good_run.dag_run.state == "success"
-    speak = sorted(
-        (ti for (task_id, _), ti in good_run.tis.items() if task_id == "speak"),
-        key=lambda ti: ti.map_index,
-    )
-    assert [ti.map_index for ti in speak] == [0, 1, 2]
-    assert [ti.state for ti in speak] == ["success"] * 3
-    # The title's braces come through as text: XCom values are never rendered as templates.
-    assert [ti.rendered_map_index for ti in speak] == LABELS
-    for step in ("prepare", "prepare_voice", "quality", "assemble", "publish"):
+    speak = [ti for (task_id, _), ti in good_run.tis.items() if task_id == "speak"]
+    # A few seconds of narration: one task, labelled by its PowerPoint span and titles; the
+    # title's braces come through as text (XCom values are never rendered as templates).
+    assert [(ti.map_index, ti.state) for ti in speak] == [(0, "success")]
+    assert [ti.rendered_map_index for ti in speak] == [GROUP_LABEL]
+    for step in ("prepare", "assemble", "publish"):
         ti = good_run.tis[(step, -1)]
         assert (ti.state, ti.try_number) == ("success", 1), step
+    # Every slide's result is still recorded per slide.
+    job_url, manifest = next(
+        (url, m) for url, m in job_manifests(good_run.root).items() if m.status == "completed"
+    )
+    assert [f"slide {s.source_index}: {s.title}" for s in manifest.slides] == LABELS
+    for slide in manifest.slides:
+        result = storage.read_bytes(storage.join(job_url, f"audio/{slide.number:04d}.json"))
+        assert (json.loads(result)["number"], slide.synthesized) == (slide.number, True)
+        assert slide.estimate is not None
 
 
 def test_video_and_captions_are_published(good_run, tmp_path):
@@ -353,9 +366,9 @@ def test_fail_mode_fails_the_run_at_quality_naming_the_slide_and_publishes_nothi
     dag_run, tis = run_dag(dag_bag.get_dag(DAG_ID), conf, good_run.root)
 
     assert dag_run.state == "failed"
-    failed = tis[("quality", -1)]
+    failed = tis[("assemble", -1)]  # its quality step, before anything is assembled
     assert (failed.state, failed.try_number) == ("failed", 1)  # bad output: no retry
-    later = ("assemble", "approve", "publish")
+    later = ("approve", "publish")
     assert {tis[(step, -1)].state for step in later} == {"upstream_failed"}
     manifest = load_manifest(plan.job_url)
     assert (manifest.status, manifest.stage) == ("failed", "quality")
@@ -398,7 +411,7 @@ def test_bad_voice_fails_the_run_at_once_and_the_manifest_says_why(
     dag_run, tis = run_dag(dag_bag.get_dag(DAG_ID), conf, good_run.root)
 
     assert dag_run.state == "failed"
-    failed = tis[("prepare_voice", -1)]
+    failed = tis[("prepare", -1)]  # which cleans the recording too
     assert (failed.state, failed.try_number) == ("failed", 1)  # no retry for bad input
     assert failed.max_tries >= 1  # ... although the step has retries for other errors
     assert {ti.state for (task_id, _), ti in tis.items() if task_id != "prepare"} <= {

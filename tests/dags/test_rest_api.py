@@ -11,7 +11,7 @@ import pytest
 
 from deck2video import storage
 from deck2video.samples import build_deck
-from tests.support.dag_runs import LABELS, SLIDES
+from tests.support.dag_runs import GROUP_LABEL, SLIDES
 
 pytestmark = pytest.mark.slow
 
@@ -42,6 +42,6 @@ def test_rest_triggered_run_produces_the_video(airflow_servers, reference_voice,
     print(f"\nREST-triggered run: {state} after {time.monotonic() - started:.1f} s")
     by_task = servers.task_instances(run_id)
     assert state == "success", {k: [t["state"] for t in v] for k, v in by_task.items()}
-    assert [ti["rendered_map_index"] for ti in by_task["speak"]] == LABELS
+    assert [ti["rendered_map_index"] for ti in by_task["speak"]] == [GROUP_LABEL]
     assert [ti["state"] for ti in by_task["approve"]] == ["skipped"]  # no approval asked for
     assert storage.exists(conf["out_url"])

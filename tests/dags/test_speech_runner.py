@@ -65,8 +65,7 @@ def test_docker_runner_maps_the_container_operator_over_the_slides(monkeypatch):
     assert kwargs["docker_url"] == "unix://var/run/docker.sock"
     assert kwargs["storage_conn_id"] == "deck2video_storage"
     assert set(speak.expand_input.value) == {"slide"}
-    assert "prepare" in speak.upstream_task_ids
-    assert "prepare_voice" in speak.upstream_task_ids
+    assert speak.upstream_task_ids == {"prepare"}  # which also cleaned the recording
 
 
 def test_gpu_request_can_be_turned_off_for_cpu_hosts(monkeypatch):

@@ -55,6 +55,7 @@ def docker_run(
         # The settings are read when the DAG file is parsed: parse it here, under them.
         for name, value in docker_runner_env.items():
             env.setenv(name, value)
+        env.setenv("DECK2VIDEO_SPEECH_SLIDES_PER_TASK", "1")  # a container per slide (explicit)
         bag = BundleDagBag(dag_folder=DAGS, bundle_path=DAGS, bundle_name="dags-folder")
         assert bag.import_errors == {}
         dag = bag.get_dag(DAG_ID)

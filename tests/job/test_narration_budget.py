@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 
 from deck2video import job, storage
-from deck2video.config import JobSettings
 from deck2video.errors import InputError, ProcessingError
 from deck2video.job import JobFolder, load_manifest
-from deck2video.roots import Roots
-from deck2video.samples import SampleSlide, build_deck
+from deck2video.samples import SampleSlide
+from tests.support.jobs import prepared_job
 
 # ~38 characters: estimated at 1.5 s (at 25 characters a second), spoken in well over 2 s.
 SENTENCE = "A short sentence to speak aloud here."
@@ -21,16 +20,8 @@ SENTENCE = "A short sentence to speak aloud here."
 
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory, reference_voice) -> JobFolder:
-    base = tmp_path_factory.mktemp("budget")
-    deck = build_deck(base / "talk.pptx", [SampleSlide("One", SENTENCE), SampleSlide("Two")])
-    plan = job.prepare(
-        str(deck), str(reference_voice), out_url=str(base / "out.mp4"),
-        root_url=str(base / "store"), roots=Roots.anywhere(),
-        settings=JobSettings(width=640, height=360),
-    )  # fmt: skip
-    folder = JobFolder(plan.job_url)
-    job.prepare_voice(folder)
-    return folder
+    slides = [SampleSlide("One", SENTENCE), SampleSlide("Two")]
+    return prepared_job(tmp_path_factory.mktemp("budget"), slides, reference_voice)
 
 
 def cached_audio(folder: JobFolder) -> list[str]:

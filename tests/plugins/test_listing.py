@@ -18,6 +18,7 @@ from deck2video.samples import SampleSlide, build_deck
 from tests.support import bad_files
 
 Instance = namedtuple("Instance", "run_id task_id map_index state start_date")
+Labelled = namedtuple("Labelled", "run_id task_id map_index state start_date rendered_map_index")
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 
 
@@ -67,6 +68,17 @@ def test_progress_of_grouped_speech_counts_each_groups_slides():
     assert progress.slides_text == "6 / 7 slides"
 
 
+def test_progress_of_sized_groups_counts_the_slides_their_labels_span():
+    # Sized groups differ in size: each done task's label says which slides it spoke (hidden
+    # slide 3 inside the first span is not one of the job's).
+    found = [
+        Labelled("r", "speak", 0, "success", NOW, "slides 1-4: Welcome"),
+        Labelled("r", "speak", 1, "running", NOW, None),
+    ]
+    progress = listing._progress(found, 5, 0, NOW, frozenset({1, 2, 4, 5, 6}))
+    assert progress.slides_text == "3 / 5 slides"
+
+
 def test_progress_before_and_after_speech():
     preparing = listing._progress([Instance("r", "prepare", -1, "running", NOW)], None, 1, NOW)
     assert (preparing.step, preparing.slides_text, preparing.seconds_left) == (
@@ -76,7 +88,6 @@ def test_progress_before_and_after_speech():
     )
     assembling = [
         *speak(["success", "success"], NOW - timedelta(seconds=20)),
-        Instance("r", "quality", -1, "success", NOW),
         Instance("r", "assemble", -1, "running", NOW),
     ]
     progress = listing._progress(assembling, 2, 1, NOW)

@@ -72,7 +72,8 @@ def test_each_link_into_airflow_opens_its_page_in_the_top_window(
     in_frame(driver, servers, failed_page, "#failure")
     task = by_css(driver, "#failure a.task-link")[0]
     assert task.text == "prepare_voice"
-    lands_on(driver, servers, task, f"{failed_path}/tasks/prepare_voice", "prepare_voice")
+    # The voice is prepared in the prepare task: the step's link lands on that task.
+    lands_on(driver, servers, task, f"{failed_path}/tasks/prepare", "prepare")
     screenshot(driver, "link-failed-task")
     in_frame(driver, servers, failed_page, "#failure")
     lands_on(driver, servers, by_css(driver, "#failure a.run-link")[0], failed_path, "Failed")

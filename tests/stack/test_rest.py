@@ -66,20 +66,22 @@ def test_speech_ran_on_the_gpu_worker_and_the_rest_on_the_cpu_worker(rest_run):
     speak = [ti for ti in tis if ti["task_id"] == "speak"]
     # Every other step that ran (the approval step is skipped: no approval was asked for).
     others = [ti for ti in tis if ti["task_id"] != "speak" and ti["state"] == "success"]
-    assert len(speak) == SLIDES
+    # Sized by default: the deck's few seconds of narration are one speak task.
+    assert len(speak) == 1
     assert {(ti["hostname"], ti["queue"], ti["pool"]) for ti in speak} == {
         ("worker-gpu", "gpu", "gpu")
     }
-    assert {ti["task_id"] for ti in others} >= {"prepare", "prepare_voice", "assemble", "publish"}
+    assert {ti["task_id"] for ti in others} >= {"prepare", "assemble", "publish"}
     # compose's dedicated queue: worker-cpu (whose container may create sandboxes) runs only these.
     assert {(ti["hostname"], ti["queue"]) for ti in others} == {("worker-cpu", "deck2video")}
-    assert sorted(ti["rendered_map_index"] for ti in speak) == [
-        f"slide {n}: Rest {n}" for n in (1, 2, 3)
+    assert [ti["rendered_map_index"] for ti in speak] == [
+        "slides 1-3: " + ", ".join(f"Rest {n}" for n in (1, 2, 3))
     ]
 
 
-def test_each_slide_was_spoken_in_a_speech_container(rest_run, docker_engine, speech_image):
-    """The gpu worker's speak tasks ran the speech image (the DockerOperator), one per slide."""
+def test_the_slides_were_spoken_in_a_speech_container(rest_run, docker_engine, speech_image):
+    """The gpu worker's speak task ran the speech image (the DockerOperator), one container for
+    the task's group of slides."""
     api, run_id, *_ = rest_run
     tis = [ti for ti in task_instances(api, run_id) if ti["task_id"] == "speak"]
     since = int(min(parse_time(ti["start_date"]) for ti in tis).timestamp()) - 1
@@ -89,4 +91,4 @@ def test_each_slide_was_spoken_in_a_speech_container(rest_run, docker_engine, sp
     )
     exits = [e["Actor"]["Attributes"].get("exitCode") for e in events
              if e["Actor"]["Attributes"].get("image") == speech_image]  # fmt: skip
-    assert exits == ["0"] * SLIDES
+    assert exits == ["0"] * len(tis)

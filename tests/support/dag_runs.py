@@ -18,6 +18,9 @@ SLIDES = [
     SampleSlide("Pricing", ""),
 ]
 LABELS = ["slide 1: Welcome", "slide 2: Braces {{ ds }} stay text", "slide 4: Pricing"]
+# By default (DECK2VIDEO_SPEECH_SLIDES_PER_TASK=0) the deck's few seconds of narration are one
+# speak task: its fixed cost would be most of a task per slide.
+GROUP_LABEL = "slides 1-4: Welcome, Braces {{ ds }} stay text, Pricing"
 
 
 def run_dag(dag, conf: dict, root: str, *, roots_in_params: bool = True) -> tuple[object, dict]:

@@ -51,6 +51,7 @@ class SlidePlan:
     title: str
     source_index: int  # the deck's own (PowerPoint) slide number: what a user sees
     take: int = 1  # the take in the job's current video: a re-take stays until replaced
+    estimate: float | None = None  # narration seconds estimated from the notes
 
 
 @dataclass(frozen=True)
@@ -148,16 +149,15 @@ def prepare(
             to_render = _without_external_links(opened, deck_path, deployment, manifest, work)
             shown = opened.shown(settings.include_hidden)
             lexicon_entries = narration_lexicon(settings, own_lexicon, deployment)
-            record.detail["narration_estimate_seconds"] = _check_narration(
-                opened, shown, settings, lexicon_entries, limits
-            )
+            estimates = _check_narration(opened, shown, settings, lexicon_entries, limits)
+            record.detail["narration_estimate_seconds"] = round(sum(estimates), 1)
             build_plan = steps.plan(to_render, shown, settings, f"deck {deck_name}")
             record.detail["render_cached"] = _render_into_job(
                 to_render, job, settings, limits, deployment,
                 build_plan=build_plan, source_indexes=[s.index for s in shown], work=work,
             )  # fmt: skip
             _record_fonts(job, manifest, deck_name, deployment, expected=len(shown))
-            _store_notes(job, manifest, opened, shown)
+            _store_notes(job, manifest, opened, shown, estimates)
             steps.record(manifest, build_plan)
             _store_inputs(job, manifest, deck, voice, lexicon)
     manifest.set_status("synthesizing_audio", stage="prepare")
@@ -288,24 +288,27 @@ def _check_narration(
     settings: JobSettings,
     lexicon: Lexicon,
     limits: Limits,
-) -> float:
+) -> list[float]:
     """Every shown slide's narration, estimated from its text against the limits; the job's
     total is checked after each slide, so a deck over it stops at the first slide past it."""
-    total = 0.0
+    estimates: list[float] = []
     for slide in shown:
         segments = narrate(slide.notes, settings.silence_seconds)
-        total += estimate(
+        seconds = estimate(
             f"deck {deck.name}: slide {slide.index}",
             segments,
             settings=settings,
             lexicon=lexicon,
             limits=limits,
         )
-        check_job_seconds(f"deck {deck.name}", total, limits, measured=False)
-    return round(total, 1)
+        estimates.append(round(seconds, 2))
+        check_job_seconds(f"deck {deck.name}", sum(estimates), limits, measured=False)
+    return estimates
 
 
-def _store_notes(job: JobFolder, manifest: Manifest, deck: Deck, shown: list[Slide]) -> None:
+def _store_notes(
+    job: JobFolder, manifest: Manifest, deck: Deck, shown: list[Slide], estimates: list[float]
+) -> None:
     """The shown slides into the manifest, and each one's notes into the job folder."""
     manifest.deck.update(slides_total=len(deck.slides), slides_shown=len(shown))
     manifest.slides = [
@@ -316,8 +319,9 @@ def _store_notes(job: JobFolder, manifest: Manifest, deck: Deck, shown: list[Sli
             hidden=slide.hidden,
             silent=is_silent(slide.notes),
             notes_sha256=hashlib.sha256(slide.notes.encode()).hexdigest(),
+            estimate=seconds,
         )
-        for n, slide in enumerate(shown, start=1)
+        for n, (slide, seconds) in enumerate(zip(shown, estimates, strict=True), start=1)
     ]
     for n, slide in enumerate(shown, start=1):
         storage.write_bytes(job.notes(n), slide.notes.encode())
@@ -346,7 +350,10 @@ def _plan(manifest: Manifest, job: JobFolder, out_url: str) -> JobPlan:
         job_id=manifest.job_id,
         job_url=job.url,
         out_url=out_url,
-        slides=tuple(SlidePlan(s.number, s.title, s.source_index, s.take) for s in manifest.slides),
+        slides=tuple(
+            SlidePlan(s.number, s.title, s.source_index, s.take, s.estimate)
+            for s in manifest.slides
+        ),
     )
 
 

@@ -46,15 +46,8 @@ def speak_slide(job: JobFolder, number: int, take: int = 1) -> SpeakResult:
 
     ``take`` > 1 records the slide anew (a re-take) instead of reusing the cached first take.
     """
-    manifest = load_manifest(job)
-    try:
-        return _speak(job, manifest, number, take)
-    except BaseException as error:
-        with contextlib.suppress(Exception):
-            record_failure(
-                job, "speak", f"slide {_shown_as(manifest, number)}: {error_reason(error)}"
-            )
-        raise
+    [spoken] = _speak_each(job, [(number, take)])
+    return spoken
 
 
 def speak_slides(
@@ -63,8 +56,48 @@ def speak_slides(
     """Speak each (slide number, take) in turn, the models loaded once for all: one slide's
     result, or a list for several. What ``deck2video speak`` prints and the worker's speech
     task returns (its XCom): one shape, whichever runner speaks."""
-    spoken = [asdict(speak_slide(job, number, take)) for number, take in slides]
+    spoken = [asdict(result) for result in _speak_each(job, slides)]
     return spoken[0] if len(spoken) == 1 else spoken
+
+
+class _Speaker:
+    """What every slide of a speech task shares, read once per task: the manifest, the settings,
+    the lexicons, and the narrator (its models loaded once, by the task's first slide)."""
+
+    def __init__(self, job: JobFolder, manifest: Manifest) -> None:
+        self.job, self.manifest = job, manifest
+        self.settings = JobSettings.from_dict(manifest.settings)
+        self.deployment = Deployment.from_env()
+        self._lexicon: Lexicon | None = None
+        self._narrator: PronouncingBackend | None = None
+
+    @property
+    def lexicon(self) -> Lexicon:
+        if self._lexicon is None:
+            self._lexicon = _lexicon(self.job, self.manifest, self.settings, self.deployment)
+        return self._lexicon
+
+    @property
+    def narrator(self) -> PronouncingBackend:
+        if self._narrator is None:
+            self._narrator = narrator(self.job, self.manifest, self.settings, self.lexicon)
+        return self._narrator
+
+
+def _speak_each(job: JobFolder, slides: Iterable[tuple[int, int]]) -> list[SpeakResult]:
+    manifest = load_manifest(job)
+    speaker = _Speaker(job, manifest)
+    spoken = []
+    for number, take in slides:
+        try:
+            spoken.append(_speak(speaker, number, take))
+        except BaseException as error:
+            with contextlib.suppress(Exception):
+                record_failure(
+                    job, "speak", f"slide {_shown_as(manifest, number)}: {error_reason(error)}"
+                )
+            raise
+    return spoken
 
 
 def _shown_as(manifest: Manifest, number: int) -> int:
@@ -75,19 +108,17 @@ def _shown_as(manifest: Manifest, number: int) -> int:
     return number
 
 
-def _speak(job: JobFolder, manifest: Manifest, number: int, take: int) -> SpeakResult:
+def _speak(speaker: _Speaker, number: int, take: int) -> SpeakResult:
     started = time.perf_counter()
-    settings = JobSettings.from_dict(manifest.settings)
-    deployment = Deployment.from_env()
-    limits = deployment.limits
+    job, manifest, settings = speaker.job, speaker.manifest, speaker.settings
+    limits = speaker.deployment.limits
     label = f"slide {manifest.slide(number).source_index}"  # refuses a number the job lacks
     if not 1 <= take <= MAX_TAKE:
         raise InputError(f"{label}: take {take} is not 1..{MAX_TAKE}")
     segments = narrate(storage.read_bytes(job.notes(number)).decode(), settings.silence_seconds)
-    lexicon = _lexicon(job, manifest, settings, deployment)
-    estimate(label, segments, settings=settings, lexicon=lexicon, limits=limits)
+    estimate(label, segments, settings=settings, lexicon=speaker.lexicon, limits=limits)
     loading = time.perf_counter()
-    backend = narrator(job, manifest, settings, lexicon)  # models load once per process
+    backend = speaker.narrator  # loaded by the task's first slide; models once per process
     timings = {"load_seconds": time.perf_counter() - loading, "synthesis_seconds": 0.0}
     key = cache_key(
         segments,
