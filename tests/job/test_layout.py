@@ -26,6 +26,8 @@ def every_url(store: Store, job: JobFolder) -> set[str]:
     for entry in (*entries, store.cache.quality("a" * 64)):
         urls |= set(entry.files.values())
     urls |= set(store.cache.voice("embedding-x.npy").files.values())
+    for kind in ("video", "audio"):
+        urls |= set(store.cache.segment(kind, "a" * 64).files.values())
     return {url.removeprefix(store.url + "/") for url in urls}
 
 

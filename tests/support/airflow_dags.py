@@ -60,16 +60,18 @@ def airflow_db() -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
-def dag_bag(airflow_db):
+def dag_bag(airflow_db, tmp_path_factory):
     """The repo's DAG folder, parsed as the DAG processor parses its "dags-folder" bundle (which
     also puts the folder on sys.path, for the support package in dags/deck2video_airflow)."""
     from airflow.dag_processing.dagbag import BundleDagBag
 
-    # The trigger form's patterns name the roots (deck2video.params.params_for): the conf tests
-    # read from s3://decks/ and publish beside the deck or to s3://videos/.
+    # The trigger form's patterns name the roots (deck2video.params.params_for), fixed when the
+    # file is parsed: the conf tests read from s3://decks/ and publish beside the deck or to
+    # s3://videos/; the tests' own temporary folders (the inbox test's decks) are a root too.
+    tests_temp = tmp_path_factory.getbasetemp()
     with pytest.MonkeyPatch.context() as env:
-        env.setenv("DECK2VIDEO_READ_ROOTS", "s3://decks/")
-        env.setenv("DECK2VIDEO_WRITE_ROOTS", "s3://decks/,s3://videos/")
+        env.setenv("DECK2VIDEO_READ_ROOTS", f"s3://decks/,{tests_temp}")
+        env.setenv("DECK2VIDEO_WRITE_ROOTS", f"s3://decks/,s3://videos/,{tests_temp}")
         return BundleDagBag(dag_folder=DAGS, bundle_path=DAGS, bundle_name="dags-folder")
 
 
