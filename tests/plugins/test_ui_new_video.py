@@ -183,10 +183,7 @@ def test_the_trigger_form_refuses_a_deck_outside_the_roots_before_a_run_exists(
     before = runs()
     driver.switch_to.default_content()
     driver.get(f"{servers.base}/dags/deck_to_video")
-    wait_until(driver, lambda d: [b for b in by_css(d, "button") if b.text.strip() == "Trigger"])[
-        0
-    ].click()
-    wait_until(driver, lambda d: dialog_button(d, "Inputs"))[0].click()
+    wait_until(driver, open_trigger_form)[0].click()
     deck = wait_until(driver, lambda d: by_css(d, "[role=dialog] input[name=element_deck_url]"))[0]
     # The form's help names the allowed prefixes.
     field = deck.find_element("xpath", "./ancestor::*[contains(., 'Allowed locations')][1]")
@@ -201,6 +198,28 @@ def test_the_trigger_form_refuses_a_deck_outside_the_roots_before_a_run_exists(
     )
     screenshot(driver, "trigger-form-refuses-outside-the-roots")
     assert runs() == before  # refused before a run existed
+
+
+def open_trigger_form(driver) -> list:
+    """The Trigger dialog's Inputs section, clicking Trigger again (every few seconds) until it is
+    there: on a busy machine the first click can land before Airflow's page handles it."""
+    import time
+
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    try:
+        found = dialog_button(driver, "Inputs")
+        if found:
+            return found
+        now = time.monotonic()
+        if now - getattr(open_trigger_form, "clicked", 0.0) > 3.0:
+            buttons = [b for b in by_css(driver, "button") if b.text.strip() == "Trigger"]
+            if buttons:
+                buttons[0].click()
+                open_trigger_form.clicked = now  # type: ignore[attr-defined]
+    except (StaleElementReferenceException, WebDriverException):
+        pass  # the page redrew, or covered the button: look again
+    return []
 
 
 def dialog_button(driver, text: str) -> list:
