@@ -56,6 +56,14 @@ def test_backend_loads_once_per_process(piper: Backend) -> None:
     int(piper.model_version, 16)
 
 
+def test_piper_loads_its_model_without_graph_rewrites(piper: Backend) -> None:
+    import onnxruntime
+
+    # A speech task pays the load once per task; the rewrites gave this model no speed.
+    options = piper._voice.session.get_session_options()  # type: ignore[attr-defined]
+    assert options.graph_optimization_level == onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+
+
 def test_piper_refuses_other_languages() -> None:
     with pytest.raises(
         InputError,

@@ -45,6 +45,10 @@ class PiperBackend:
         # one worker) need; on a loaded 2-core machine synthesis was about 25% faster without.
         options = onnxruntime.SessionOptions()
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # onnxruntime's graph rewrites cost 0.3 s of every load and gain this model nothing:
+        # synthesis took as long without them (the output differs by < 1e-4), and a speech
+        # task loads the model once per task.
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
         session = onnxruntime.InferenceSession(
             str(model), sess_options=options, providers=["CPUExecutionProvider"]
         )
