@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from deck2video import job, storage
+from deck2video.errors import ProcessingError
 from deck2video.job import JobFolder
 from deck2video.samples import SampleSlide
 from tests.support.jobs import prepared_job
@@ -27,3 +28,43 @@ def test_a_retried_group_takes_its_finished_slides_from_the_cache(prepared):
     storage.write_bytes(prepared.notes(3), notes)
     retried = job.speak_slides(prepared, [(1, 1), (2, 1), (3, 1)])
     assert [(r["number"], r["synthesized"]) for r in retried] == [(1, False), (2, False), (3, True)]
+
+
+
+# A slide's writes, in order: its cache audio, its cache marker, its job copy, its result.
+SLIDE_WRITES = 4
+
+
+@pytest.mark.parametrize(
+    ("failing_write", "marker_kept"),
+    [(0, False), (2, True)],
+    ids=["its cache audio", "its job copy"],
+)
+def test_a_slide_whose_write_fails_fails_the_task_and_leaves_no_half_cache_entry(
+    prepared, monkeypatch, failing_write, marker_kept
+):
+    # The writes run on a thread beside the next slide's synthesis: a refused one (slide 2's)
+    # still fails the task, named by its slide, and ends that slide's writes, so its cache
+    # marker never stands without its audio; the other slides reach storage all the same.
+    from deck2video.job import cache, speak
+
+    written: list[str] = []
+
+    def refusing_put(content, url):
+        if len(written) == SLIDE_WRITES + failing_write:
+            written.append(f"refused {url}")
+            raise ProcessingError(f"{url}: storage error: the write was refused")
+        cache.put(content, url)
+        written.append(url)
+
+    monkeypatch.setattr(speak, "put", refusing_put)
+    with pytest.raises(ProcessingError, match="the write was refused"):
+        job.speak_slides(prepared, [(1, 1), (2, 1), (3, 1)])
+    assert job.load_manifest(prepared).reason.startswith("slide 2: ")
+    assert written[SLIDE_WRITES + failing_write].startswith("refused ")
+    cache_audio = written[SLIDE_WRITES].removeprefix("refused ")
+    assert "/cache/audio/" in cache_audio
+    assert storage.exists(cache_audio.removesuffix(".wav") + ".json") is marker_kept
+    assert not storage.exists(prepared.audio(2))
+    assert not storage.exists(prepared.speech_result(2))
+    assert storage.exists(prepared.speech_result(1)) and storage.exists(prepared.speech_result(3))

@@ -50,9 +50,12 @@ def get_or_put(
     make: Callable[[], Mapping[str, Content]],
     *,
     copy_to: Mapping[str, str] | None = None,
+    store: Callable[[Content, str], None] | None = None,
 ) -> Cached:
     """The entry's files, copied to ``copy_to`` (name -> URL); made with ``make()`` and stored
-    first when the cache does not have them whole."""
+    first when the cache does not have them whole. ``store`` (default :func:`put`) stores
+    each made file, in order, the marker before the copies: a caller may queue them."""
+    store = store or put
     copy_to = copy_to or {}
     if storage.exists(entry.marker):
         for name, target in copy_to.items():
@@ -64,9 +67,9 @@ def get_or_put(
             f"cache entry {entry.marker}: made {sorted(made)}, not {sorted(entry.files)}"
         )
     for name, url in entry.files.items():  # the marker last
-        put(made[name], url)
+        store(made[name], url)
     for name, target in copy_to.items():
-        put(made[name], target)
+        store(made[name], target)
     marker = made[list(entry.files)[-1]]
     return Cached(marker if isinstance(marker, bytes) else marker.read_bytes(), hit=False)
 

@@ -10,8 +10,8 @@ import contextlib
 import json
 import time
 from collections.abc import Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 from deck2video import storage
@@ -20,7 +20,7 @@ from deck2video.captions import Cue
 from deck2video.config import MAX_TAKE, Deployment, JobSettings
 from deck2video.errors import InputError, ProcessingError
 from deck2video.job.budget import check_slide_seconds, estimate, narration_lexicon
-from deck2video.job.cache import get_or_put
+from deck2video.job.cache import Content, get_or_put, put
 from deck2video.job.layout import JobFolder
 from deck2video.job.state import error_reason, load_manifest, record_failure
 from deck2video.job.voice import ensure_embedding, voice_match
@@ -84,20 +84,62 @@ class _Speaker:
         return self._narrator
 
 
+class _Uploads:
+    """A task's slides' files on their way to storage, one slide after another on one thread
+    beside synthesis: a slide's five writes (tens of milliseconds each to S3) overlap the next
+    slide's synthesis instead of adding to the task. A slide's writes stop at its first failure,
+    so its cache marker is never written without its audio."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deck2video-upload")
+        self._queued: list[tuple[int, Future[None]]] = []
+        self.failed = 0  # the number of the slide whose writes failed first, once wait() raised
+
+    def submit(self, number: int, writes: list[tuple[Content, str]]) -> None:
+        self._queued.append((number, self._pool.submit(_write_in_order, writes)))
+
+    def wait(self) -> None:
+        """Returns once every slide's writes have ended; raises the first failure."""
+        first: BaseException | None = None
+        for number, writing in self._queued:
+            error = writing.exception()
+            if error is not None and first is None:
+                first, self.failed = error, number
+        self._pool.shutdown()
+        if first is not None:
+            raise first
+
+
+def _write_in_order(writes: list[tuple[Content, str]]) -> None:
+    for content, url in writes:
+        put(content, url)
+
+
 def _speak_each(job: JobFolder, slides: Iterable[tuple[int, int]]) -> list[SpeakResult]:
     manifest = load_manifest(job)
     speaker = _Speaker(job, manifest)
+    uploads = _Uploads()
     spoken = []
     for number, take in slides:
         try:
-            spoken.append(_speak(speaker, number, take))
-        except BaseException as error:
+            spoken.append(_speak(speaker, number, take, uploads))
+        except Exception as error:
+            # The slides spoken before it reach the cache all the same: a retry reuses them.
             with contextlib.suppress(Exception):
-                record_failure(
-                    job, "speak", f"slide {_shown_as(manifest, number)}: {error_reason(error)}"
-                )
+                uploads.wait()
+            _record_failure(job, manifest, number, error)
             raise
+    try:
+        uploads.wait()
+    except Exception as error:
+        _record_failure(job, manifest, uploads.failed, error)
+        raise
     return spoken
+
+
+def _record_failure(job: JobFolder, manifest: Manifest, number: int, error: Exception) -> None:
+    with contextlib.suppress(Exception):
+        record_failure(job, "speak", f"slide {_shown_as(manifest, number)}: {error_reason(error)}")
 
 
 def _shown_as(manifest: Manifest, number: int) -> int:
@@ -108,7 +150,7 @@ def _shown_as(manifest: Manifest, number: int) -> int:
     return number
 
 
-def _speak(speaker: _Speaker, number: int, take: int) -> SpeakResult:
+def _speak(speaker: _Speaker, number: int, take: int, uploads: _Uploads) -> SpeakResult:
     started = time.perf_counter()
     job, manifest, settings = speaker.job, speaker.manifest, speaker.settings
     limits = speaker.deployment.limits
@@ -128,22 +170,26 @@ def _speak(speaker: _Speaker, number: int, take: int) -> SpeakResult:
         take=take,
     )
 
-    with scratch("speak") as work:
-
-        def synthesize() -> dict[str, Path | bytes]:
-            synthesizing = time.perf_counter()
-            audio = synthesize_slide(
-                segments, backend, speed=settings.speed, call_timeout=limits.synthesis_timeout
-            )
-            timings["synthesis_seconds"] = time.perf_counter() - synthesizing
-            check_slide_seconds(label, audio.duration, limits, measured=True)  # before caching
-            info = {"duration": audio.duration, "cues": [_cue_json(c) for c in audio.cues]}
-            write_wav(work / "slide.wav", audio.samples)
-            return {"wav": work / "slide.wav", "info": json.dumps(info).encode()}
-
-        cached = get_or_put(
-            job.store.cache.audio(key), synthesize, copy_to={"wav": job.audio(number)}
+    def synthesize() -> dict[str, Content]:
+        synthesizing = time.perf_counter()
+        audio = synthesize_slide(
+            segments, backend, speed=settings.speed, call_timeout=limits.synthesis_timeout
         )
+        timings["synthesis_seconds"] = time.perf_counter() - synthesizing
+        check_slide_seconds(label, audio.duration, limits, measured=True)  # before caching
+        info = {"duration": audio.duration, "cues": [_cue_json(c) for c in audio.cues]}
+        with scratch("speak") as work:
+            write_wav(work / "slide.wav", audio.samples)
+            wav = (work / "slide.wav").read_bytes()  # held until uploaded: a slide is < 10 MB
+        return {"wav": wav, "info": json.dumps(info).encode()}
+
+    writes: list[tuple[Content, str]] = []
+    cached = get_or_put(
+        job.store.cache.audio(key),
+        synthesize,
+        copy_to={"wav": job.audio(number)},
+        store=lambda content, url: writes.append((content, url)),
+    )
     info = json.loads(cached.marker)
     result = {
         **info,
@@ -155,11 +201,13 @@ def _speak(speaker: _Speaker, number: int, take: int) -> SpeakResult:
         "spoken": [backend.spoken_form(s.text) for s in segments if isinstance(s, Speech)],
         "synthesized": not cached.hit,
         # The step's time, and what of it went to loading models and to synthesis (the rest:
-        # storage and the cache); the stack benchmark reads them.
+        # reading the notes and the cache; the slide's writes go on beside the next slide's
+        # synthesis); the stack benchmark reads them.
         "seconds": round(time.perf_counter() - started, 3),
         **{name: round(seconds, 3) for name, seconds in timings.items()},
     }
-    storage.write_bytes(job.speech_result(number), json.dumps(result).encode())
+    writes.append((json.dumps(result).encode(), job.speech_result(number)))  # after its audio
+    uploads.submit(number, writes)
     return SpeakResult(number, info["duration"], not cached.hit, take)
 
 
