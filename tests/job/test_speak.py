@@ -30,7 +30,6 @@ def test_a_retried_group_takes_its_finished_slides_from_the_cache(prepared):
     assert [(r["number"], r["synthesized"]) for r in retried] == [(1, False), (2, False), (3, True)]
 
 
-
 # A slide's writes, in order: its cache audio, its cache marker, its job copy, its result.
 SLIDE_WRITES = 4
 
@@ -67,4 +66,5 @@ def test_a_slide_whose_write_fails_fails_the_task_and_leaves_no_half_cache_entry
     assert storage.exists(cache_audio.removesuffix(".wav") + ".json") is marker_kept
     assert not storage.exists(prepared.audio(2))
     assert not storage.exists(prepared.speech_result(2))
-    assert storage.exists(prepared.speech_result(1)) and storage.exists(prepared.speech_result(3))
+    assert storage.exists(prepared.speech_result(1))
+    assert storage.exists(prepared.speech_result(3))

@@ -86,7 +86,7 @@ class _Speaker:
 
 class _Uploads:
     """A task's slides' files on their way to storage, one slide after another on one thread
-    beside synthesis: a slide's five writes (tens of milliseconds each to S3) overlap the next
+    beside synthesis: a slide's four writes (tens of milliseconds each to S3) overlap the next
     slide's synthesis instead of adding to the task. A slide's writes stop at its first failure,
     so its cache marker is never written without its audio."""
 
