@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from deck2video import job, storage
@@ -68,3 +70,28 @@ def test_a_slide_whose_write_fails_fails_the_task_and_leaves_no_half_cache_entry
     assert not storage.exists(prepared.speech_result(2))
     assert storage.exists(prepared.speech_result(1))
     assert storage.exists(prepared.speech_result(3))
+
+
+def test_at_most_two_slides_wait_to_be_written(monkeypatch):
+    # A slide's audio may be tens of MB: when storage is slower than synthesis, the next slide
+    # waits for room instead of piling up in memory.
+    from deck2video.job import speak
+
+    release, written = threading.Event(), []
+
+    def slow_put(content, url):
+        release.wait(10)
+        written.append(url)
+
+    monkeypatch.setattr(speak, "put", slow_put)
+    uploads = speak._Uploads()
+    uploads.submit(1, [(b"one", "memory://1")])
+    uploads.submit(2, [(b"two", "memory://2")])
+    third = threading.Thread(target=uploads.submit, args=(3, [(b"three", "memory://3")]))
+    third.start()
+    third.join(0.5)
+    assert third.is_alive()  # slide 1 is being written and slide 2 waits: no room for 3
+    release.set()
+    third.join(10)
+    uploads.wait()
+    assert written == ["memory://1", "memory://2", "memory://3"]

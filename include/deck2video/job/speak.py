@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -88,15 +89,22 @@ class _Uploads:
     """A task's slides' files on their way to storage, one slide after another on one thread
     beside synthesis: a slide's four writes (tens of milliseconds each to S3) overlap the next
     slide's synthesis instead of adding to the task. A slide's writes stop at its first failure,
-    so its cache marker is never written without its audio."""
+    so its cache marker is never written without its audio. At most two slides wait to be
+    written (a slide's audio may be tens of MB): the next one waits for room."""
+
+    PENDING = 2
 
     def __init__(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deck2video-upload")
+        self._room = threading.BoundedSemaphore(self.PENDING)
         self._queued: list[tuple[int, Future[None]]] = []
         self.failed = 0  # the number of the slide whose writes failed first, once wait() raised
 
     def submit(self, number: int, writes: list[tuple[Content, str]]) -> None:
-        self._queued.append((number, self._pool.submit(_write_in_order, writes)))
+        self._room.acquire()
+        writing = self._pool.submit(_write_in_order, writes)
+        writing.add_done_callback(lambda _: self._room.release())
+        self._queued.append((number, writing))
 
     def wait(self) -> None:
         """Returns once every slide's writes have ended; raises the first failure."""
@@ -123,10 +131,11 @@ def _speak_each(job: JobFolder, slides: Iterable[tuple[int, int]]) -> list[Speak
     for number, take in slides:
         try:
             spoken.append(_speak(speaker, number, take, uploads))
-        except Exception as error:
-            # The slides spoken before it reach the cache all the same: a retry reuses them.
-            with contextlib.suppress(Exception):
-                uploads.wait()
+        except BaseException as error:
+            if isinstance(error, Exception):  # not a timeout or an interrupt: no hurry
+                # The slides spoken before it reach the cache all the same: a retry reuses them.
+                with contextlib.suppress(Exception):
+                    uploads.wait()
             _record_failure(job, manifest, number, error)
             raise
     try:
@@ -137,7 +146,7 @@ def _speak_each(job: JobFolder, slides: Iterable[tuple[int, int]]) -> list[Speak
     return spoken
 
 
-def _record_failure(job: JobFolder, manifest: Manifest, number: int, error: Exception) -> None:
+def _record_failure(job: JobFolder, manifest: Manifest, number: int, error: BaseException) -> None:
     with contextlib.suppress(Exception):
         record_failure(job, "speak", f"slide {_shown_as(manifest, number)}: {error_reason(error)}")
 
