@@ -29,8 +29,9 @@ from deck2video.roots import Roots
 _NO_TRICKS = r"(?!.*(?:^|/)\.\.(?:/|$))(?!.*%(?:2[eEfF]|5[cC]|00))"
 _LOCATION = r"(?:s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/|file:///|/)[^\x00-\x1f]*"
 URL_PATTERN = f"^{_NO_TRICKS}{_LOCATION}$"
-DECK_PATTERN = f"^{_NO_TRICKS}{_LOCATION}\\.[pP][pP][tT][xX]$"
-VIDEO_PATTERN = f"^{_NO_TRICKS}{_LOCATION}\\.mp4$"
+_PPTX, _MP4 = r"\.[pP][pP][tT][xX]", r"\.mp4"
+DECK_PATTERN = f"^{_NO_TRICKS}{_LOCATION}{_PPTX}$"
+VIDEO_PATTERN = f"^{_NO_TRICKS}{_LOCATION}{_MP4}$"
 
 _URL_HELP = "An s3://bucket/key URL, a file:// URL or an absolute path; '..' is not allowed."
 
@@ -128,12 +129,10 @@ PARAMS: dict[str, dict[str, Any]] = {
 }
 
 _URL_FIELDS = ("deck_url", "voice_url", "out_url", "lexicon_url")
-_READ_FIELDS = ("deck_url", "voice_url", "lexicon_url")
-
-
-# What each location field must lie under: the deployment's roots for reading or writing.
-_READ_FIELDS_PATTERNS = {"deck_url": r"\.[pP][pP][tT][xX]", "voice_url": "", "lexicon_url": ""}
-_WRITE_FIELDS_PATTERNS = {"out_url": r"\.mp4"}
+# The locations read from and the one written to (under the deployment's read or write roots),
+# each with what its URL must end with.
+_READ_FIELDS = {"deck_url": _PPTX, "voice_url": "", "lexicon_url": ""}
+_WRITE_FIELDS = {"out_url": _MP4}
 # ECMAScript's "u" flag (the form's validator) allows escaping these only; Python accepts them.
 _SYNTAX = re.compile(r"([\^$\\.*+?()\[\]{}|/])")
 
@@ -145,8 +144,8 @@ def params_for(roots: Roots) -> dict[str, dict[str, Any]]:
     keep the plain patterns."""
     found = {name: dict(spec) for name, spec in PARAMS.items()}
     for fields, prefixes in (
-        (_READ_FIELDS_PATTERNS, roots.read),
-        (_WRITE_FIELDS_PATTERNS, roots.write),
+        (_READ_FIELDS, roots.read),
+        (_WRITE_FIELDS, roots.write),
     ):
         if prefixes is None:
             continue
