@@ -29,6 +29,7 @@ from fastapi.templating import Jinja2Templates
 from deck2video import storage
 from deck2video.config import Deployment
 from deck2video.job import JobFolder, Store
+from deck2video.manifest import Manifest
 from deck2video_ui import downloads, jobs, listing, media, pages, progress, runs
 from deck2video_ui.links import AirflowLinks
 
@@ -220,27 +221,25 @@ def retake_request(
 @router.get("/jobs/{job_id}/thumbnail.png", name="thumbnail")
 def thumbnail(request: Request, job_id: str) -> Response:
     """The job's first narrated slide: the list's thumbnail."""
-    folder = jobs.job_folder(store(), job_id)
-    manifest = jobs.manifest_of(folder) if folder is not None else None
-    if folder is None or manifest is None or not manifest.slides:
+    found = _manifest(job_id)
+    if found is None or not found[1].slides:
         raise HTTPException(404, "no such file")
-    return _job_file(request, job_id, "slide", manifest.slides[0].source_index)
+    return _file_of(request, found, "slide", found[1].slides[0].source_index)
 
 
 @router.get("/api/jobs/{job_id}/progress", name="job_progress")
 def job_progress(job_id: str, session: SessionDep, run: str | None = None) -> JSONResponse:
     """How far a run of the job has come (the newest run unless ``run`` names one): what the
     job page asks every few seconds while a run is at work."""
-    folder = jobs.job_folder(store(), job_id)
-    manifest = jobs.manifest_of(folder) if folder is not None else None
-    history = runs.job_runs(session, job_id) if manifest is not None else []
+    found = _manifest(job_id)
+    history = runs.job_runs(session, job_id) if found is not None else []
     shown = next(
         (r for r in history if r.run_id == run), None if run else next(iter(history), None)
     )
-    if folder is None or manifest is None or shown is None:
+    if found is None or shown is None:
         raise HTTPException(404, "no such job or run")
-    view = jobs.load_summary(folder)
-    assert view is not None  # the manifest was just read
+    folder, manifest = found
+    view = jobs.summary_of(folder, manifest)
     running = runs.running_tasks(session, shown.run_id)
     spoken = progress.spoken_since(folder, manifest, shown.started)
     step = progress.step_words(running)
@@ -248,7 +247,7 @@ def job_progress(job_id: str, session: SessionDep, run: str | None = None) -> JS
     status = pages.status_of(shown, view)
     if active and status.tone == "busy":  # the job's manifest may say a past run's "completed"
         status = pages.Status(step or shown.state, "busy")
-    found = progress.Progress(
+    now = progress.Progress(
         run_id=shown.run_id,
         state=shown.state,
         active=active,
@@ -260,7 +259,7 @@ def job_progress(job_id: str, session: SessionDep, run: str | None = None) -> JS
         version=view.version,
         has_video=view.has_video,
     )
-    return JSONResponse(found.to_json(), headers={"Cache-Control": "no-store"})
+    return JSONResponse(now.to_json(), headers={"Cache-Control": "no-store"})
 
 
 @router.get("/jobs/{job_id}/download/{kind}", name="download")
@@ -279,9 +278,8 @@ def download(request: Request, job_id: str, kind: str) -> Response:
 @router.get("/jobs/{job_id}/slides/{slide:int}/takes/{take:int}.wav", name="take_audio")
 def take_audio(request: Request, job_id: str, slide: int, take: int) -> Response:
     """One recorded take of a slide's narration, current or earlier, from the audio cache."""
-    folder = jobs.job_folder(store(), job_id)
-    manifest = jobs.manifest_of(folder) if folder is not None else None
-    url = jobs.take_url(folder, manifest, slide, take) if folder and manifest else None
+    found = _manifest(job_id)
+    url = jobs.take_url(*found, slide, take) if found is not None else None
     if url is None or not storage.exists(url):
         raise HTTPException(404, "no such take")
     return media.file_response(url, jobs.JOB_FILES["audio"], request.headers.get("range"))
@@ -323,12 +321,30 @@ def static(file: str) -> Response:
     )
 
 
+def _manifest(job_id: str) -> tuple[JobFolder, Manifest] | None:
+    """The job's folder and manifest; None for a malformed id or a job without a manifest."""
+    folder = jobs.job_folder(store(), job_id)
+    manifest = jobs.manifest_of(folder) if folder is not None else None
+    return (folder, manifest) if folder is not None and manifest is not None else None
+
+
 def _job_file(
     request: Request, job_id: str, kind: str, slide: int | None, step: int | None = None
 ) -> Response:
-    folder = jobs.job_folder(store(), job_id)
-    manifest = jobs.manifest_of(folder) if folder is not None else None
-    url = jobs.file_url(folder, manifest, kind, slide, step) if folder and manifest else None
+    found = _manifest(job_id)
+    if found is None:
+        raise HTTPException(404, "no such file")
+    return _file_of(request, found, kind, slide, step)
+
+
+def _file_of(
+    request: Request,
+    found: tuple[JobFolder, Manifest],
+    kind: str,
+    slide: int | None,
+    step: int | None = None,
+) -> Response:
+    url = jobs.file_url(*found, kind, slide, step)
     if url is None or not storage.exists(url):
         raise HTTPException(404, "no such file")
     return media.file_response(url, jobs.JOB_FILES[kind], request.headers.get("range"))

@@ -150,7 +150,12 @@ def job_folder(store: Store, job_id: str) -> JobFolder | None:
 def load_summary(job: JobFolder) -> JobView | None:
     """The job's manifest as a view, without its slides' files: what the jobs list shows."""
     manifest = manifest_of(job)
-    return None if manifest is None else _view(job, manifest, slides=())
+    return None if manifest is None else summary_of(job, manifest)
+
+
+def summary_of(job: JobFolder, manifest: Manifest) -> JobView:
+    """:func:`load_summary` of a manifest already read."""
+    return _view(job, manifest, slides=())
 
 
 def load_job(job: JobFolder, page: int = 1) -> JobView | None:
